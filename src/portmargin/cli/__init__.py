@@ -1,0 +1,39 @@
+"""Command-line interface: ``portmargin chain | demo | bench``.
+
+Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
+2 for unusable input, 1 for a run in which something failed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from portmargin.cli._bench import bench_app
+from portmargin.cli._chain import chain
+from portmargin.cli._common import EXIT_DATA, stderr
+from portmargin.cli._demo import demo
+from portmargin.core import PortmarginError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="portmargin",
+    help="Portfolio margin for crypto derivatives.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("chain")(chain)
+app.command("demo")(demo)
+app.add_typer(bench_app, name="bench")
+
+
+def main() -> None:
+    """Console entry point: run the app, turning portmargin errors into one-line messages."""
+    try:
+        app()
+    except PortmarginError as exc:
+        stderr.print(f"error: {exc}", markup=False, soft_wrap=True)
+        sys.exit(EXIT_DATA)

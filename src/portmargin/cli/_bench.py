@@ -1,0 +1,39 @@
+"""``portmargin bench``: benchmarks that print portmargin's figures beside a baseline's."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from portmargin.bench import run_pricing_bench
+from portmargin.cli._common import dump_json, stdout
+
+__all__ = ["bench_app"]
+
+bench_app = typer.Typer(help="Benchmarks (figures and ratios against a baseline, same run).")
+
+
+@bench_app.command("pricing")
+def pricing(
+    evaluations: Annotated[int, typer.Option(min=1, help="Options per kernel call.")] = 1_000_000,
+    baseline: Annotated[
+        int, typer.Option(min=1, help="Options priced by the QuantLib loop.")
+    ] = 20_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Black-76 evaluations per second: numpy kernel vs a QuantLib blackFormula loop."""
+    result = run_pricing_bench(evaluations, baseline)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(
+        f"Black-76 numpy kernel : {result.evals_per_second / 1e6:8.1f} M evaluations/s "
+        f"({result.evaluations:,} options in {result.seconds * 1e3:.1f} ms, one core)"
+    )
+    stdout.print(
+        f"QuantLib blackFormula : {result.baseline_evals_per_second / 1e6:8.3f} M evaluations/s "
+        f"({result.baseline_evaluations:,} options in {result.baseline_seconds * 1e3:.1f} ms, "
+        "Python loop)"
+    )
+    stdout.print(f"speed-up              : {result.speedup:8.1f}x")

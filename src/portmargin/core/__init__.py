@@ -1,0 +1,35 @@
+"""Core vocabulary shared by every layer: errors, time conventions, validation helpers."""
+
+from portmargin.core._checks import require_finite, require_non_empty, require_positive
+from portmargin.core._errors import (
+    DataFormatError,
+    InstrumentNameError,
+    MarketDataError,
+    PortmarginError,
+    PricingError,
+    ValidationError,
+)
+from portmargin.core._time import (
+    MS_PER_DAY,
+    SECONDS_PER_YEAR,
+    datetime_to_ms,
+    ms_to_datetime,
+    year_fraction,
+)
+
+__all__ = [
+    "MS_PER_DAY",
+    "SECONDS_PER_YEAR",
+    "DataFormatError",
+    "InstrumentNameError",
+    "MarketDataError",
+    "PortmarginError",
+    "PricingError",
+    "ValidationError",
+    "datetime_to_ms",
+    "ms_to_datetime",
+    "require_finite",
+    "require_non_empty",
+    "require_positive",
+    "year_fraction",
+]

@@ -1,0 +1,286 @@
+"""Turn parsed Deribit rows into one consistent MarketSnapshot (pricing conventions §6)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+import numpy as np
+
+from portmargin.core import DataFormatError, ValidationError, ms_to_datetime
+from portmargin.instruments import Perpetual
+from portmargin.market import FutureQuote, MarketSnapshot, OptionQuote, VolSmile
+
+__all__ = [
+    "FORWARD_PICKS",
+    "ExcludedRow",
+    "ForwardPick",
+    "FutureRow",
+    "OptionRow",
+    "RowSet",
+    "SnapshotLoad",
+    "assemble",
+    "check_forward_pick",
+]
+
+ForwardPick = Literal["latest", "median"]
+FORWARD_PICKS: tuple[ForwardPick, ...] = ("latest", "median")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExcludedRow:
+    """A venue row left out of the snapshot, and why.
+
+    Attributes
+    ----------
+    source
+        File (and payload key) the row came from.
+    row
+        1-based data row number: CSV line among data lines (header excluded), or position in
+        the JSON ``result`` list.
+    instrument
+        Instrument name as given ('' when the row has none).
+    column
+        Column or key at fault, or ``None`` when the whole row is at fault (expired, duplicate).
+    reason
+        One line a user can read.
+    """
+
+    source: str
+    row: int
+    instrument: str
+    column: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotLoad:
+    """Result of loading a venue file: the snapshot and the rows that were left out.
+
+    Attributes
+    ----------
+    snapshot
+        The market snapshot built from the usable rows.
+    excluded
+        Rows left out, sorted by source and row.
+    rows_read
+        Data rows (or payload items) read, usable or not.
+    """
+
+    snapshot: MarketSnapshot
+    excluded: tuple[ExcludedRow, ...]
+    rows_read: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OptionRow:
+    """An option row whose every field parsed; ``index_price`` is its index observation."""
+
+    source: str
+    row: int
+    quote: OptionQuote
+    index_price: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FutureRow:
+    """A future or perpetual row whose every field parsed."""
+
+    source: str
+    row: int
+    quote: FutureQuote
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowSet:
+    """Everything a parser read from its files, before assembly."""
+
+    sources: tuple[str, ...]
+    options: tuple[OptionRow, ...]
+    futures: tuple[FutureRow, ...]
+    excluded: tuple[ExcludedRow, ...]
+    rows_read: int
+    metadata: Mapping[str, str]
+    index_column: str
+    index_override: float | None = None
+
+
+_Row = TypeVar("_Row", OptionRow, FutureRow)
+
+
+def check_forward_pick(forward_pick: object) -> ForwardPick:
+    """Return ``forward_pick`` if it is ``"latest"`` or ``"median"``, else raise."""
+    for pick in FORWARD_PICKS:
+        if forward_pick == pick:
+            return pick
+    raise ValidationError("forward_pick", forward_pick, "'latest' or 'median'")
+
+
+def _latest_first(row: OptionRow | FutureRow) -> tuple[int, str]:
+    """Sort key: latest timestamp first, ties broken by lowest instrument name."""
+    return -row.quote.timestamp_ms, row.quote.instrument_name
+
+
+def _dedupe(rows: Iterable[_Row], excluded: list[ExcludedRow]) -> list[_Row]:
+    kept: dict[str, _Row] = {}
+    for row in rows:
+        name = row.quote.instrument_name
+        other = kept.get(name)
+        if other is None:
+            kept[name] = row
+            continue
+        if row.quote.timestamp_ms > other.quote.timestamp_ms:
+            newer, older = row, other
+        else:
+            newer, older = other, row
+        kept[name] = newer
+        excluded.append(
+            ExcludedRow(
+                source=older.source,
+                row=older.row,
+                instrument=name,
+                column=None,
+                reason=f"duplicate of {newer.source} row {newer.row}, which is kept",
+            )
+        )
+    return list(kept.values())
+
+
+def _live(rows: Iterable[_Row], valuation_ms: int, excluded: list[ExcludedRow]) -> list[_Row]:
+    live: list[_Row] = []
+    for row in rows:
+        instrument = row.quote.instrument
+        if isinstance(instrument, Perpetual) or instrument.expiry_ms > valuation_ms:
+            live.append(row)
+            continue
+        expiry_ms = instrument.expiry_ms
+        excluded.append(
+            ExcludedRow(
+                source=row.source,
+                row=row.row,
+                instrument=row.quote.instrument_name,
+                column=None,
+                reason=(
+                    f"expired at valuation time: expiry {ms_to_datetime(expiry_ms).isoformat()}"
+                    f" is not after valuation {ms_to_datetime(valuation_ms).isoformat()}"
+                ),
+            )
+        )
+    return live
+
+
+def _pick_forward(rows: Sequence[OptionRow], pick: ForwardPick) -> float:
+    if pick == "latest":
+        return min(rows, key=_latest_first).quote.underlying_price
+    return statistics.median(row.quote.underlying_price for row in rows)
+
+
+def _smile(rows: Sequence[OptionRow], expiry_ms: int, forward: float) -> VolSmile:
+    """One vol per strike; where call and put differ, the out-of-the-money side's mark_iv."""
+    chosen: dict[float, tuple[bool, float]] = {}
+    for row in rows:
+        option = row.quote.instrument
+        otm = option.is_call == (option.strike >= forward)
+        if option.strike not in chosen or (otm and not chosen[option.strike][0]):
+            chosen[option.strike] = (otm, row.quote.mark_iv)
+    strikes = sorted(chosen)
+    return VolSmile(
+        expiry_ms=expiry_ms,
+        forward=forward,
+        strikes=np.array(strikes),
+        vols=np.array([chosen[strike][1] for strike in strikes]),
+    )
+
+
+def _no_rows_error(rows: RowSet, excluded: Sequence[ExcludedRow], what: str) -> DataFormatError:
+    reasons = "; ".join(f"row {e.row}: {e.reason}" for e in excluded[:3])
+    more = f" (first exclusions: {reasons})" if reasons else ""
+    return DataFormatError(", ".join(rows.sources), f"no usable option rows: {what}{more}")
+
+
+def _index_prices(
+    rows: RowSet, options: Sequence[OptionRow]
+) -> tuple[dict[str, float], dict[str, str]]:
+    latest: dict[str, OptionRow] = {}
+    for row in sorted(options, key=_latest_first):
+        latest.setdefault(row.quote.instrument.underlying, row)
+    if rows.index_override is not None:
+        if len(latest) != 1:
+            raise DataFormatError(
+                ", ".join(rows.sources),
+                f"an index payload cannot be assigned: options of several underlyings "
+                f"({', '.join(sorted(latest))})",
+            )
+        (underlying,) = latest
+        return {underlying: rows.index_override}, {underlying: "public/get_index_price"}
+    prices: dict[str, float] = {}
+    notes: dict[str, str] = {}
+    for underlying, row in latest.items():
+        if row.index_price is None:
+            raise DataFormatError(
+                row.source,
+                f"no index price for {underlying}: the latest row has none",
+                row=row.row,
+            )
+        prices[underlying] = row.index_price
+        notes[underlying] = f"{rows.index_column} of {row.quote.instrument_name}"
+    return prices, notes
+
+
+def assemble(rows: RowSet, forward_pick: ForwardPick) -> SnapshotLoad:
+    """Build the snapshot: valuation time, index, forwards, smiles (spec §6), quotes.
+
+    Parameters
+    ----------
+    rows
+        Parsed rows of one or more files.
+    forward_pick
+        ``"latest"``: forward of an expiry = ``underlying_price`` of its latest row (ties:
+        lowest instrument name); ``"median"``: median of the expiry's ``underlying_price``.
+
+    Raises
+    ------
+    DataFormatError
+        If no usable option row remains, or no index price can be found.
+    """
+    excluded = list(rows.excluded)
+    options = _dedupe(rows.options, excluded)
+    if not options:
+        raise _no_rows_error(rows, excluded, "every row was excluded or the file has none")
+    valuation = min(options, key=_latest_first)
+    valuation_ms = valuation.quote.timestamp_ms
+    index_prices, index_notes = _index_prices(rows, options)
+    options = _live(options, valuation_ms, excluded)
+    if not options:
+        raise _no_rows_error(rows, excluded, "every option has expired at valuation time")
+    futures = _live(_dedupe(rows.futures, excluded), valuation_ms, excluded)
+
+    by_expiry: dict[tuple[str, int], list[OptionRow]] = defaultdict(list)
+    for row in options:
+        option = row.quote.instrument
+        by_expiry[option.underlying, option.expiry_ms].append(row)
+    groups = sorted(by_expiry.items(), key=lambda item: item[0])
+    forwards = {key: _pick_forward(group, forward_pick) for key, group in groups}
+    smiles = {key: _smile(group, key[1], forwards[key]) for key, group in groups}
+
+    metadata = {
+        **rows.metadata,
+        "forward_pick": forward_pick,
+        "valuation_instrument": valuation.quote.instrument_name,
+        "valuation_time": ms_to_datetime(valuation_ms).isoformat(),
+        "index_source": "; ".join(f"{u}: {note}" for u, note in sorted(index_notes.items())),
+    }
+    snapshot = MarketSnapshot(
+        valuation_ms=valuation_ms,
+        index_prices=index_prices,
+        forwards=forwards,
+        smiles=smiles,
+        quotes={row.quote.instrument_name: row.quote for row in options},
+        futures={row.quote.instrument_name: row.quote for row in futures},
+        metadata=metadata,
+    )
+    excluded.sort(key=lambda e: (e.source, e.row))
+    return SnapshotLoad(snapshot=snapshot, excluded=tuple(excluded), rows_read=rows.rows_read)

@@ -1,0 +1,25 @@
+"""Shared test fixtures: locations of the bundled data and of the shared reference folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from portmargin.data import demo_chain_path
+from portmargin.io.deribit import load_snapshot
+from portmargin.market import MarketSnapshot
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """The ``shared/`` reference folder beside the project (``PORTMARGIN_SHARED_DIR`` wins)."""
+    return Path(os.environ.get("PORTMARGIN_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot() -> MarketSnapshot:
+    """The bundled Deribit BTC chain of 2020-05-21 as a market snapshot."""
+    return load_snapshot(demo_chain_path()).snapshot
