@@ -1,6 +1,7 @@
 """Core vocabulary shared by every layer: errors, time conventions, validation helpers."""
 
 from portmargin.core._checks import require_finite, require_non_empty, require_positive
+from portmargin.core._config import config_from_mapping, config_to_mapping
 from portmargin.core._errors import (
     DataFormatError,
     InstrumentNameError,
@@ -26,6 +27,8 @@ __all__ = [
     "PortmarginError",
     "PricingError",
     "ValidationError",
+    "config_from_mapping",
+    "config_to_mapping",
     "datetime_to_ms",
     "ms_to_datetime",
     "require_finite",

@@ -1,0 +1,186 @@
+"""Columnar margin results of many accounts: what a methodology's ``compute`` returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.core import ValidationError
+from portmargin.results._result import Contribution, MarginComponent, MarginResult
+
+__all__ = ["Explainer", "MarginBatch"]
+
+Explainer = Callable[[int], tuple[Contribution, ...]]
+"""Row index → per-position P&L in that row's worst scenario."""
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class MarginBatch:
+    """Margin of ``r`` (account, currency) rows, stored as arrays.
+
+    One account may have several rows (one per settlement currency or base asset, as the
+    method defines). Accounts that could not be computed are in ``errors`` with the reason.
+
+    Attributes
+    ----------
+    method, params_version
+        Method name and parameter-pack version.
+    account, currency
+        Row labels, object arrays of shape ``(r,)``.
+    initial_margin, maintenance_margin
+        Requirements per row, shape ``(r,)``, >= 0, in the row's currency.
+    components
+        Component name → amounts, shape ``(r,)`` each. A name ``"a/b"`` is a child of ``"a"``;
+        order is display order.
+    sources
+        Component name → the rule that produced it.
+    worst_scenario
+        Label of the worst scenario per row (None where not applicable), shape ``(r,)``.
+    errors
+        Account → reason, for accounts left out.
+    explain
+        Optional callable giving the per-position contributions of a row.
+    notes
+        Assumptions and warnings that apply to the whole batch.
+    """
+
+    method: str
+    params_version: str
+    account: NDArray[np.object_]
+    currency: NDArray[np.object_]
+    initial_margin: NDArray[np.float64]
+    maintenance_margin: NDArray[np.float64]
+    components: Mapping[str, NDArray[np.float64]]
+    sources: Mapping[str, str] = field(default_factory=_empty)
+    worst_scenario: NDArray[np.object_] | None = None
+    errors: Mapping[str, str] = field(default_factory=_empty)
+    explain: Explainer | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        r = len(self.account)
+        arrays = {
+            "currency": self.currency,
+            "initial_margin": self.initial_margin,
+            "maintenance_margin": self.maintenance_margin,
+            **{f"components[{k!r}]": v for k, v in self.components.items()},
+        }
+        if self.worst_scenario is not None:
+            arrays["worst_scenario"] = self.worst_scenario
+        for name, arr in arrays.items():
+            if len(arr) != r:
+                raise ValidationError(name, len(arr), f"{r} rows like 'account'")
+        for name in ("initial_margin", "maintenance_margin"):
+            values = getattr(self, name)
+            bad = ~np.isfinite(values) | (values < 0)
+            if np.any(bad):
+                i = int(np.argmax(bad))
+                raise ValidationError(
+                    f"{name} of account {self.account[i]!r}",
+                    float(values[i]),
+                    "a finite amount >= 0",
+                )
+        object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        object.__setattr__(self, "errors", MappingProxyType(dict(self.errors)))
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+    def result(self, i: int) -> MarginResult:
+        """Materialise row ``i`` as a :class:`MarginResult` with its component tree."""
+        ccy = str(self.currency[i])
+        children: dict[str, list[str]] = {}
+        roots: list[str] = []
+        for name in self.components:
+            parent, _, _ = name.rpartition("/")
+            (children.setdefault(parent, []) if parent else roots).append(name)
+
+        def build(name: str) -> MarginComponent:
+            return MarginComponent(
+                name=name.rpartition("/")[2],
+                amount=float(self.components[name][i]),
+                currency=ccy,
+                source=self.sources.get(name, ""),
+                children=tuple(build(c) for c in children.get(name, ())),
+            )
+
+        worst = None if self.worst_scenario is None else self.worst_scenario[i]
+        return MarginResult(
+            account=str(self.account[i]),
+            method=self.method,
+            currency=ccy,
+            initial_margin=float(self.initial_margin[i]),
+            maintenance_margin=float(self.maintenance_margin[i]),
+            components=tuple(build(r) for r in roots),
+            worst_scenario=None if worst is None else str(worst),
+            contributions=() if self.explain is None else self.explain(i),
+            params_version=self.params_version,
+            notes=self.notes,
+        )
+
+    def results(self) -> list[MarginResult]:
+        """Every row as a :class:`MarginResult`."""
+        return [self.result(i) for i in range(len(self))]
+
+    def rows_of(self, account: str) -> list[int]:
+        """Row indices of one account."""
+        return [int(i) for i in np.flatnonzero(self.account == account)]
+
+    @classmethod
+    def concat(cls, parts: Sequence[MarginBatch]) -> MarginBatch:
+        """Join batches of one method (rows appended; components missing in a part are 0)."""
+        if not parts:
+            raise ValidationError("parts", parts, "at least one MarginBatch")
+        first = parts[0]
+        names: list[str] = []
+        for p in parts:
+            names.extend(n for n in p.components if n not in names)
+        sizes = [len(p) for p in parts]
+        offsets = np.cumsum([0, *sizes])
+
+        def explain(i: int) -> tuple[Contribution, ...]:
+            k = int(np.searchsorted(offsets, i, side="right") - 1)
+            part = parts[k]
+            return () if part.explain is None else part.explain(i - int(offsets[k]))
+
+        worst = None
+        if any(p.worst_scenario is not None for p in parts):
+            worst = np.concatenate(
+                [
+                    p.worst_scenario
+                    if p.worst_scenario is not None
+                    else np.full(len(p), None, dtype=object)
+                    for p in parts
+                ]
+            )
+        errors: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        for p in parts:
+            errors.update(p.errors)
+            sources.update(p.sources)
+        return cls(
+            method=first.method,
+            params_version=first.params_version,
+            account=np.concatenate([p.account for p in parts]),
+            currency=np.concatenate([p.currency for p in parts]),
+            initial_margin=np.concatenate([p.initial_margin for p in parts]),
+            maintenance_margin=np.concatenate([p.maintenance_margin for p in parts]),
+            components={
+                n: np.concatenate([p.components.get(n, np.zeros(len(p))) for p in parts])
+                for n in names
+            },
+            sources=sources,
+            worst_scenario=worst,
+            errors=errors,
+            explain=explain,
+            notes=tuple(dict.fromkeys(n for p in parts for n in p.notes)),
+        )

@@ -1,0 +1,20 @@
+"""Risk arrays and books: instruments priced once per scenario, accounts as sparse rows."""
+
+from portmargin.risk._array import RiskArray, build_risk_array
+from portmargin.risk._book import Book
+from portmargin.risk._prepare import PreparedBook, group_columns, prepare_book, scenario_pnl
+from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind, resolve_instruments
+
+__all__ = [
+    "STABLECOINS",
+    "Book",
+    "InstrumentTable",
+    "Kind",
+    "PreparedBook",
+    "RiskArray",
+    "build_risk_array",
+    "group_columns",
+    "prepare_book",
+    "resolve_instruments",
+    "scenario_pnl",
+]

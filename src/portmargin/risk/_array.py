@@ -1,0 +1,159 @@
+"""Risk arrays: P&L per unit of every instrument under every scenario, priced once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.core import MarketDataError
+from portmargin.pricing import black76
+from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
+from portmargin.scenarios import ScenarioSet
+
+__all__ = ["RiskArray", "build_risk_array"]
+
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class RiskArray:
+    """Scenario P&L per unit held, in each instrument's settlement currency.
+
+    Attributes
+    ----------
+    table
+        The instruments (rows).
+    scenarios
+        The scenario set (columns).
+    pnl
+        Shape ``(n_instruments, n_scenarios)``: P&L of one unit (one coin of underlying, or one
+        unit of a currency balance) in the row's settlement currency; > 0 is a gain.
+    value
+        Shape ``(n_instruments,)``: value of one unit now, settlement currency (options: model
+        value at the snapshot's vol; futures, perpetuals: 0; spot pairs: index in quote
+        currency; balances: 1 unit).
+    delta
+        Shape ``(n_instruments,)``: coin delta of one unit (coins of underlying): inverse
+        options their net transaction delta ``N(d1) - V_coin`` (put ``N(d1) - 1 - V_coin``),
+        linear options ``N(d1)`` (put ``N(d1) - 1``), futures, perpetuals and spot 1,
+        stablecoin balances 0, coin balances 1.
+    settlement_shock
+        Shape ``(n_instruments, n_scenarios)``: relative move of the settlement currency's USD
+        price in each scenario (the spot shock for coin-settled rows, 0 for stablecoins), to
+        convert P&L to USD at the scenario price: ``pnl_usd = pnl * index * (1 + shock)``.
+    """
+
+    table: InstrumentTable
+    scenarios: ScenarioSet
+    pnl: NDArray[np.float64]
+    value: NDArray[np.float64]
+    delta: NDArray[np.float64]
+    settlement_shock: NDArray[np.float64]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_instruments, n_scenarios)``."""
+        return (len(self.table), len(self.scenarios))
+
+    def pnl_usd(self) -> NDArray[np.float64]:
+        """P&L per unit converted to USD at each scenario's price of the settlement currency."""
+        rate = self.settlement_index[:, None] * (1.0 + self.settlement_shock)
+        result: NDArray[np.float64] = self.pnl * rate
+        return result
+
+    @property
+    def settlement_index(self) -> NDArray[np.float64]:
+        """USD price of each row's settlement currency now, shape ``(n_instruments,)``."""
+        coin_settled = self.table.settlement_currency == self.table.underlying
+        result: NDArray[np.float64] = np.where(coin_settled, self.table.index, 1.0)
+        return result
+
+
+def build_risk_array(table: InstrumentTable, scenarios: ScenarioSet) -> RiskArray:
+    """Price every instrument of ``table`` under every scenario of ``scenarios``.
+
+    Options are repriced with Black-76 on the shocked forward ``F (1 + m)`` with the vol of
+    the set's law and the time to expiry reduced by the scenario's time shift (intrinsic value
+    at or after expiry); inverse options are valued in coin on the shocked forward. Futures and
+    perpetuals move by the scenario's delta-one shock ``m1``: inverse P&L ``1 - 1 / (1 + m1)``
+    coin per coin, linear ``P m1`` in the quote currency; spot pairs ``S m1`` in the quote
+    currency; currency balances have no P&L in their own currency.
+
+    Raises
+    ------
+    MarketDataError
+        If a row of ``table`` is listed in ``table.missing`` (resolve and drop those first).
+    """
+    if table.missing:
+        name, reason = next(iter(table.missing.items()))
+        raise MarketDataError(f"cannot price {name}: {reason}")
+    n, s = len(table), len(scenarios)
+    m = scenarios.column("spot_shock")
+    m1 = scenarios.column("delta_one_shock")
+    pnl = np.zeros((n, s))
+    value = np.zeros(n)
+    delta = np.zeros(n)
+    kind = table.kind
+    linear = ~table.inverse
+
+    d1_rows = np.isin(kind, (Kind.FUTURE, Kind.PERPETUAL, Kind.SPOT))
+    inv_d1 = d1_rows & table.inverse
+    lin_d1 = d1_rows & linear
+    pnl[inv_d1] = 1.0 - 1.0 / (1.0 + m1)[None, :]
+    pnl[lin_d1] = table.forward[lin_d1, None] * m1[None, :]
+    delta[d1_rows] = 1.0
+    spot_rows = kind == Kind.SPOT
+    value[spot_rows] = table.forward[spot_rows]
+    cash = kind == Kind.CURRENCY
+    stable = np.isin(table.underlying, sorted(STABLECOINS))
+    value[cash] = 1.0
+    delta[cash & ~stable] = 1.0
+
+    opt = np.flatnonzero(kind == Kind.OPTION)
+    if opt.size:
+        _price_options(table, scenarios, opt, pnl, value, delta)
+
+    coin_settled = (table.settlement_currency == table.underlying) & ~stable
+    shock = np.where(coin_settled[:, None], m[None, :], 0.0)
+    return RiskArray(
+        table=table,
+        scenarios=scenarios,
+        pnl=pnl,
+        value=value,
+        delta=delta,
+        settlement_shock=np.broadcast_to(shock, (n, s)).copy(),
+    )
+
+
+def _price_options(
+    table: InstrumentTable,
+    scenarios: ScenarioSet,
+    rows: NDArray[np.intp],
+    pnl: NDArray[np.float64],
+    value: NDArray[np.float64],
+    delta: NDArray[np.float64],
+) -> None:
+    F = table.forward[rows]
+    K = table.strike[rows]
+    T = table.tau[rows]
+    sig = table.sigma[rows]
+    call = table.is_call[rows]
+    D = table.df[rows]
+    inverse = table.inverse[rows]
+
+    base = black76.price(F, K, T, sig, call, D)
+    g = black76.greeks(F, K, T, sig, call, D)
+    base_settle = np.where(inverse, base / F, base)
+    value[rows] = base_settle
+    delta[rows] = np.where(inverse, g["delta"] - base / F, g["delta"])
+
+    m = scenarios.column("spot_shock")
+    shift = scenarios.column("time_shift_days") / DAYS_PER_YEAR
+    F_s = F[:, None] * (1.0 + m)[None, :]
+    T_s = np.maximum(T[:, None] - shift[None, :], 0.0)
+    sig_s = scenarios.vol_law.shocked_vols(sig, T * DAYS_PER_YEAR, scenarios.column("vol_shock"))
+    shocked = black76.price(F_s, K[:, None], T_s, sig_s, call[:, None], D[:, None])
+    shocked_settle = np.where(inverse[:, None], shocked / F_s, shocked)
+    pnl[rows] = shocked_settle - base_settle[:, None]

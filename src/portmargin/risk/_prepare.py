@@ -1,0 +1,87 @@
+"""Prepare a book for a method: resolve instruments, set aside accounts that cannot be priced."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.market import MarketSnapshot
+from portmargin.risk._book import Book
+from portmargin.risk._table import InstrumentTable, resolve_instruments
+
+__all__ = ["PreparedBook", "group_columns", "prepare_book", "scenario_pnl"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class PreparedBook:
+    """A book whose every instrument has market data.
+
+    Attributes
+    ----------
+    book
+        Accounts that can be computed; columns are the resolved instruments.
+    table
+        Resolved instruments, aligned with ``book.instruments``.
+    errors
+        Accounts set aside → reason (names the instrument and what is missing).
+    """
+
+    book: Book
+    table: InstrumentTable
+    errors: Mapping[str, str]
+
+
+def prepare_book(book: Book, market: MarketSnapshot) -> PreparedBook:
+    """Resolve ``book``'s instruments against ``market``; accounts holding an unpriceable
+    instrument go to ``errors`` and the rest, restricted to priceable columns, is returned."""
+    table = resolve_instruments(book.instruments, market)
+    usable = table.usable
+    errors: dict[str, str] = {}
+    bad_cols = np.flatnonzero(~usable)
+    if bad_cols.size:
+        q = book.quantities
+        for col in bad_cols:
+            holders = q[:, [col]].tocoo().coords[0]
+            for a in holders:
+                errors.setdefault(book.accounts[a], table.missing[table.names[col]])
+    keep_rows = np.array([a not in errors for a in book.accounts], dtype=bool)
+    keep_cols = np.flatnonzero(usable)
+    sub = book.quantities[np.flatnonzero(keep_rows)][:, keep_cols]
+    good = Book(
+        accounts=tuple(a for a, k in zip(book.accounts, keep_rows, strict=True) if k),
+        instruments=tuple(book.instruments[c] for c in keep_cols),
+        quantities=sub.tocsr(),
+    )
+    return PreparedBook(book=good, table=table.take(keep_cols), errors=MappingProxyType(errors))
+
+
+def group_columns(keys: NDArray[np.object_]) -> dict[object, NDArray[np.intp]]:
+    """Column indices per distinct key (e.g. settlement currency), keys in sorted order."""
+    return {k: np.flatnonzero(keys == k) for k in sorted(set(keys.tolist()), key=str)}
+
+
+def scenario_pnl(
+    book: Book, columns: NDArray[np.intp], pnl: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Per-account scenario P&L of the positions in ``columns``: ``Q[:, columns] @ pnl``.
+
+    Parameters
+    ----------
+    book
+        Accounts × instruments.
+    columns
+        Instrument columns to include, shape ``(c,)``.
+    pnl
+        P&L per unit of those instruments, shape ``(c, n_scenarios)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_accounts, n_scenarios)``.
+    """
+    result: NDArray[np.float64] = np.asarray(book.quantities[:, columns] @ pnl)
+    return result

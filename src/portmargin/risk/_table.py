@@ -1,0 +1,255 @@
+"""Resolve instruments against a market snapshot into column arrays (the priced form)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.core import MarketDataError, PortmarginError, year_fraction
+from portmargin.instruments import Currency, Future, Instrument, Option, Perpetual, Settlement, Spot
+from portmargin.market import MarketSnapshot
+
+__all__ = ["STABLECOINS", "InstrumentTable", "Kind", "resolve_instruments"]
+
+STABLECOINS = frozenset({"USD", "USDC", "USDT", "DAI", "USDE"})
+"""Currencies valued at 1 USD (a de-peg is a scenario, not a price)."""
+
+
+class Kind(IntEnum):
+    """Instrument kind codes used in column arrays."""
+
+    CURRENCY = 0
+    SPOT = 1
+    FUTURE = 2
+    PERPETUAL = 3
+    OPTION = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class InstrumentTable:
+    """Contract terms and market inputs of ``n`` instruments as aligned arrays.
+
+    Attributes
+    ----------
+    instruments
+        The instruments, shape ``(n,)`` as a tuple; row ``i`` of every array describes
+        ``instruments[i]``.
+    names
+        Venue names.
+    kind
+        :class:`Kind` codes, int8.
+    underlying
+        Underlying coin per row (for a currency balance, the currency itself), object array.
+    settlement_currency
+        Currency of P&L: the coin for inverse products, the quote for linear ones and spot
+        pairs, the currency itself for balances.
+    inverse
+        True for coin-settled (inverse) futures, perpetuals and options.
+    strike
+        USD, NaN for non-options.
+    is_call
+        True for calls (False for everything else).
+    expiry_ms
+        Epoch ms, 0 for perpetuals, spot and balances.
+    tau
+        Year fraction to expiry (ACT/365), 0 where there is no expiry.
+    forward
+        Price driving the row, USD per coin: the expiry forward for options, the venue mark
+        (else the forward) for futures, the mark (else the index) for perpetuals, the index
+        for spot pairs and coins, 1 for stablecoins.
+    index
+        Index of the underlying, USD per coin (1 for stablecoins).
+    sigma
+        Implied vol (fraction) at the strike and expiry, NaN for non-options.
+    df
+        Discount factor to expiry of the quote currency (1 where there is no expiry).
+    missing
+        Instrument name → reason, for instruments that could not be resolved; their rows hold
+        NaN prices and must not be used.
+    """
+
+    instruments: tuple[Instrument, ...]
+    names: tuple[str, ...]
+    kind: NDArray[np.int8]
+    underlying: NDArray[np.object_]
+    settlement_currency: NDArray[np.object_]
+    inverse: NDArray[np.bool_]
+    strike: NDArray[np.float64]
+    is_call: NDArray[np.bool_]
+    expiry_ms: NDArray[np.int64]
+    tau: NDArray[np.float64]
+    forward: NDArray[np.float64]
+    index: NDArray[np.float64]
+    sigma: NDArray[np.float64]
+    df: NDArray[np.float64]
+    missing: Mapping[str, str]
+
+    def __len__(self) -> int:
+        return len(self.instruments)
+
+    @property
+    def is_option(self) -> NDArray[np.bool_]:
+        """Mask of option rows."""
+        result: NDArray[np.bool_] = self.kind == Kind.OPTION
+        return result
+
+    @property
+    def usable(self) -> NDArray[np.bool_]:
+        """Mask of rows with complete market data."""
+        return np.array([n not in self.missing for n in self.names], dtype=bool)
+
+    def take(self, rows: NDArray[np.intp]) -> InstrumentTable:
+        """The sub-table of the given row indices (same order)."""
+        idx = np.asarray(rows, dtype=np.intp)
+        names = tuple(self.names[i] for i in idx)
+        return InstrumentTable(
+            instruments=tuple(self.instruments[i] for i in idx),
+            names=names,
+            kind=self.kind[idx],
+            underlying=self.underlying[idx],
+            settlement_currency=self.settlement_currency[idx],
+            inverse=self.inverse[idx],
+            strike=self.strike[idx],
+            is_call=self.is_call[idx],
+            expiry_ms=self.expiry_ms[idx],
+            tau=self.tau[idx],
+            forward=self.forward[idx],
+            index=self.index[idx],
+            sigma=self.sigma[idx],
+            df=self.df[idx],
+            missing=MappingProxyType({n: self.missing[n] for n in names if n in self.missing}),
+        )
+
+
+def _kind(inst: Instrument) -> Kind:
+    if isinstance(inst, Option):
+        return Kind.OPTION
+    if isinstance(inst, Future):
+        return Kind.FUTURE
+    if isinstance(inst, Perpetual):
+        return Kind.PERPETUAL
+    if isinstance(inst, Spot):
+        return Kind.SPOT
+    return Kind.CURRENCY
+
+
+def _underlying(inst: Instrument) -> str:
+    if isinstance(inst, Currency):
+        return inst.code
+    return inst.underlying
+
+
+def _settlement(inst: Instrument) -> str:
+    if isinstance(inst, Currency):
+        return inst.code
+    if isinstance(inst, Spot):
+        return inst.quote
+    return inst.settlement_currency
+
+
+def resolve_instruments(
+    instruments: Sequence[Instrument], market: MarketSnapshot
+) -> InstrumentTable:
+    """Resolve instruments into an :class:`InstrumentTable` against ``market``.
+
+    Loops run per distinct ``(underlying, expiry)`` and per instrument only to read contract
+    terms; prices and vols are looked up in bulk.
+
+    Instruments whose market data is missing (no index, no forward, expired at valuation
+    time) are listed in ``missing`` with the reason instead of raising, so a batch can report
+    the accounts that hold them and still compute the others.
+    """
+    insts = tuple(instruments)
+    n = len(insts)
+    names = tuple(i.name for i in insts)
+    kind = np.array([_kind(i) for i in insts], dtype=np.int8)
+    underlying = np.array([_underlying(i) for i in insts], dtype=object)
+    settlement = np.array([_settlement(i) for i in insts], dtype=object)
+    inverse = np.array(
+        [
+            isinstance(i, Future | Perpetual | Option) and i.settlement is Settlement.INVERSE
+            for i in insts
+        ],
+        dtype=bool,
+    )
+    strike = np.array([i.strike if isinstance(i, Option) else np.nan for i in insts])
+    is_call = np.array([isinstance(i, Option) and i.is_call for i in insts], dtype=bool)
+    expiry = np.array(
+        [i.expiry_ms if isinstance(i, Future | Option) else 0 for i in insts], dtype=np.int64
+    )
+    has_expiry = expiry > 0
+    tau = np.where(has_expiry, year_fraction(market.valuation_ms, expiry), 0.0)
+    forward = np.full(n, np.nan)
+    index = np.full(n, np.nan)
+    sigma = np.full(n, np.nan)
+    df = np.ones(n)
+    missing: dict[str, str] = {}
+
+    for u in np.unique(underlying) if n else ():
+        rows = np.flatnonzero(underlying == u)
+        if u in STABLECOINS:
+            index[rows] = 1.0
+            forward[rows] = 1.0
+            continue
+        try:
+            index[rows] = market.index(str(u))
+        except MarketDataError as exc:
+            for r in rows:
+                missing[names[r]] = str(exc)
+    index_ok = np.isfinite(index)
+    forward = np.where(np.isin(kind, (Kind.SPOT, Kind.CURRENCY, Kind.PERPETUAL)), index, forward)
+
+    expired = has_expiry & (tau <= 0)
+    for r in np.flatnonzero(expired):
+        missing.setdefault(
+            names[r], f"{names[r]} has expired (valuation time is at or after expiry)"
+        )
+    for r in np.flatnonzero(kind == Kind.PERPETUAL):
+        quote = market.futures.get(names[r])
+        if quote is not None:
+            forward[r] = quote.mark_price
+    dated = np.flatnonzero(has_expiry & index_ok & ~expired)
+    keys = {(str(underlying[r]), int(expiry[r])) for r in dated}
+    for u, e in sorted(keys):
+        rows = dated[(underlying[dated] == u) & (expiry[dated] == e)]
+        try:
+            fwd = market.forward(u, e)
+            forward[rows] = fwd
+            opt = rows[kind[rows] == Kind.OPTION]
+            if opt.size:
+                sigma[opt] = market.vol(u, e, strike[opt])
+                quote_ccy = _quote_currency(insts[int(opt[0])])
+                df[opt] = market.discount_factor(quote_ccy, e)
+        except (MarketDataError, PortmarginError) as exc:
+            for r in rows:
+                missing.setdefault(names[r], f"{names[r]}: {exc}")
+    for r in np.flatnonzero(kind == Kind.FUTURE):
+        quote = market.futures.get(names[r])
+        if quote is not None and names[r] not in missing:
+            forward[r] = quote.mark_price
+    return InstrumentTable(
+        instruments=insts,
+        names=names,
+        kind=kind,
+        underlying=underlying,
+        settlement_currency=settlement,
+        inverse=inverse,
+        strike=strike,
+        is_call=is_call,
+        expiry_ms=expiry,
+        tau=tau,
+        forward=forward,
+        index=index,
+        sigma=sigma,
+        df=df,
+        missing=MappingProxyType(missing),
+    )
+
+
+def _quote_currency(inst: Instrument) -> str:
+    return inst.quote if isinstance(inst, Option) else "USD"
