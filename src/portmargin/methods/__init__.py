@@ -1,0 +1,16 @@
+"""Margin methodologies behind one protocol, registered by name.
+
+Methodologies never import each other. Each lives in its own subpackage, exposes its
+parameter and result types, and implements :class:`MarginMethod`; this module registers them
+explicitly.
+"""
+
+from portmargin.methods._protocol import (
+    MarginMethod,
+    MethodParams,
+    get_method,
+    method_names,
+    register,
+)
+
+__all__ = ["MarginMethod", "MethodParams", "get_method", "method_names", "register"]

@@ -1,0 +1,60 @@
+"""Derive PMRM_2 portfolio margin (``derive-pm2``).
+
+One account per base asset (ETH, BTC, ...) holding cash, one perpetual, European options and
+collateral. The method (derivexyz/v2-core ``PMRMLib_2``; specification in
+``specs/derive-pm2.md``):
+
+1. Mark every expiry with Black-76 on its forward, discounted at the floored feed rate.
+2. Revalue each expiry in every scenario ``(s, dir, d)``: forward ``var·s + fixed``, vols
+   shocked up / down by a term-structure multiplier or tilted by log-moneyness (skew
+   scenarios, which must keep spot unchanged); a static (anti-)discount is applied to the
+   shocked value. Scenario P&L = perp + per-expiry ``(V - MtM)·d`` (``-|·|`` for skews) +
+   risk-cancelling collateral, vectorised over options and scenarios.
+3. The worst loss ``min(basis contingency, min P&L)`` times the MM / IM loss factor, plus
+   contingencies (perp and naked-short notional, collateral haircuts, low oracle confidence),
+   gives the requirements; the venue reports net margins ``equity - requirement``.
+
+Units: USD (the cash asset) for every amount; amounts > 0 are long; P&L > 0 is a gain;
+requirements are >= 0. ``compute`` is pure: no I/O, clock or globals.
+"""
+
+from portmargin.methods.derive_pm2._case import DeriveCase, DeriveExpected
+from portmargin.methods.derive_pm2._compute import compute
+from portmargin.methods.derive_pm2._inputs import (
+    DeriveCollateralFeed,
+    DeriveCollateralHolding,
+    DeriveExpiryFeed,
+    DeriveMarket,
+    DeriveOptions,
+    DerivePortfolio,
+)
+from portmargin.methods.derive_pm2._mapping import DeriveParamsFormatError
+from portmargin.methods.derive_pm2._params import DeriveCollateralParams, DeriveParams
+from portmargin.methods.derive_pm2._result import (
+    DeriveComponent,
+    DeriveExpiryResult,
+    DeriveResult,
+    DeriveScenarioPnL,
+)
+from portmargin.methods.derive_pm2._scenario import DeriveScenario, DeriveVolShock
+
+__all__ = [
+    "DeriveCase",
+    "DeriveCollateralFeed",
+    "DeriveCollateralHolding",
+    "DeriveCollateralParams",
+    "DeriveComponent",
+    "DeriveExpected",
+    "DeriveExpiryFeed",
+    "DeriveExpiryResult",
+    "DeriveMarket",
+    "DeriveOptions",
+    "DeriveParams",
+    "DeriveParamsFormatError",
+    "DerivePortfolio",
+    "DeriveResult",
+    "DeriveScenario",
+    "DeriveScenarioPnL",
+    "DeriveVolShock",
+    "compute",
+]
