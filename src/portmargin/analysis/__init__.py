@@ -1,5 +1,26 @@
-"""Analyses built on pricing and margin: chain repricing, conformance checks, stress, what-if."""
+"""Analyses built on pricing and margin: chain repricing, margin runs, what-if, comparisons."""
 
 from portmargin.analysis._chain import ChainRow, ChainSummary, reprice_chain, summarise_chain
+from portmargin.analysis._margin import (
+    Comparison,
+    MethodRun,
+    WhatIf,
+    compare_methods,
+    compute_margin,
+    to_usd,
+    what_if,
+)
 
-__all__ = ["ChainRow", "ChainSummary", "reprice_chain", "summarise_chain"]
+__all__ = [
+    "ChainRow",
+    "ChainSummary",
+    "Comparison",
+    "MethodRun",
+    "WhatIf",
+    "compare_methods",
+    "compute_margin",
+    "reprice_chain",
+    "summarise_chain",
+    "to_usd",
+    "what_if",
+]

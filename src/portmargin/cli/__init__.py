@@ -1,4 +1,4 @@
-"""Command-line interface: ``portmargin chain | demo | bench``.
+"""Command-line interface: ``portmargin chain | demo | check | bench``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -12,6 +12,7 @@ import typer
 
 from portmargin.cli._bench import bench_app
 from portmargin.cli._chain import chain
+from portmargin.cli._check import check_app
 from portmargin.cli._common import EXIT_DATA, stderr
 from portmargin.cli._demo import demo
 from portmargin.core import PortmarginError
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.command("chain")(chain)
 app.command("demo")(demo)
 app.add_typer(bench_app, name="bench")
+app.add_typer(check_app, name="check")
 
 
 def main() -> None:

@@ -1,0 +1,249 @@
+"""Run methods over portfolios: margin, what-if trades, side-by-side comparison in USD."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from portmargin.core import MarketDataError, ValidationError
+from portmargin.market import MarketSnapshot
+from portmargin.methods import MarginMethod
+from portmargin.portfolio import Portfolio, Position
+from portmargin.results import MarginBatch, MarginResult
+from portmargin.risk import STABLECOINS, Book
+
+__all__ = [
+    "Comparison",
+    "MethodRun",
+    "WhatIf",
+    "compare_methods",
+    "compute_margin",
+    "to_usd",
+    "what_if",
+]
+
+
+def compute_margin(
+    method: MarginMethod, portfolios: Sequence[Portfolio], market: MarketSnapshot, params: Any
+) -> MarginBatch:
+    """Margin of every portfolio under ``method`` (one sparse book, one call).
+
+    Accounts that cannot be computed are in the batch's ``errors``; empty portfolios are
+    included and get whatever the method gives an empty book (0).
+    """
+    return method.compute(Book.from_portfolios(portfolios), market, params)
+
+
+def to_usd(amount: float, currency: str, market: MarketSnapshot) -> float:
+    """Convert an amount to USD at the snapshot's index (stablecoins at 1)."""
+    if currency in STABLECOINS:
+        return amount
+    return amount * market.index(currency)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WhatIf:
+    """Margin before and after adding trades to one account.
+
+    Attributes
+    ----------
+    account
+        Account id.
+    before, after
+        Results per currency (one row per currency the method reports).
+    change_im, change_mm
+        Currency → IM (MM) after minus before; > 0 means the trades need more margin.
+    """
+
+    account: str
+    before: tuple[MarginResult, ...]
+    after: tuple[MarginResult, ...]
+    change_im: Mapping[str, float]
+    change_mm: Mapping[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return {
+            "account": self.account,
+            "before": [r.to_dict() for r in self.before],
+            "after": [r.to_dict() for r in self.after],
+            "change_im": dict(self.change_im),
+            "change_mm": dict(self.change_mm),
+        }
+
+
+def what_if(
+    method: MarginMethod,
+    portfolio: Portfolio,
+    trades: Iterable[Position],
+    market: MarketSnapshot,
+    params: Any,
+) -> WhatIf:
+    """Change in IM and MM of ``portfolio`` when ``trades`` are added, under ``method``.
+
+    Both books go through one ``compute`` call.
+
+    Raises
+    ------
+    MarketDataError
+        If either book cannot be computed (e.g. a traded instrument has no market data).
+    """
+    after_pf = portfolio.with_trades(trades)
+    tag_after = f"{portfolio.account} (after)"
+    renamed = Portfolio(account=tag_after, positions=after_pf.positions)
+    batch = compute_margin(method, [portfolio, renamed], market, params)
+    if batch.errors:
+        reason = next(iter(batch.errors.values()))
+        raise MarketDataError(f"what-if for {portfolio.account!r}: {reason}")
+    before = tuple(batch.result(i) for i in batch.rows_of(portfolio.account))
+    after = tuple(_relabel(batch.result(i), portfolio.account) for i in batch.rows_of(tag_after))
+    currencies = sorted({r.currency for r in (*before, *after)})
+
+    def total(rows: tuple[MarginResult, ...], ccy: str, attr: str) -> float:
+        return sum(getattr(r, attr) for r in rows if r.currency == ccy)
+
+    return WhatIf(
+        account=portfolio.account,
+        before=before,
+        after=after,
+        change_im={
+            c: total(after, c, "initial_margin") - total(before, c, "initial_margin")
+            for c in currencies
+        },
+        change_mm={
+            c: total(after, c, "maintenance_margin") - total(before, c, "maintenance_margin")
+            for c in currencies
+        },
+    )
+
+
+def _relabel(result: MarginResult, account: str) -> MarginResult:
+    return replace(result, account=account)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MethodRun:
+    """One method's margin of one account, in USD.
+
+    Attributes
+    ----------
+    method
+        Method name.
+    initial_margin_usd, maintenance_margin_usd
+        Sum over the method's rows for the account, converted at the index; None on error.
+    error
+        Why the account could not be computed, or None.
+    """
+
+    method: str
+    initial_margin_usd: float | None
+    maintenance_margin_usd: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comparison:
+    """Every method side by side for one account.
+
+    Attributes
+    ----------
+    account
+        Account id.
+    runs
+        One entry per method, in the order given.
+    baseline
+        Name of the baseline method (``standard``).
+    """
+
+    account: str
+    runs: tuple[MethodRun, ...]
+    baseline: str
+
+    def saving(self, method: str) -> float | None:
+        """Capital saved by ``method`` against the baseline, fraction of the baseline IM."""
+        runs = {r.method: r for r in self.runs}
+        base, other = runs.get(self.baseline), runs.get(method)
+        if base is None or other is None:
+            return None
+        if base.initial_margin_usd is None or other.initial_margin_usd is None:
+            return None
+        if base.initial_margin_usd <= 0:
+            return None
+        return 1.0 - other.initial_margin_usd / base.initial_margin_usd
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict, with ``saving_vs_<baseline>`` per method."""
+        return {
+            "account": self.account,
+            "methods": [
+                {
+                    "method": r.method,
+                    "initial_margin_usd": r.initial_margin_usd,
+                    "maintenance_margin_usd": r.maintenance_margin_usd,
+                    "error": r.error,
+                    f"saving_vs_{self.baseline}": self.saving(r.method),
+                }
+                for r in self.runs
+            ],
+        }
+
+
+def compare_methods(
+    runs: Mapping[str, tuple[MarginMethod, Any]],
+    portfolios: Sequence[Portfolio],
+    market: MarketSnapshot,
+    baseline: str = "standard",
+) -> list[Comparison]:
+    """Compute every method for every portfolio and line them up per account in USD.
+
+    Parameters
+    ----------
+    runs
+        Method name → (method, params).
+    portfolios
+        The accounts.
+    market
+        Snapshot used by every method and for USD conversion at the index.
+    baseline
+        Method whose IM the savings are measured against.
+    """
+    if baseline not in runs:
+        raise ValidationError("baseline", baseline, f"one of {sorted(runs)}")
+    batches = {name: compute_margin(m, portfolios, market, p) for name, (m, p) in runs.items()}
+    out = []
+    for pf in portfolios:
+        entries = []
+        for name, batch in batches.items():
+            if pf.account in batch.errors:
+                entries.append(
+                    MethodRun(
+                        method=name,
+                        initial_margin_usd=None,
+                        maintenance_margin_usd=None,
+                        error=batch.errors[pf.account],
+                    )
+                )
+                continue
+            rows = batch.rows_of(pf.account)
+            im = float(
+                np.sum(
+                    [
+                        to_usd(float(batch.initial_margin[i]), str(batch.currency[i]), market)
+                        for i in rows
+                    ]
+                )
+            )
+            mm = float(
+                np.sum(
+                    [
+                        to_usd(float(batch.maintenance_margin[i]), str(batch.currency[i]), market)
+                        for i in rows
+                    ]
+                )
+            )
+            entries.append(MethodRun(method=name, initial_margin_usd=im, maintenance_margin_usd=mm))
+        out.append(Comparison(account=pf.account, runs=tuple(entries), baseline=baseline))
+    return out
