@@ -10,16 +10,20 @@ from portmargin.analysis._margin import (
     to_usd,
     what_if,
 )
+from portmargin.analysis._samples import RiskMatrix, risk_matrix, sample_portfolios
 
 __all__ = [
     "ChainRow",
     "ChainSummary",
     "Comparison",
     "MethodRun",
+    "RiskMatrix",
     "WhatIf",
     "compare_methods",
     "compute_margin",
     "reprice_chain",
+    "risk_matrix",
+    "sample_portfolios",
     "summarise_chain",
     "to_usd",
     "what_if",

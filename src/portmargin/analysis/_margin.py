@@ -103,7 +103,7 @@ def what_if(
     currencies = sorted({r.currency for r in (*before, *after)})
 
     def total(rows: tuple[MarginResult, ...], ccy: str, attr: str) -> float:
-        return sum(getattr(r, attr) for r in rows if r.currency == ccy)
+        return float(sum(getattr(r, attr) for r in rows if r.currency == ccy))
 
     return WhatIf(
         account=portfolio.account,

@@ -1,4 +1,4 @@
-"""Command-line interface: ``portmargin chain | demo | check | bench``.
+"""Command-line interface: ``portmargin chain | demo | margin | methods | compare | check | bench``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -15,6 +15,7 @@ from portmargin.cli._chain import chain
 from portmargin.cli._check import check_app
 from portmargin.cli._common import EXIT_DATA, stderr
 from portmargin.cli._demo import demo
+from portmargin.cli._margin import compare, margin, methods
 from portmargin.core import PortmarginError
 
 __all__ = ["app", "main"]
@@ -28,6 +29,9 @@ app = typer.Typer(
 )
 app.command("chain")(chain)
 app.command("demo")(demo)
+app.command("margin")(margin)
+app.command("methods")(methods)
+app.command("compare")(compare)
 app.add_typer(bench_app, name="bench")
 app.add_typer(check_app, name="check")
 

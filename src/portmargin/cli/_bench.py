@@ -6,8 +6,12 @@ from typing import Annotated
 
 import typer
 
-from portmargin.bench import run_pricing_bench
+from portmargin.bench import run_margin_bench, run_pricing_bench
 from portmargin.cli._common import dump_json, stdout
+from portmargin.data import demo_chain_path
+from portmargin.io import load_snapshot
+from portmargin.io.params import load_params
+from portmargin.methods import get_method
 
 __all__ = ["bench_app"]
 
@@ -37,3 +41,33 @@ def pricing(
         "Python loop)"
     )
     stdout.print(f"speed-up              : {result.speedup:8.1f}x")
+
+
+@bench_app.command("margin")
+def margin(
+    accounts: Annotated[int, typer.Option(min=1, help="Synthetic accounts.")] = 100_000,
+    method: Annotated[str, typer.Option(help="Method to measure.")] = "deribit-pm",
+    baseline: Annotated[
+        int, typer.Option(min=1, help="Accounts run one by one as the baseline.")
+    ] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Venue-wide margin on the bundled chain: batch path vs a per-account loop."""
+    m = get_method(method)
+    snap = load_snapshot(demo_chain_path()).snapshot
+    result = run_margin_bench(m, load_params(m), snap, accounts, baseline)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(
+        f"{result.method}: {result.accounts:,} accounts, {result.positions:,} positions, "
+        f"{result.instruments} instruments"
+    )
+    stdout.print(
+        f"batch        : {result.seconds:8.3f} s  ({result.accounts_per_second:,.0f} accounts/s)"
+    )
+    stdout.print(
+        f"per-account  : {result.baseline_seconds_per_account * 1e3:8.3f} ms/account "
+        f"(loop over {result.baseline_accounts} accounts)"
+    )
+    stdout.print(f"speed-up     : {result.speedup:8.1f}x   peak RSS {result.peak_rss_mb:,.0f} MiB")

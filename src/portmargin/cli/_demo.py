@@ -11,6 +11,7 @@ from rich.table import Table
 
 from portmargin.analysis import reprice_chain, summarise_chain
 from portmargin.cli._common import stdout
+from portmargin.cli._demo_margin import margin_sections
 from portmargin.core import ms_to_datetime
 from portmargin.data import demo_chain_path
 from portmargin.instruments import format_expiry
@@ -25,7 +26,7 @@ def demo(
         "portmargin-report"
     ),
 ) -> None:
-    """Load the bundled Deribit BTC chain, reprice it, and write an HTML report of the smiles."""
+    """Bundled Deribit BTC chain: reprice it, margin sample books under every method, report."""
     load = load_snapshot(demo_chain_path())
     snap = load.snapshot
     rows = reprice_chain(snap.quotes.values())
@@ -59,6 +60,7 @@ def demo(
         f"95th percentile {summary.p95_abs_error:.2e} BTC, "
         f"median |delta diff| {summary.median_delta_error:.2e}"
     )
+    sections = margin_sections(snap)
     report = write_report(
         out / "index.html",
         "portmargin demo: Deribit BTC options, 2020-05-21",
@@ -69,6 +71,7 @@ def demo(
                 + f"<p class='note'>Valuation time {html.escape(when)}. Errors in BTC.</p>",
             ),
             ReportSection(title="Volatility smiles", body_html=smile_figure_html(snap, "BTC")),
+            *sections,
         ],
     )
     stdout.print(f"report written to {report}")

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from portmargin.analysis import ChainSummary
+from portmargin.analysis import ChainSummary, RiskMatrix
 from portmargin.core import PortmarginError
 from portmargin.instruments import format_expiry
 from portmargin.market import MarketSnapshot
 
-__all__ = ["ReportSection", "smile_figure_html", "write_report"]
+__all__ = [
+    "ReportSection",
+    "margin_bars_html",
+    "risk_matrix_html",
+    "smile_figure_html",
+    "summary_table_html",
+    "table_html",
+    "write_report",
+]
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -158,3 +166,59 @@ def write_report(path: str | Path, title: str, sections: Sequence[ReportSection]
     parts.append("</body></html>")
     out.write_text("".join(parts), encoding="utf-8")
     return out
+
+
+def risk_matrix_html(matrix: RiskMatrix, title: str) -> str:
+    """Heatmap of a portfolio's P&L on a spot × vol grid (losses red), one per currency."""
+    go = _plotly()
+    parts = []
+    for ccy, pnl in matrix.pnl.items():
+        fig = go.Figure(  # type: ignore[attr-defined]
+            go.Heatmap(  # type: ignore[attr-defined]
+                z=pnl,
+                x=[f"{m:+.0%}" for m in matrix.spot_shocks],
+                y=[f"{v:+.0%}" for v in matrix.vol_shocks],
+                colorscale="RdYlGn",
+                zmid=0.0,
+                colorbar={"title": f"P&L {ccy}"},
+                hovertemplate="spot %{x}, vol %{y}<br>P&L %{z:.6f} " + ccy + "<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            title=f"{title} ({ccy})",
+            xaxis_title="spot / forward shock",
+            yaxis_title="relative vol shock",
+            template="plotly_white",
+            height=320,
+            margin={"t": 50, "b": 40},
+        )
+        parts.append(str(fig.to_html(full_html=False, include_plotlyjs=False)))
+    return "".join(parts)
+
+
+def margin_bars_html(
+    accounts: Sequence[str], methods: Mapping[str, Sequence[float | None]], title: str
+) -> str:
+    """Grouped bar chart of initial margin (USD) per account and method."""
+    go = _plotly()
+    fig = go.Figure()  # type: ignore[attr-defined]
+    for method, values in methods.items():
+        fig.add_trace(go.Bar(name=method, x=list(accounts), y=list(values)))  # type: ignore[attr-defined]
+    fig.update_layout(
+        title=title,
+        barmode="group",
+        yaxis_title="initial margin (USD)",
+        yaxis_type="log",
+        template="plotly_white",
+        height=460,
+    )
+    return str(fig.to_html(full_html=False, include_plotlyjs=False))
+
+
+def table_html(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain HTML table (cells escaped)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"

@@ -12,5 +12,8 @@ from portmargin.methods._protocol import (
     method_names,
     register,
 )
+from portmargin.methods.standard import StandardMargin
+
+register(StandardMargin())
 
 __all__ = ["MarginMethod", "MethodParams", "get_method", "method_names", "register"]

@@ -1,0 +1,153 @@
+"""Realistic sample portfolios on a market snapshot, and a spot × vol risk matrix of a book."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.core import MarketDataError
+from portmargin.instruments import Currency, Instrument, Option, OptionType, Perpetual
+from portmargin.market import MarketSnapshot
+from portmargin.portfolio import Portfolio, Position
+from portmargin.risk import Book, build_risk_array, prepare_book, scenario_pnl
+from portmargin.scenarios import Scenario, ScenarioSet
+
+__all__ = ["RiskMatrix", "risk_matrix", "sample_portfolios"]
+
+
+def _listed(market: MarketSnapshot, underlying: str) -> list[Option]:
+    return sorted(
+        (q.instrument for q in market.quotes.values() if q.instrument.underlying == underlying),
+        key=lambda o: (o.expiry_ms, o.strike, o.is_call),
+    )
+
+
+def _pick(options: list[Option], expiry: int, strike: float, kind: OptionType) -> Option:
+    same = [o for o in options if o.expiry_ms == expiry and o.option_type is kind]
+    if not same:
+        raise MarketDataError(f"no listed {kind.value} for expiry {expiry}")
+    return min(same, key=lambda o: (abs(o.strike - strike), o.strike))
+
+
+def sample_portfolios(
+    market: MarketSnapshot, underlying: str = "BTC", seed: int = 7
+) -> list[Portfolio]:
+    """Seven typical books on the listed options of ``market`` (quantities in coins).
+
+    ``naked-short-call`` (10 % OTM, ~1 month), ``covered-call`` (that call against a coin
+    balance), ``short-strangle``, ``calendar-spread`` (ATM call, short near, long far),
+    ``risk-reversal-hedged`` (long OTM call, short OTM put, delta hedged with the perpetual),
+    ``box`` (call and put spreads), ``market-maker`` (about 200 options across the chain,
+    seeded, roughly delta hedged with the perpetual).
+    """
+    opts = _listed(market, underlying)
+    expiries = market.expiries(underlying)
+    if len(expiries) < 2 or not opts:
+        raise MarketDataError(f"{underlying}: sample books need at least two listed expiries")
+    days = np.array([market.year_fraction(e) * 365 for e in expiries])
+    month = expiries[int(np.argmin(np.abs(days - 30)))]
+    later = [e for e in expiries if e > month]
+    far = later[-1] if later else expiries[-1]
+    near = expiries[int(np.argmin(np.abs(days - 7)))]
+    f = market.forward(underlying, month)
+    call, put = OptionType.CALL, OptionType.PUT
+    perp = Perpetual(underlying=underlying, contract_size=10.0)
+    coin = Currency(code=underlying)
+
+    def p(inst: Instrument, q: float) -> Position:
+        return Position(instrument=inst, quantity=q)
+
+    otm_call = _pick(opts, month, f * 1.10, call)
+    books = {
+        "naked-short-call": [p(otm_call, -5.0)],
+        "covered-call": [p(otm_call, -5.0), p(coin, 5.0)],
+        "short-strangle": [p(otm_call, -5.0), p(_pick(opts, month, f * 0.90, put), -5.0)],
+        "calendar-spread": [
+            p(_pick(opts, near, f, call), -5.0),
+            p(_pick(opts, far, f, call), 5.0),
+        ],
+        "risk-reversal-hedged": [
+            p(otm_call, 5.0),
+            p(_pick(opts, month, f * 0.90, put), -5.0),
+            p(perp, -3.0),
+        ],
+        "box": [
+            p(_pick(opts, month, f * 0.9, call), 2.0),
+            p(_pick(opts, month, f * 1.1, call), -2.0),
+            p(_pick(opts, month, f * 0.9, put), -2.0),
+            p(_pick(opts, month, f * 1.1, put), 2.0),
+        ],
+    }
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(opts), size=min(200, len(opts)), replace=False)
+    mm = [p(opts[i], float(np.round(rng.normal(0, 2.0), 1) or 0.1)) for i in sorted(chosen)]
+    table_delta = _book_delta(mm, market)
+    mm.append(p(perp, -round(table_delta, 1)))
+    books["market-maker"] = mm
+    return [Portfolio.from_positions(name, ps) for name, ps in books.items()]
+
+
+def _book_delta(positions: list[Position], market: MarketSnapshot) -> float:
+    book = Book.from_portfolios([Portfolio.from_positions("x", positions)])
+    prepared = prepare_book(book, market)
+    flat = ScenarioSet(name="base", scenarios=(Scenario(label="base"),))
+    ra = build_risk_array(prepared.table, flat)
+    return float((prepared.book.quantities @ ra.delta)[0])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskMatrix:
+    """Scenario P&L of one portfolio on a spot × vol grid, per settlement currency.
+
+    Attributes
+    ----------
+    spot_shocks
+        Relative spot moves, shape ``(n_spot,)``.
+    vol_shocks
+        Relative vol moves, shape ``(n_vol,)``.
+    pnl
+        Settlement currency → P&L, shape ``(n_vol, n_spot)`` (> 0 gain).
+    """
+
+    spot_shocks: NDArray[np.float64]
+    vol_shocks: NDArray[np.float64]
+    pnl: dict[str, NDArray[np.float64]]
+
+
+def risk_matrix(
+    portfolio: Portfolio,
+    market: MarketSnapshot,
+    spot_shocks: NDArray[np.float64],
+    vol_shocks: NDArray[np.float64],
+) -> RiskMatrix:
+    """P&L of ``portfolio`` on the full grid of relative spot and vol shocks (flat vol law).
+
+    Raises
+    ------
+    MarketDataError
+        If an instrument of the portfolio has no market data.
+    """
+    book = Book.from_portfolios([portfolio])
+    prepared = prepare_book(book, market)
+    if prepared.errors:
+        raise MarketDataError(next(iter(prepared.errors.values())))
+    grid = ScenarioSet(
+        name="grid",
+        scenarios=tuple(
+            Scenario(label=f"{m:+.0%} spot, {v:+.0%} vol", spot_shock=float(m), vol_shock=float(v))
+            for v in vol_shocks
+            for m in spot_shocks
+        ),
+    )
+    ra = build_risk_array(prepared.table, grid)
+    out: dict[str, NDArray[np.float64]] = {}
+    ccys = prepared.table.settlement_currency
+    for ccy in sorted(set(ccys.tolist())):
+        cols = np.flatnonzero(ccys == ccy)
+        if isinstance(prepared.table.instruments[cols[0]], Currency):
+            continue
+        pnl = scenario_pnl(prepared.book, cols, ra.pnl[cols])[0]
+        out[str(ccy)] = pnl.reshape(len(vol_shocks), len(spot_shocks))
+    return RiskMatrix(spot_shocks=spot_shocks, vol_shocks=vol_shocks, pnl=out)

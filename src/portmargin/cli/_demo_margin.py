@@ -1,0 +1,64 @@
+"""The margin part of ``portmargin demo``: sample books under every registered method."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.table import Table
+
+from portmargin.analysis import compare_methods, risk_matrix, sample_portfolios
+from portmargin.cli._common import stdout
+from portmargin.io.params import load_params
+from portmargin.io.report import ReportSection, margin_bars_html, risk_matrix_html, table_html
+from portmargin.market import MarketSnapshot
+from portmargin.methods import get_method, method_names
+
+__all__ = ["margin_sections"]
+
+SPOT_GRID = np.round(np.linspace(-0.30, 0.30, 13), 4)
+VOL_GRID = np.array([-0.4, -0.25, 0.0, 0.25, 0.5, 1.0])
+
+
+def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
+    """Print the side-by-side margin table and return the report sections for it."""
+    books = sample_portfolios(snap)
+    runs = {}
+    for name in method_names():
+        method = get_method(name)
+        runs[name] = (method, load_params(method))
+    rows = compare_methods(runs, books, snap)
+    table = Table(
+        title="Initial margin of sample portfolios (USD at index; saving vs standard)",
+        title_justify="left",
+    )
+    table.add_column("portfolio")
+    for name in runs:
+        table.add_column(name, justify="right")
+    cells_html = []
+    for c in rows:
+        cells = []
+        for r in c.runs:
+            if r.initial_margin_usd is None:
+                cells.append("error")
+                continue
+            saving = c.saving(r.method)
+            extra = "" if saving is None or r.method == c.baseline else f" ({saving:+.0%})"
+            cells.append(f"{r.initial_margin_usd:,.0f}{extra}")
+        table.add_row(c.account, *cells)
+        cells_html.append([c.account, *cells])
+    stdout.print(table)
+    bars = {
+        name: [next(r.initial_margin_usd for r in c.runs if r.method == name) for c in rows]
+        for name in runs
+    }
+    sections = [
+        ReportSection(
+            title="Margin by method (USD at index)",
+            body_html=table_html(["portfolio", *runs], cells_html)
+            + margin_bars_html([c.account for c in rows], bars, "Initial margin by method"),
+        )
+    ]
+    heatmaps = "".join(
+        risk_matrix_html(risk_matrix(pf, snap, SPOT_GRID, VOL_GRID), pf.account) for pf in books
+    )
+    sections.append(ReportSection(title="Risk matrices (spot × vol shock)", body_html=heatmaps))
+    return sections
