@@ -1,0 +1,184 @@
+"""``portmargin margin | methods | compare`` run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portmargin.data import demo_chain_path
+
+CHAIN = str(demo_chain_path())
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "portmargin", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.fixture
+def positions(tmp_path: Path) -> Path:
+    path = tmp_path / "positions.csv"
+    path.write_text(
+        "account,instrument,quantity\n"
+        "alice,BTC-26JUN20-10000-C,-2\n"
+        "alice,BTC-PERPETUAL,1\n"
+        "bob,BTC-26JUN20-8000-P,-1\n"
+        "bob,BTC-26JUN20-8000-P,-1\n"
+        "carol,ETH-26JUN20-200-C,-1\n"
+        "dave,BTC-26JUN20-9000-Q,1\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_margin_json_lists_good_and_bad_accounts(positions: Path) -> None:
+    proc = run("margin", str(positions), "--market", CHAIN, "--method", "standard", "--json")
+    assert proc.returncode == 1  # carol and dave could not be computed
+    data = json.loads(proc.stdout)
+    by_account = {a["account"]: a for a in data["accounts"]}
+    for name in ("alice", "bob"):
+        row = by_account[name]
+        assert row["status"] == "ok"
+        for key in (
+            "method",
+            "currency",
+            "initial_margin",
+            "maintenance_margin",
+            "worst_scenario",
+            "components",
+        ):
+            assert key in row
+        assert row["method"] == "standard"
+        assert row["initial_margin"] > 0
+        assert all({"name", "amount"} <= set(c) for c in row["components"])
+    assert by_account["carol"]["status"] == "error"
+    assert "ETH" in by_account["carol"]["error"]
+    assert "row 6" in by_account["dave"]["error"]
+    assert any("summed" in w for w in data["warnings"])
+
+
+def test_margin_exit_zero_when_all_accounts_compute(tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_text("account,instrument,quantity\nA,BTC-26JUN20-10000-C,-1\n", encoding="utf-8")
+    proc = run("margin", str(path), "--market", CHAIN, "--method", "standard")
+    assert proc.returncode == 0, proc.stderr
+    assert "A" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--method", "no-such-method"], "no-such-method"),
+        (["--method", "standard", "--params", "/no/such/pack.toml"], "cannot read"),
+    ],
+)
+def test_margin_bad_options_are_one_line_errors(
+    positions: Path, args: list[str], fragment: str
+) -> None:
+    proc = run("margin", str(positions), "--market", CHAIN, *args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert fragment in lines[0]
+
+
+def test_unknown_param_key_is_named(positions: Path, tmp_path: Path) -> None:
+    from portmargin.io.params import read_pack
+
+    pack = read_pack("standard/deribit-sm-2024")
+    pack["no_such_key"] = 1
+    path = tmp_path / "pack.toml"
+    path.write_text(_to_toml(pack), encoding="utf-8")
+    proc = run(
+        "margin", str(positions), "--market", CHAIN, "--method", "standard", "--params", str(path)
+    )
+    assert proc.returncode == 2
+    assert "no_such_key" in proc.stderr
+
+
+def _to_toml(data: dict[str, object], prefix: str = "") -> str:
+    scalars = []
+    tables = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append(_to_toml(value, f"{prefix}{key}."))
+        else:
+            scalars.append(f"{key} = {json.dumps(value)}")
+    head = f"[{prefix[:-1]}]\n" if prefix else ""
+    return head + "\n".join(scalars) + "\n\n" + "".join(tables)
+
+
+def test_what_if_reports_the_change(positions: Path) -> None:
+    proc = run(
+        "margin",
+        str(positions),
+        "--market",
+        CHAIN,
+        "--method",
+        "standard",
+        "--account",
+        "alice",
+        "--add",
+        "BTC-26JUN20-10000-C=-1",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)["what_if"][0]
+    assert data["account"] == "alice"
+    assert data["change_im"]["BTC"] > 0
+
+
+def test_methods_lists_packs() -> None:
+    proc = run("methods", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["method"]: r for r in json.loads(proc.stdout)}
+    assert "standard" in rows
+    assert any(p["default"] for p in rows["standard"]["packs"])
+    assert all(
+        not str(p["version"]).startswith("invalid") for r in rows.values() for p in r["packs"]
+    )
+
+
+def test_compare_side_by_side(positions: Path) -> None:
+    proc = run("compare", str(positions), "--market", CHAIN, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    alice = next(a for a in data["accounts"] if a["account"] == "alice")
+    methods = {m["method"]: m for m in alice["methods"]}
+    assert methods["standard"]["initial_margin_usd"] > 0
+    assert methods["standard"]["saving_vs_standard"] == pytest.approx(0.0)
+    assert any(e["account"] == "dave" for e in data["errors"])
+
+
+def test_check_derive_case_via_cli(tmp_path: Path) -> None:
+    root = os.environ.get("PORTMARGIN_CONFORMANCE_DIR")
+    base = (
+        Path(root)
+        if root
+        else Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+    )
+    folder = base / "derive_pm2"
+    if not folder.is_dir():
+        pytest.skip(f"conformance data not found at {folder}")
+    good = folder / "test_12_risk_cancelling_naked_short_call.json"
+    invalid = folder / "test_67_misc_skew_scenario_with_spot_move.json"
+    proc = run("check", "derive-pm2", str(good), "--json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)[0]
+    assert row["ok"] is True
+    assert {"case", "im", "expected_im", "mm", "expected_mm", "ok"} <= set(row)
+    proc = run("check", "derive-pm2", str(invalid), "--json")
+    assert proc.returncode == 1
+    row = json.loads(proc.stdout)[0]
+    assert row["ok"] is False
+    assert "skew" in row["error"].lower() or "spot" in row["error"].lower()
