@@ -1,4 +1,4 @@
-"""Black-76 throughput: numpy kernel vs a per-option QuantLib loop (same as ``portmargin bench pricing``).
+"""Black-76 throughput: numpy kernel vs a QuantLib loop (as ``portmargin bench pricing``).
 
 Run: ``python benchmarks/bench_pricing.py [evaluations] [baseline_evaluations]``.
 """

@@ -182,3 +182,22 @@ def test_check_derive_case_via_cli(tmp_path: Path) -> None:
     row = json.loads(proc.stdout)[0]
     assert row["ok"] is False
     assert "skew" in row["error"].lower() or "spot" in row["error"].lower()
+
+
+def test_check_deribit_docs_example_via_cli() -> None:
+    root = os.environ.get("PORTMARGIN_CONFORMANCE_DIR")
+    base = (
+        Path(root)
+        if root
+        else Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+    )
+    case = base / "deribit_pm" / "docs_example_btc_2024-06-17.json"
+    if not case.is_file():
+        pytest.skip(f"conformance data not found at {case}")
+    proc = run("check", "deribit-pm", str(case), "--json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)[0]
+    assert row["ok"] is True
+    assert row["im"] == pytest.approx(0.122861343, abs=5e-10)
+    assert row["expected_im"] == 0.122861343
+    assert row["mismatches"] == []

@@ -9,8 +9,10 @@ import typer
 from rich.table import Table
 
 from portmargin.analysis.conformance import check_derive_case
+from portmargin.analysis.deribit_check import check_deribit_pme
 from portmargin.cli._common import EXIT_FAILED, dump_json, stdout
 from portmargin.core import PortmarginError
+from portmargin.io.deribit_pme import load_pme_simulate
 from portmargin.io.derive_case import load_derive_case
 
 __all__ = ["check_app"]
@@ -72,3 +74,25 @@ def derive_pm2(cases: _CASES, as_json: _JSON = False) -> None:
         except PortmarginError as exc:
             rows.append({"case": path.stem, "ok": False, "error": str(exc)})
     _report(rows, as_json, "Derive PMRM_2 conformance")
+
+
+@check_app.command("deribit-pm")
+def deribit_pm(cases: _CASES, as_json: _JSON = False) -> None:
+    """Recompute Deribit ``private/pme/simulate`` results and report every mismatch.
+
+    Each file is the ``result`` object (or the whole JSON-RPC reply): model params, index
+    prices, tickers, positions, expected risk vectors and margins. Every printed number is
+    compared to its printed precision.
+    """
+    rows = []
+    for path in cases:
+        try:
+            row = check_deribit_pme(load_pme_simulate(path)).to_dict()
+            for key in ("expected_im", "expected_mm"):
+                if isinstance(row.get(key), str):
+                    row[f"{key}_literal"] = row[key]
+                    row[key] = float(row[key])
+            rows.append(row)
+        except PortmarginError as exc:
+            rows.append({"case": path.stem, "ok": False, "error": str(exc)})
+    _report(rows, as_json, "Deribit portfolio margin self-check")

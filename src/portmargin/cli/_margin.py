@@ -73,9 +73,7 @@ def margin(
     portfolios = [p for p in pos.portfolios if account is None or p.account == account]
     if account is not None and not portfolios and account not in pos.account_errors:
         raise ValidationError("--account", account, "an account present in the positions file")
-    file_errors = {
-        a: e for a, e in pos.account_errors.items() if account is None or a == account
-    }
+    file_errors = {a: e for a, e in pos.account_errors.items() if account is None or a == account}
     if add:
         _what_if(m, pack, portfolios, [_parse_trade(t) for t in add], snap, as_json)
         bad = file_errors

@@ -12,8 +12,14 @@ from portmargin.methods._protocol import (
     method_names,
     register,
 )
+from portmargin.methods.deribit_pm import DERIBIT_PM
+from portmargin.methods.okx_pm import OkxPM
+from portmargin.methods.paradex_pm import ParadexPM
 from portmargin.methods.standard import StandardMargin
 
 register(StandardMargin())
+register(DERIBIT_PM)
+register(ParadexPM())
+register(OkxPM())
 
 __all__ = ["MarginMethod", "MethodParams", "get_method", "method_names", "register"]

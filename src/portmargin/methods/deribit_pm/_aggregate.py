@@ -1,0 +1,119 @@
+"""Vector rules of the risk matrix: pnl offset, extended dampener, worst case, shocks.
+
+Pure numpy on ``(n_accounts, n_scenarios)`` arrays of one aggregation key, amounts in the
+settlement currency (P&L > 0 a gain; requirements >= 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.methods.deribit_pm._params import DampenerMode
+
+__all__ = ["apply_offsets", "delta_shock", "worst_case"]
+
+FloatArray = NDArray[np.float64]
+
+
+def apply_offsets(
+    pre: FloatArray,
+    n_std: int,
+    ext_moves: FloatArray,
+    *,
+    pnl_offset: float,
+    cap: float,
+    dampener: float,
+    extended_factor: float,
+    price_range: float,
+    mode: DampenerMode,
+) -> FloatArray:
+    """Aggregated vectors from the pre-aggregated ones (``specs/deribit-pm.md`` §6).
+
+    Parameters
+    ----------
+    pre
+        Pre-aggregated vectors, shape ``(a, n_std + n_ext)``: standard then extended.
+    n_std
+        Number of standard entries.
+    ext_moves
+        Extended moves ``M_k``, shape ``(n_ext,)``.
+    pnl_offset, cap
+        Every positive entry ``x`` becomes ``min(pnl_offset x, cap)`` (``cap`` in settlement
+        currency).
+    dampener, extended_factor, price_range, mode
+        Negative extended entries become ``x_f = extended_factor x`` relieved by ``dampener``
+        (settlement currency) per ``mode``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape of ``pre``.
+    """
+    out = np.where(pre > 0, np.minimum(pnl_offset * pre, cap), pre)
+    ext = out[:, n_std:]
+    xf = extended_factor * ext
+    if mode is DampenerMode.FIXED_OFFSET:
+        damped = np.minimum(0.0, xf + dampener)
+    elif mode is DampenerMode.MOVE_SCALED:
+        relief = (np.abs(ext_moves) / price_range - 1.0) * dampener
+        damped = xf + np.minimum(relief[None, :], np.abs(xf))
+    else:
+        damped = xf
+    out[:, n_std:] = np.where(ext < 0, damped, ext)
+    result: FloatArray = out
+    return result
+
+
+def worst_case(agg: FloatArray, priority: NDArray[np.intp]) -> tuple[FloatArray, NDArray[np.intp]]:
+    """Worst loss and the column that set it.
+
+    Parameters
+    ----------
+    agg
+        Aggregated vectors, shape ``(a, n)``.
+    priority
+        Column order for ties (the first of equal minima wins), shape ``(n,)``.
+
+    Returns
+    -------
+    tuple
+        ``worst_case = -min(0, min(agg))`` (>= 0), shape ``(a,)``, and the column index of the
+        minimum, shape ``(a,)``.
+    """
+    if agg.shape[0] == 0:
+        return np.zeros(0), np.zeros(0, dtype=np.intp)
+    ordered = agg[:, priority]
+    pick = np.argmin(ordered, axis=1)
+    low = ordered[np.arange(agg.shape[0]), pick]
+    column: NDArray[np.intp] = priority[pick]
+    return -np.minimum(0.0, low), column
+
+
+def delta_shock(
+    net_delta: FloatArray,
+    index: float,
+    *,
+    threshold_usd: float,
+    max_shock: float,
+    m_inc: float,
+) -> FloatArray:
+    """Delta shock in coin (``excess_linear`` model, ``specs/deribit-pm.md`` §9).
+
+    Parameters
+    ----------
+    net_delta
+        Net coin delta of each account, shape ``(a,)``.
+    index
+        Index of the pair, USD per coin.
+    threshold_usd, max_shock, m_inc
+        ``excess = max(0, |D| S - threshold) / S``; ``rate = min(max_shock, m_inc excess)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``rate * excess`` coin, shape ``(a,)``, >= 0.
+    """
+    excess = np.maximum(0.0, np.abs(net_delta) * index - threshold_usd) / index
+    result: FloatArray = np.minimum(max_shock, m_inc * excess) * excess
+    return result

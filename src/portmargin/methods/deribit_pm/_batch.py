@@ -1,0 +1,325 @@
+"""The S:PM batch path: every account, every aggregation key, as sparse products.
+
+One :class:`GroupRun` per aggregation key ``<settlement>_<base>`` holds every intermediate
+array, so the batch result (:func:`~portmargin.methods.deribit_pm.DeribitPM.compute`) and the
+one-portfolio response (:func:`~portmargin.methods.deribit_pm.simulate_pme`) read the same
+numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from portmargin.market import MarketSnapshot
+from portmargin.methods.deribit_pm._aggregate import apply_offsets, delta_shock, worst_case
+from portmargin.methods.deribit_pm._grid import Grid, build_grid
+from portmargin.methods.deribit_pm._params import (
+    CurrencyParams,
+    DeltaShockModel,
+    DeribitPMParams,
+    MarginInputs,
+    PairParams,
+    RollGrouping,
+    VolUpFloor,
+)
+from portmargin.risk import (
+    STABLECOINS,
+    Book,
+    InstrumentTable,
+    Kind,
+    RiskArray,
+    build_risk_array,
+    prepare_book,
+)
+
+__all__ = ["BatchRun", "GroupRun", "InputOverrides", "run_batch"]
+
+FloatArray = NDArray[np.float64]
+InputOverrides = Mapping[tuple[str, str], MarginInputs]
+"""``(account, key)`` → venue inputs of that row, ``key`` like ``"btc_btc"``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class GroupRun:
+    """Intermediate and final arrays of one aggregation key (amounts in ``settlement``).
+
+    Attributes
+    ----------
+    key
+        ``"<settlement>_<base>"`` lower case (``"btc_btc"``).
+    settlement, base
+        Settlement currency and underlying coin, upper case.
+    index
+        Index of the pair, USD per coin.
+    grid
+        Scenario columns.
+    columns
+        Instrument columns of ``BatchRun.book`` in this group, shape ``(c,)``.
+    risk
+        Risk array of those instruments (``delta``: coin delta per unit).
+    pnl
+        P&L per unit, shape ``(c, n)`` (equals ``risk.pnl`` unless ``vol_up_floor = base``).
+    accounts
+        Rows of ``BatchRun.book`` holding any of ``columns``, shape ``(a,)``.
+    quantities
+        CSR ``(a, c)`` of their positions.
+    pre, agg
+        Pre-aggregated and aggregated vectors, shape ``(a, n)``.
+    worst_case, worst_column
+        Worst loss (>= 0) and its column, shape ``(a,)``.
+    roll_shock, delta_shock, correlation_contingency, risk_matrix_margin
+        Shape ``(a,)``, >= 0.
+    open_orders_margin, mmp_margin, spot_margin
+        Venue inputs, shape ``(a,)``.
+    initial_margin, maintenance_margin
+        Shape ``(a,)``, >= 0.
+    """
+
+    key: str
+    settlement: str
+    base: str
+    index: float
+    grid: Grid
+    columns: NDArray[np.intp]
+    risk: RiskArray
+    pnl: FloatArray
+    accounts: NDArray[np.intp]
+    quantities: sp.csr_array
+    pre: FloatArray
+    agg: FloatArray
+    worst_case: FloatArray
+    worst_column: NDArray[np.intp]
+    roll_shock: FloatArray
+    delta_shock: FloatArray
+    correlation_contingency: FloatArray
+    risk_matrix_margin: FloatArray
+    open_orders_margin: FloatArray
+    mmp_margin: FloatArray
+    spot_margin: FloatArray
+    initial_margin: FloatArray
+    maintenance_margin: FloatArray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class BatchRun:
+    """Outcome of :func:`run_batch`.
+
+    Attributes
+    ----------
+    book, table
+        Accounts computed and their resolved instruments (aligned columns).
+    groups
+        One run per aggregation key, keys sorted.
+    errors
+        Accounts left out → reason.
+    """
+
+    book: Book
+    table: InstrumentTable
+    groups: tuple[GroupRun, ...]
+    errors: Mapping[str, str]
+
+
+def _group_keys(table: InstrumentTable) -> NDArray[np.object_]:
+    """Aggregation key per column; None for balances and spot pairs (ignored by S:PM)."""
+    derivative = np.isin(table.kind, (Kind.FUTURE, Kind.PERPETUAL, Kind.OPTION))
+    keys = [
+        f"{s.lower()}_{u.lower()}" if d else None
+        for s, u, d in zip(
+            table.settlement_currency.tolist(),
+            table.underlying.tolist(),
+            derivative.tolist(),
+            strict=True,
+        )
+    ]
+    return np.array(keys, dtype=object)
+
+
+def _params_of(
+    params: DeribitPMParams, settlement: str, base: str
+) -> tuple[CurrencyParams, PairParams] | str:
+    pair = params.pair(base)
+    ccy = params.currency_for(settlement, settlement in STABLECOINS)
+    if pair is None:
+        return f"parameter pack {params.version} has no currency_pair.{base.lower()}_usd"
+    if ccy is None:
+        return f"parameter pack {params.version} has no currency.{settlement.lower()}"
+    return ccy, pair
+
+
+def _set_aside(book: Book, columns: NDArray[np.intp], reason: str, errors: dict[str, str]) -> None:
+    for a in np.flatnonzero(book.holders(columns)):
+        errors.setdefault(book.accounts[a], reason)
+
+
+def run_batch(
+    book: Book,
+    market: MarketSnapshot,
+    params: DeribitPMParams,
+    overrides: InputOverrides | None = None,
+) -> BatchRun:
+    """Run S:PM over every account of ``book``.
+
+    Accounts holding an instrument without market data, or of a pair or settlement currency
+    the pack has no parameters for, are set aside in ``errors``; the rest is computed.
+    """
+    prepared = prepare_book(book, market)
+    errors = dict(prepared.errors)
+    table = prepared.table
+    keys = _group_keys(table)
+    plan: list[tuple[str, NDArray[np.intp], CurrencyParams, PairParams]] = []
+    for key in sorted({k for k in keys.tolist() if k is not None}):
+        cols = np.flatnonzero(keys == key)
+        found = _params_of(
+            params, str(table.settlement_currency[cols[0]]), str(table.underlying[cols[0]])
+        )
+        if isinstance(found, str):
+            _set_aside(prepared.book, cols, found, errors)
+        else:
+            plan.append((key, cols, *found))
+    good = prepared.book.select_accounts(
+        np.array([a not in errors for a in prepared.book.accounts], dtype=bool)
+    )
+    groups = tuple(
+        _run_group(good, table, key, cols, ccy, pair, params, overrides or {})
+        for key, cols, ccy, pair in plan
+    )
+    return BatchRun(book=good, table=table, groups=groups, errors=MappingProxyType(errors))
+
+
+def _unit_pnl(
+    sub: InstrumentTable, grid: Grid, pair: PairParams, params: DeribitPMParams
+) -> tuple[RiskArray, FloatArray]:
+    """Risk array and per-unit P&L; ``vol_up_floor = base`` reprices vol-up columns of options
+    with the base vol floored at ``min_volatility_for_shock_up``."""
+    risk = build_risk_array(sub, grid.scenarios)
+    if params.assumptions.vol_up_floor is VolUpFloor.LEVEL or not np.any(sub.is_option):
+        return risk, risk.pnl
+    floored = dataclasses.replace(
+        sub, sigma=np.maximum(sub.sigma, pair.min_volatility_for_shock_up)
+    )
+    alt = build_risk_array(floored, grid.scenarios)
+    up = grid.scenarios.column("vol_shock") > 0
+    opt = sub.is_option
+    pnl = risk.pnl.copy()
+    shifted = alt.pnl + (alt.value - risk.value)[:, None]
+    pnl[np.ix_(opt, up)] = shifted[np.ix_(opt, up)]
+    return risk, pnl
+
+
+def _roll_shock(
+    q: sp.csr_array,
+    sub: InstrumentTable,
+    delta: FloatArray,
+    ccy: CurrencyParams,
+    grouping: RollGrouping,
+) -> FloatArray:
+    """``Σ_g |Δ_g| max(min_annualised_move, annualised_move_risk T_g)`` coin, shape ``(a,)``."""
+    if grouping is RollGrouping.EXPIRY:
+        _, group = np.unique(sub.expiry_ms, return_inverse=True)
+    else:
+        group = np.arange(len(sub))
+    n_g = int(group.max()) + 1 if group.size else 0
+    member = sp.csr_array((delta, (np.arange(len(sub)), group)), shape=(len(sub), n_g))
+    tau = np.zeros(n_g)
+    tau[group] = sub.tau
+    rate = np.maximum(ccy.min_annualised_move, ccy.annualised_move_risk * tau)
+    result: FloatArray = np.asarray(abs(q @ member) @ rate)
+    return result
+
+
+def _inputs(
+    accounts: tuple[str, ...], key: str, params: DeribitPMParams, overrides: InputOverrides
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    a = params.assumptions
+    oo = np.full(len(accounts), a.open_orders_margin)
+    mmp = np.full(len(accounts), a.mmp_margin)
+    spot = np.full(len(accounts), a.spot_margin)
+    rows = {name: i for i, name in enumerate(accounts)} if overrides else {}
+    for (account, k), value in overrides.items():
+        i = rows.get(account)
+        if k == key and i is not None:
+            oo[i], mmp[i], spot[i] = value.open_orders_margin, value.mmp_margin, value.spot_margin
+    return oo, mmp, spot
+
+
+def _run_group(
+    book: Book,
+    table: InstrumentTable,
+    key: str,
+    cols: NDArray[np.intp],
+    ccy: CurrencyParams,
+    pair: PairParams,
+    params: DeribitPMParams,
+    overrides: InputOverrides,
+) -> GroupRun:
+    a = params.assumptions
+    sub = table.take(cols)
+    settlement, base = str(sub.settlement_currency[0]), str(sub.underlying[0])
+    index = float(sub.index[0])
+    to_settle = 1.0 / index if settlement == base else 1.0
+    usd_factor = 1.0 if settlement == base else index
+    grid = build_grid(key, params.general, pair, a)
+    risk, pnl = _unit_pnl(sub, grid, pair, params)
+    accounts = np.flatnonzero(book.holders(cols))
+    q = sp.csr_array(book.quantities[accounts][:, cols])
+    pre = np.asarray(q @ pnl).reshape(len(accounts), pnl.shape[1])
+    agg = apply_offsets(
+        pre.copy(),
+        grid.n_std,
+        grid.moves[grid.n_std :],
+        pnl_offset=ccy.pnl_offset,
+        cap=ccy.max_offsetable_pnl * to_settle,
+        dampener=ccy.extended_dampener * to_settle,
+        extended_factor=pair.extended_table_factor,
+        price_range=pair.price_range,
+        mode=a.extended_dampener_mode,
+    )
+    worst, column = worst_case(agg, grid.priority)
+    roll = _roll_shock(q, sub, risk.delta, ccy, a.roll_grouping) * usd_factor
+    if a.delta_shock_model is DeltaShockModel.OFF:
+        dshock = np.zeros(len(accounts))
+    else:
+        dshock = usd_factor * delta_shock(
+            np.asarray(q @ risk.delta),
+            index,
+            threshold_usd=pair.delta_total_liq_shock_threshold,
+            max_shock=pair.max_delta_shock,
+            m_inc=pair.m_inc,
+        )
+    corr = np.zeros(len(accounts))
+    rmm = np.round(worst, a.worst_case_decimals) + roll + dshock + corr
+    names = tuple(book.accounts[i] for i in accounts)
+    oo, mmp, spot = _inputs(names, key, params, overrides)
+    return GroupRun(
+        key=key,
+        settlement=settlement,
+        base=base,
+        index=index,
+        grid=grid,
+        columns=cols,
+        risk=risk,
+        pnl=pnl,
+        accounts=accounts,
+        quantities=q,
+        pre=pre,
+        agg=agg,
+        worst_case=worst,
+        worst_column=column,
+        roll_shock=roll,
+        delta_shock=dshock,
+        correlation_contingency=corr,
+        risk_matrix_margin=rmm,
+        open_orders_margin=oo,
+        mmp_margin=mmp,
+        spot_margin=spot,
+        initial_margin=np.round(rmm + oo + mmp + spot, a.im_decimals),
+        maintenance_margin=params.general.mm_factor * rmm,
+    )

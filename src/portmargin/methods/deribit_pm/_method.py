@@ -1,0 +1,155 @@
+"""``DeribitPM``: the S:PM method behind the :class:`~portmargin.methods.MarginMethod` protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from portmargin.core import config_from_mapping
+from portmargin.market import MarketSnapshot
+from portmargin.methods.deribit_pm._batch import BatchRun, GroupRun, InputOverrides, run_batch
+from portmargin.methods.deribit_pm._params import DeribitPMParams
+from portmargin.results import Contribution, MarginBatch
+from portmargin.risk import Book
+
+__all__ = ["COMPONENT_SOURCES", "DeribitPM"]
+
+COMPONENT_SOURCES: Mapping[str, str] = {
+    "risk_matrix_margin": "round(worst_case, worst_case_decimals) + roll_shock + delta_shock"
+    " + correlation_contingency",
+    "risk_matrix_margin/worst_case": "largest loss of the aggregated standard (27) and extended"
+    " (8) vectors after pnl_offset and extended_dampener",
+    "risk_matrix_margin/roll_shock": "sum over roll groups of |delta| * max(min_annualised_move,"
+    " annualised_move_risk * T)",
+    "risk_matrix_margin/delta_shock": "delta_shock_model on the net coin delta of the pair",
+    "risk_matrix_margin/correlation_contingency": "0 for segregated books",
+    "open_orders_margin": "venue input",
+    "mmp_margin": "venue input",
+    "spot_margin": "venue input",
+}
+"""Component name → the rule that produces it."""
+
+_GROUP_FIELDS = {
+    "risk_matrix_margin": "risk_matrix_margin",
+    "risk_matrix_margin/worst_case": "worst_case",
+    "risk_matrix_margin/roll_shock": "roll_shock",
+    "risk_matrix_margin/delta_shock": "delta_shock",
+    "risk_matrix_margin/correlation_contingency": "correlation_contingency",
+    "open_orders_margin": "open_orders_margin",
+    "mmp_margin": "mmp_margin",
+    "spot_margin": "spot_margin",
+}
+
+
+def _notes(params: DeribitPMParams) -> tuple[str, ...]:
+    a = params.assumptions
+    return (
+        "segregated portfolio margin: one row per account and key <settlement>_<base>",
+        "currency balances and spot pairs are ignored (spot margin is a venue input)",
+        f"vol_order={','.join(a.vol_order)}; vol_up_floor={a.vol_up_floor.value};"
+        f" dte_floor_days={a.dte_floor_days:g}",
+        f"extended_dampener_mode={a.extended_dampener_mode.value};"
+        f" clamp_options_in_extended={a.clamp_options_in_extended}",
+        f"roll_grouping={a.roll_grouping.value}; delta_shock_model={a.delta_shock_model.value}",
+        f"worst_case_decimals={a.worst_case_decimals}; im_decimals={a.im_decimals}",
+        "max_offsetable_pnl and extended_dampener are USD, converted at the index (coin books)",
+    )
+
+
+def _worst_labels(g: GroupRun) -> np.ndarray[Any, np.dtype[np.object_]]:
+    labels: np.ndarray[Any, np.dtype[np.object_]] = np.array(g.grid.labels, dtype=object)[
+        g.worst_column
+    ]
+    labels[g.worst_case <= 0] = None
+    return labels
+
+
+def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
+    """Columnar result of a :class:`BatchRun`: one row per (account, aggregation key)."""
+    groups = run.groups
+    sizes = np.array([len(g.accounts) for g in groups], dtype=np.intp)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+
+    def cat(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return np.concatenate([getattr(g, name) for g in groups]) if groups else np.zeros(0)
+
+    def explain(i: int) -> tuple[Contribution, ...]:
+        k = int(np.searchsorted(offsets, i, side="right") - 1)
+        g = groups[k]
+        row = i - int(offsets[k])
+        column = int(g.worst_column[row])
+        q = g.quantities[[row]].tocoo()
+        cols = q.coords[1]
+        return tuple(
+            Contribution(instrument=run.table.names[g.columns[c]], quantity=float(x), pnl=float(p))
+            for c, x, p in zip(cols, q.data, q.data * g.pnl[cols, column], strict=True)
+        )
+
+    accounts = np.array(run.book.accounts, dtype=object)
+    return MarginBatch(
+        method=DeribitPM.name,
+        params_version=params.version,
+        account=np.concatenate([accounts[g.accounts] for g in groups])
+        if groups
+        else np.zeros(0, dtype=object),
+        currency=np.array(
+            [g.settlement for g in groups for _ in range(len(g.accounts))], dtype=object
+        ),
+        initial_margin=cat("initial_margin"),
+        maintenance_margin=cat("maintenance_margin"),
+        components={name: cat(field) for name, field in _GROUP_FIELDS.items()},
+        sources=COMPONENT_SOURCES,
+        worst_scenario=np.concatenate([_worst_labels(g) for g in groups])
+        if groups
+        else np.zeros(0, dtype=object),
+        errors=run.errors,
+        explain=explain,
+        notes=_notes(params),
+    )
+
+
+class DeribitPM:
+    """Deribit segregated portfolio margin (S:PM), ``specs/deribit-pm.md``.
+
+    Every amount is in the row's settlement currency (BTC for inverse BTC products, USDC for
+    linear ones). Cross books (X:PM) are not computed.
+    """
+
+    name = "deribit-pm"
+    description = "Deribit segregated portfolio margin: 27 + 8 scenario risk matrix"
+    default_pack = "deribit-pm/2024-06-17"
+
+    def params_from_mapping(self, data: Mapping[str, Any]) -> DeribitPMParams:
+        """Parameters from a parsed pack; unknown keys raise ``ValidationError`` naming them."""
+        return config_from_mapping(DeribitPMParams, data)
+
+    def compute(
+        self,
+        book: Book,
+        market: MarketSnapshot,
+        params: DeribitPMParams,
+        overrides: InputOverrides | None = None,
+    ) -> MarginBatch:
+        """Margin of every account of ``book``, one row per account and aggregation key.
+
+        Parameters
+        ----------
+        book
+            Positions (coins of underlying, > 0 long).
+        market
+            Index, forwards, smiles and futures marks at the valuation time.
+        params
+            Parameter pack.
+        overrides
+            ``(account, "<settlement>_<base>")`` → venue inputs (open-order, MMP, spot margin)
+            of that row; others use ``params.assumptions`` defaults.
+
+        Returns
+        -------
+        MarginBatch
+            IM, MM and the components of :data:`COMPONENT_SOURCES` per row; accounts with
+            missing market data or parameters are in ``errors``.
+        """
+        return to_batch(run_batch(book, market, params, overrides), params)

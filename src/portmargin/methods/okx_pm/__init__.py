@@ -1,0 +1,35 @@
+"""OKX portfolio margin (``okx-pm``), vectorised over accounts.
+
+Per risk unit (all products of one underlying; specification in ``specs/okx-pm.md``):
+``Derivatives MMR = max(max(MR1, MR2, MR6) + MR4 + MR3 + MR5 + MR9, MR7)``; the account's
+``MMR`` is the sum over units plus MR8 (borrowing, not modelled: 0) and ``IMR = 1.3 x MMR``.
+Published: the MR1 price grid, MR4 annualised moves, MR6 moves, the MR7 tier table and its
+incremental scaling, ``IMR = 1.3 x MMR``. Everything else (MR1 IV table, MR2, MR3, the MR4
+formula, MR5, MR6 weighting, the MR7 raw charge, MR9) is a configurable engine assumption.
+
+Amounts are USD; quantities > 0 are long; P&L > 0 is a gain; requirements are >= 0.
+"""
+
+from portmargin.methods.okx_pm._charges import (
+    basis_risk,
+    depeg_hedged,
+    tiered_charge,
+    vega_twist,
+)
+from portmargin.methods.okx_pm._compute import compute
+from portmargin.methods.okx_pm._method import OkxPM
+from portmargin.methods.okx_pm._params import GridTier, MoveTier, OkxParams
+from portmargin.methods.okx_pm._reprice import unit_grid
+
+__all__ = [
+    "GridTier",
+    "MoveTier",
+    "OkxPM",
+    "OkxParams",
+    "basis_risk",
+    "compute",
+    "depeg_hedged",
+    "tiered_charge",
+    "unit_grid",
+    "vega_twist",
+]

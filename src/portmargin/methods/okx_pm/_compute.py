@@ -1,0 +1,164 @@
+"""OKX portfolio margin of every account of a book, as a :class:`MarginBatch` in USD."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.core import ValidationError
+from portmargin.market import MarketSnapshot
+from portmargin.methods.okx_pm._params import OkxParams
+from portmargin.methods.okx_pm._unit import UnitMargin, unit_margin
+from portmargin.results import MarginBatch
+from portmargin.risk import STABLECOINS, Book, InstrumentTable, Kind, prepare_book
+
+__all__ = ["METHOD_NAME", "compute"]
+
+METHOD_NAME = "okx-pm"
+
+_SOURCES = {
+    "mmr": "sum over risk units of Derivatives MMR + MR8",
+    "derivatives_mmr": "max(max(MR1, MR2, MR6) + MR4 + MR3 + MR5 + MR9, MR7)",
+    "mr1": "spot shock grid x IV down/same/up: max(0, -min P&L)",
+    "mr2": "theta: option loss over mr2_horizon_days, market unchanged",
+    "mr3": "vega term structure twist, no offset between expiries",
+    "mr4": "basis: S (sum |delta_g| m_g - |sum delta_g| mr4_min_move)",
+    "mr5": "interest rate: |sum q rho| x mr5_rate_shift / 1%",
+    "mr6": "extreme move: mr6_weight x max(0, -min P&L(+-move)), IV unchanged",
+    "mr7": "minimum charge scaled incrementally by tier",
+    "mr7_raw": "raw minimum charge: rates on notional and option mark",
+    "mr8": "borrowing: not modelled, 0",
+    "mr9": "stablecoin depeg: mr9_rate x cross-currency hedged cash delta",
+}
+
+_ORDER = (
+    "mmr",
+    "derivatives_mmr",
+    "mr1",
+    "mr2",
+    "mr3",
+    "mr4",
+    "mr5",
+    "mr6",
+    "mr7",
+    "mr7_raw",
+    "mr8",
+    "mr9",
+)
+
+_ASSUMPTIONS = (
+    "okx-pm: MR1 IV table not published: mr1_iv_points x max(DTE, 1)^-mr1_iv_power points",
+    "okx-pm: MR2 theta, MR3 vega twist, MR4 formula, MR5 rho shift, MR6 weighting, MR7 raw "
+    "charge and MR9 depeg are engine assumptions (specs/okx-pm.md section 6)",
+    "okx-pm: MR7 tiers are the BTC/ETH table published before 2025-01-15, used for every unit",
+    "okx-pm: MR8 borrowing not modelled (0)",
+    "okx-pm: merged risk units (one per underlying), spot-derivatives offset on",
+    "okx-pm: MR9 cash deltas of derivatives only (coin-margined count as USD)",
+    "okx-pm: USDT and USDC valued at 1 USD",
+)
+
+
+def _unit_columns(table: InstrumentTable) -> NDArray[np.bool_]:
+    stable = np.isin(table.underlying, sorted(STABLECOINS))
+    result: NDArray[np.bool_] = ~((table.kind == Kind.CURRENCY) & stable)
+    return result
+
+
+def _reject(book: Book, table: InstrumentTable, params: OkxParams) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for u in np.unique(table.underlying[_unit_columns(table)]):
+        try:
+            params.check_underlying(str(u))
+        except ValidationError as exc:
+            cols = np.flatnonzero(table.underlying == u)
+            for a in np.flatnonzero(book.holders(cols)):
+                errors.setdefault(book.accounts[a], f"okx-pm: no tier for {u!r}: {exc}")
+    return errors
+
+
+def _components(
+    units: Sequence[UnitMargin], n: int, mr8: NDArray[np.float64]
+) -> dict[str, NDArray[np.float64]]:
+    out: dict[str, NDArray[np.float64]] = {}
+    for name in _ORDER:
+        if name == "mr8":
+            out[name] = mr8
+            continue
+        key = "derivatives_mmr" if name == "mmr" else name
+        arrays = [u.parts[key] for u in units]
+        total = np.sum(arrays, axis=0) if arrays else np.zeros(n)
+        out[name] = total + mr8 if name == "mmr" else total
+        for u, values in zip(units, arrays, strict=True):
+            out[f"{name}/{u.unit}"] = values
+    return out
+
+
+def compute(book: Book, market: MarketSnapshot, params: OkxParams) -> MarginBatch:
+    """OKX PM MMR and IMR of every account of ``book``, one USD row per account.
+
+    Per risk unit (one underlying: its futures, perpetuals, options, spot pairs and coin
+    balances): ``Derivatives MMR = max(max(MR1, MR2, MR6) + MR4 + MR3 + MR5 + MR9, MR7)``;
+    the account's ``MMR = sum over units + MR8`` and ``IMR = im_factor x MMR``. Components
+    ``mmr``, ``derivatives_mmr``, ``mr1`` ... ``mr9`` and ``mr7_raw`` are sums over units,
+    each with one child per unit (``"mr1/BTC"``); ``worst_scenario`` is the worst MR1 state
+    of the unit with the largest MR1.
+
+    Parameters
+    ----------
+    book
+        Accounts × instruments (coins of underlying; currency units for balances).
+    market
+        Index prices, forwards, vol smiles, marks (USD per coin) and rates.
+    params
+        An ``okx-pm`` pack.
+
+    Returns
+    -------
+    MarginBatch
+        Rows of the computable accounts (currency ``"USD"``); accounts with instruments
+        lacking market data or a tier are in ``errors``. ``notes`` lists the assumptions.
+    """
+    prepared = prepare_book(book, market)
+    table = prepared.table
+    errors = dict(prepared.errors)
+    errors.update(_reject(prepared.book, table, params))
+    accounts = np.array(prepared.book.accounts, dtype=object)
+    good = prepared.book.select_accounts(~np.isin(accounts, list(errors)))
+    n = len(good.accounts)
+    in_unit = _unit_columns(table)
+    units = [
+        unit_margin(good, table, np.flatnonzero(in_unit & (table.underlying == u)), str(u), params)
+        for u in np.unique(table.underlying[in_unit])
+        if _has_tier(params, str(u))
+    ]
+    components = _components(units, n, np.zeros(n))
+    mmr = components["mmr"]
+    if units:
+        mr1 = np.stack([u.parts["mr1"] for u in units])
+        which = np.argmax(mr1, axis=0)
+        worst: NDArray[np.object_] = np.stack([u.worst for u in units])[which, np.arange(n)]
+    else:
+        worst = np.full(n, None, dtype=object)
+    return MarginBatch(
+        method=METHOD_NAME,
+        params_version=params.version,
+        account=np.array(good.accounts, dtype=object),
+        currency=np.full(n, "USD", dtype=object),
+        initial_margin=params.im_factor * mmr,
+        maintenance_margin=mmr,
+        components=components,
+        sources={k: v for k, v in _SOURCES.items() if k in components},
+        worst_scenario=worst,
+        errors=errors,
+        notes=_ASSUMPTIONS if params.include_mr9 else (*_ASSUMPTIONS, "okx-pm: MR9 off"),
+    )
+
+
+def _has_tier(params: OkxParams, underlying: str) -> bool:
+    try:
+        params.check_underlying(underlying)
+    except ValidationError:
+        return False
+    return True

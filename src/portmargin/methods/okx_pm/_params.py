@@ -1,0 +1,205 @@
+"""OKX portfolio-margin parameters: published tier tables plus the engine's assumptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from portmargin.core import ValidationError, require_finite, require_non_empty, require_positive
+
+__all__ = ["GridTier", "MoveTier", "OkxParams"]
+
+
+def _non_negative(name: str, value: float) -> float:
+    number = require_finite(name, value)
+    if number < 0:
+        raise ValidationError(name, value, "a finite number >= 0")
+    return number
+
+
+def _check_underlyings(underlyings: tuple[str, ...]) -> None:
+    for u in underlyings:
+        require_non_empty("underlyings", u)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridTier:
+    """MR1 price grid of a group of underlyings (DOC).
+
+    Attributes
+    ----------
+    underlyings
+        Coins of the tier; an empty tuple makes it the catch-all tier ("others").
+    price_moves
+        Positive move magnitudes (fractions, ``[0.04, 0.08, 0.12]``); the grid is ``0`` and
+        ``+-`` each move.
+    """
+
+    underlyings: tuple[str, ...] = ()
+    price_moves: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        _check_underlyings(self.underlyings)
+        if not self.price_moves:
+            raise ValidationError("price_moves", self.price_moves, "at least one move")
+        for m in self.price_moves:
+            if not 0 < require_finite("price_moves", m) < 1:
+                raise ValidationError("price_moves", m, "moves in (0, 1)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoveTier:
+    """One move parameter of a group of underlyings (DOC MR4 annualised move, MR6 move).
+
+    Attributes
+    ----------
+    underlyings
+        Coins of the tier; an empty tuple makes it the catch-all tier ("others").
+    move
+        The move, fraction (MR4: per year; MR6: of the price, < 1).
+    """
+
+    underlyings: tuple[str, ...] = ()
+    move: float
+
+    def __post_init__(self) -> None:
+        _check_underlyings(self.underlyings)
+        _non_negative("move", self.move)
+
+
+def _pick(tiers: Sequence[GridTier | MoveTier], name: str, underlying: str) -> int:
+    """Index of the tier listing ``underlying``, else of the catch-all tier."""
+    for i, t in enumerate(tiers):
+        if underlying in t.underlyings:
+            return i
+    for i, t in enumerate(tiers):
+        if not t.underlyings:
+            return i
+    raise ValidationError(name, underlying, "a coin listed in a tier, or a catch-all tier")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OkxParams:
+    """An ``okx-pm`` parameter pack. Fractions unless stated.
+
+    DOC values: ``tiers``, ``mr7_tier_bounds`` / ``mr7_tier_multipliers`` (BTC/ETH, before
+    the 2025-01-15 update, applied to every unit), ``im_factor``. Every other field is a
+    NOT PUBLISHED engine assumption with the default of ``specs/okx-pm.md`` section 6.
+
+    Attributes
+    ----------
+    version
+        Pack version recorded in results.
+    mr1_tiers, mr4_tiers, mr6_tiers
+        Tier tables of the MR1 grid, the MR4 annualised move risk and the MR6 extreme move;
+        the first tier listing a coin wins, else the catch-all tier.
+    mr1_iv_points, mr1_iv_power, mr1_iv_floor
+        MR1 IV move ``mr1_iv_points * max(DTE, 1)**(-mr1_iv_power)`` vol points, applied
+        down and up; shocked IV floored at ``mr1_iv_floor`` (fraction).
+    mr2_horizon_days
+        MR2 theta horizon, days.
+    mr3_points, mr3_power, mr3_boundary_days
+        MR3 shift ``mr3_points * (boundary / max(DTE, 1))**mr3_power`` vol points; expiries
+        with ``DTE < boundary`` move opposite to the others.
+    mr4_min_move
+        MR4 minimum move per bucket and net-delta credit rate.
+    mr5_rate_shift
+        MR5 rate shift (0.01 = 1 %).
+    mr6_weight
+        Weight of the MR6 loss.
+    mr7_delta_one_rate, mr7_option_notional_rate, mr7_option_mark_rate
+        MR7 raw charge rates on ``|q| x price`` of futures and perpetuals, on the option
+        underlying notional ``|q| x index`` and on the option mark ``|q| x mark`` (USD).
+    mr7_tier_bounds
+        Upper bounds (USD) of every MR7 tier but the last, increasing.
+    mr7_tier_multipliers
+        Multiplier of each tier, one more than ``mr7_tier_bounds``.
+    mr9_rate
+        MR9 depeg move on the cross-stablecoin hedged cash delta.
+    include_mr9
+        False gives the pre-2025 form without MR9.
+    im_factor
+        ``IMR = im_factor x MMR`` (DOC 1.3).
+    """
+
+    version: str
+    mr1_tiers: tuple[GridTier, ...]
+    mr4_tiers: tuple[MoveTier, ...]
+    mr6_tiers: tuple[MoveTier, ...]
+    mr1_iv_points: float = 30.0
+    mr1_iv_power: float = 0.3
+    mr1_iv_floor: float = 0.01
+    mr2_horizon_days: float = 1.0
+    mr3_points: float = 5.0
+    mr3_power: float = 0.3
+    mr3_boundary_days: float = 30.0
+    mr4_min_move: float = 0.005
+    mr5_rate_shift: float = 0.01
+    mr6_weight: float = 1.0
+    mr7_delta_one_rate: float = 0.0002
+    mr7_option_notional_rate: float = 0.0002
+    mr7_option_mark_rate: float = 0.05
+    mr7_tier_bounds: tuple[float, ...] = (
+        10_000.0,
+        70_000.0,
+        170_000.0,
+        300_000.0,
+        470_000.0,
+        700_000.0,
+    )
+    mr7_tier_multipliers: tuple[float, ...] = (1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0)
+    mr9_rate: float = 0.01
+    include_mr9: bool = True
+    im_factor: float = 1.3
+
+    def __post_init__(self) -> None:
+        require_non_empty("version", self.version)
+        for name in ("mr1_tiers", "mr4_tiers", "mr6_tiers"):
+            if not getattr(self, name):
+                raise ValidationError(name, getattr(self, name), "at least one tier")
+        for t in self.mr6_tiers:
+            if not 0 < t.move < 1:
+                raise ValidationError("mr6_tiers.move", t.move, "a move in (0, 1)")
+        for name in (
+            "mr1_iv_points",
+            "mr1_iv_power",
+            "mr1_iv_floor",
+            "mr2_horizon_days",
+            "mr3_points",
+            "mr3_power",
+            "mr4_min_move",
+            "mr5_rate_shift",
+            "mr6_weight",
+            "mr7_delta_one_rate",
+            "mr7_option_notional_rate",
+            "mr7_option_mark_rate",
+            "mr9_rate",
+        ):
+            _non_negative(name, getattr(self, name))
+        require_positive("mr3_boundary_days", self.mr3_boundary_days)
+        require_positive("im_factor", self.im_factor)
+        bounds = self.mr7_tier_bounds
+        if any(b <= a for a, b in zip((0.0, *bounds), bounds, strict=False)):
+            raise ValidationError("mr7_tier_bounds", bounds, "increasing bounds > 0")
+        if len(self.mr7_tier_multipliers) != len(bounds) + 1:
+            raise ValidationError(
+                "mr7_tier_multipliers", self.mr7_tier_multipliers, f"{len(bounds) + 1} values"
+            )
+
+    def mr1_moves(self, underlying: str) -> tuple[float, ...]:
+        """MR1 move magnitudes of ``underlying`` (raises ValidationError without a tier)."""
+        return self.mr1_tiers[_pick(self.mr1_tiers, "mr1_tiers", underlying)].price_moves
+
+    def mr4_annual_move(self, underlying: str) -> float:
+        """MR4 annualised move risk of ``underlying``."""
+        return self.mr4_tiers[_pick(self.mr4_tiers, "mr4_tiers", underlying)].move
+
+    def mr6_move(self, underlying: str) -> float:
+        """MR6 extreme move of ``underlying``."""
+        return self.mr6_tiers[_pick(self.mr6_tiers, "mr6_tiers", underlying)].move
+
+    def check_underlying(self, underlying: str) -> None:
+        """Raise :class:`ValidationError` unless every tier table covers ``underlying``."""
+        self.mr1_moves(underlying)
+        self.mr4_annual_move(underlying)
+        self.mr6_move(underlying)

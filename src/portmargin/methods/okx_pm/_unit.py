@@ -1,0 +1,146 @@
+"""OKX components MR1-MR7 and MR9 of one risk unit for every account (vectorised)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from portmargin.methods.okx_pm._charges import basis_risk, depeg_hedged, tiered_charge, vega_twist
+from portmargin.methods.okx_pm._params import OkxParams
+from portmargin.methods.okx_pm._reprice import DAYS_PER_YEAR, unit_grid, unit_risk
+from portmargin.risk import Book, InstrumentTable, Kind, scenario_pnl
+
+__all__ = ["UnitMargin", "unit_margin"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class UnitMargin:
+    """Components of one risk unit, USD, shape ``(n_accounts,)`` each, >= 0.
+
+    Attributes
+    ----------
+    unit
+        Risk unit (the underlying).
+    parts
+        ``"mr1"`` ... ``"mr7"``, ``"mr9"``, ``"mr7_raw"`` and ``"derivatives_mmr"``.
+    worst
+        Label of the worst MR1 column per account (None where MR1 is 0).
+    """
+
+    unit: str
+    parts: dict[str, FloatArray]
+    worst: NDArray[np.object_]
+
+
+def _buckets(
+    table: InstrumentTable, params: OkxParams, annual: float
+) -> tuple[NDArray[np.intp], FloatArray]:
+    """MR4 bucket per row (0 spot, 1 perpetuals, 2+ each expiry) and each bucket's move."""
+    expiries, inverse = np.unique(table.expiry_ms, return_inverse=True)
+    dated = expiries > 0
+    rank = np.cumsum(dated) - 1
+    bucket = np.where(table.expiry_ms > 0, 2 + rank[inverse], 0)
+    bucket = np.where(table.kind == Kind.PERPETUAL, 1, bucket).astype(np.intp)
+    tau = np.zeros(2 + int(dated.sum()))
+    for g, e in zip(2 + rank[dated], expiries[dated], strict=True):
+        tau[g] = table.tau[table.expiry_ms == e][0]
+    moves: FloatArray = np.maximum(params.mr4_min_move, annual * tau)
+    return bucket, moves
+
+
+def _by_group(
+    q: sp.csr_array, group: NDArray[np.intp], values: FloatArray, n_groups: int
+) -> FloatArray:
+    """``Q @ M`` with ``M[i, group[i]] = values[i]``: per-account sums by group,
+    shape ``(n_accounts, n_groups)``."""
+    if n_groups == 0:
+        return np.zeros((q.shape[0], 0))
+    m = sp.csr_array((values, (np.arange(values.size), group)), shape=(values.size, n_groups))
+    return np.asarray((q @ m).toarray(), dtype=np.float64)
+
+
+def unit_margin(
+    book: Book, table: InstrumentTable, columns: NDArray[np.intp], unit: str, params: OkxParams
+) -> UnitMargin:
+    """OKX components of the unit ``unit`` (an underlying) for every account of ``book``.
+
+    Parameters
+    ----------
+    book
+        Accounts × instruments (coins of underlying, currency units for balances).
+    table
+        Resolved instruments aligned with ``book.instruments``.
+    columns
+        Columns of the unit: futures, perpetuals, options, spot pairs and coin balances.
+    unit
+        The underlying.
+    params
+        The pack.
+    """
+    sub = table.take(columns)
+    grid = unit_grid(unit, params)
+    risk = unit_risk(sub, grid, params)
+    q = book.quantities[:, columns]
+    n1 = grid.n_mr1
+    pnl = scenario_pnl(book, columns, risk.pnl)
+    worst_mr1 = np.argmin(pnl[:, :n1], axis=1)
+    mr1 = np.maximum(-pnl[np.arange(pnl.shape[0]), worst_mr1], 0.0)
+    mr6 = params.mr6_weight * np.maximum(-pnl[:, n1 : n1 + 2].min(axis=1), 0.0)
+    mr2 = np.maximum(-pnl[:, n1 + 2], 0.0)
+
+    spot = float(sub.index[0])
+    bucket, moves = _buckets(sub, params, params.mr4_annual_move(unit))
+    mr4 = basis_risk(_by_group(q, bucket, risk.delta, moves.size), moves, params.mr4_min_move, spot)
+
+    expiry_rows = sub.is_option
+    expiries, exp_group = np.unique(sub.expiry_ms[expiry_rows], return_inverse=True)
+    group = np.zeros(len(sub), dtype=np.intp)
+    group[expiry_rows] = exp_group
+    vega = _by_group(q, group, np.where(expiry_rows, risk.vega, 0.0), expiries.size)
+    dte = np.array([sub.tau[sub.expiry_ms == e][0] for e in expiries]) * DAYS_PER_YEAR
+    points = (
+        params.mr3_points * (params.mr3_boundary_days / np.maximum(dte, 1.0)) ** params.mr3_power
+    )
+    mr3 = vega_twist(vega, np.where(dte < params.mr3_boundary_days, points, -points))
+
+    mr5 = np.abs(np.asarray(q @ risk.rho)) * params.mr5_rate_shift / 0.01
+
+    cash = np.where(risk.cash_currency >= 0, risk.cash_currency, 0)
+    cash_delta = _by_group(
+        q, cash.astype(np.intp), np.where(risk.cash_currency >= 0, risk.delta * spot, 0.0), 3
+    )
+    mr9 = (
+        params.mr9_rate * depeg_hedged(cash_delta)
+        if params.include_mr9
+        else np.zeros(len(book.accounts))
+    )
+
+    per_unit = (
+        params.mr7_delta_one_rate * risk.price
+        + params.mr7_option_notional_rate * np.where(sub.is_option, sub.index, 0.0)
+        + params.mr7_option_mark_rate * risk.mark
+    )
+    mr7_raw = np.asarray(abs(q) @ per_unit, dtype=np.float64)
+    mr7 = tiered_charge(mr7_raw, params.mr7_tier_bounds, params.mr7_tier_multipliers)
+    core = np.maximum(np.maximum(mr1, mr2), mr6) + mr4 + mr3 + mr5 + mr9
+    labels = np.array(grid.labels[:n1], dtype=object)
+    worst: NDArray[np.object_] = labels[worst_mr1]
+    worst[mr1 <= 0] = None
+    parts = {
+        "derivatives_mmr": np.maximum(core, mr7),
+        "mr1": mr1,
+        "mr2": mr2,
+        "mr3": mr3,
+        "mr4": mr4,
+        "mr5": mr5,
+        "mr6": mr6,
+        "mr7": mr7,
+        "mr7_raw": mr7_raw,
+        "mr9": mr9,
+    }
+    return UnitMargin(unit=unit, parts={k: v + 0.0 for k, v in parts.items()}, worst=worst)
