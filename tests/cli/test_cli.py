@@ -92,3 +92,14 @@ def test_bench_pricing_json() -> None:
 def test_unknown_command_exits_non_zero() -> None:
     proc = run("no-such-command")
     assert proc.returncode != 0
+
+
+def test_bench_margin_json() -> None:
+    proc = run("bench", "margin", "--accounts", "2000", "--baseline", "20", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    for key in ("accounts", "seconds", "baseline_seconds_per_account", "speedup", "peak_rss_mb"):
+        assert key in data
+    assert data["accounts"] == 2000
+    assert data["account_errors"] == 0
+    assert data["speedup"] > 1
