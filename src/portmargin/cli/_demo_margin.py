@@ -7,6 +7,7 @@ from rich.table import Table
 
 from portmargin.analysis import compare_methods, risk_matrix, sample_portfolios
 from portmargin.cli._common import stdout
+from portmargin.cli._margin import comparison_cells
 from portmargin.io.params import load_params
 from portmargin.io.report import ReportSection, margin_bars_html, risk_matrix_html, table_html
 from portmargin.market import MarketSnapshot
@@ -35,14 +36,7 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
         table.add_column(name, justify="right")
     cells_html = []
     for c in rows:
-        cells = []
-        for r in c.runs:
-            if r.initial_margin_usd is None:
-                cells.append("error")
-                continue
-            saving = c.saving(r.method)
-            extra = "" if saving is None or r.method == c.baseline else f" ({saving:+.0%})"
-            cells.append(f"{r.initial_margin_usd:,.0f}{extra}")
+        cells = comparison_cells(c, ",.0f")
         table.add_row(c.account, *cells)
         cells_html.append([c.account, *cells])
     stdout.print(table)

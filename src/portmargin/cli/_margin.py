@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from portmargin.analysis import compare_methods, compute_margin, what_if
+from portmargin.analysis import Comparison, compare_methods, compute_margin, what_if
 from portmargin.cli._common import EXIT_FAILED, dump_json, stderr, stdout
 from portmargin.core import PortmarginError, ValidationError
 from portmargin.instruments import parse_instrument
@@ -18,7 +18,7 @@ from portmargin.methods import get_method, method_names
 from portmargin.portfolio import Position
 from portmargin.results import MarginResult
 
-__all__ = ["compare", "margin", "methods"]
+__all__ = ["compare", "comparison_cells", "margin", "methods"]
 
 _POSITIONS = Annotated[Path, typer.Argument(help="Positions file: account,instrument,quantity.")]
 _MARKET = Annotated[Path, typer.Option("--market", help="Market snapshot (Deribit CSV/JSON).")]
@@ -186,6 +186,19 @@ def _what_if(
     stdout.print(table)
 
 
+def comparison_cells(comparison: Comparison, number_format: str) -> list[str]:
+    """IM per method as text, with the saving against the baseline in brackets."""
+    cells = []
+    for r in comparison.runs:
+        if r.initial_margin_usd is None:
+            cells.append("error")
+            continue
+        saving = comparison.saving(r.method)
+        extra = "" if saving is None or r.method == comparison.baseline else f" ({saving:+.0%})"
+        cells.append(f"{r.initial_margin_usd:{number_format}}{extra}")
+    return cells
+
+
 def methods(as_json: _JSON = False) -> None:
     """List the registered methods with their parameter packs and versions."""
     rows: list[dict[str, Any]] = []
@@ -236,15 +249,7 @@ def compare(positions: _POSITIONS, market: _MARKET, as_json: _JSON = False) -> N
     for name in runs:
         table.add_column(name, justify="right")
     for c in rows:
-        cells = []
-        for r in c.runs:
-            if r.initial_margin_usd is None:
-                cells.append("error")
-                continue
-            saving = c.saving(r.method)
-            extra = "" if saving is None or r.method == c.baseline else f" ({saving:+.0%})"
-            cells.append(f"{r.initial_margin_usd:,.2f}{extra}")
-        table.add_row(c.account, *cells)
+        table.add_row(c.account, *comparison_cells(c, ",.2f"))
     stdout.print(table)
     stdout.print("In brackets: capital saved relative to standard margin.")
     for a, e in pos.account_errors.items():
