@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-from okx_pm_support import book, linear_future, market, option, perp
 
+from linear_market_support import book, linear_future, market, option, perp
 from portmargin.instruments import Currency
 from portmargin.io.params import load_params
 from portmargin.methods.okx_pm import OkxParams, OkxPM, depeg_hedged, tiered_charge

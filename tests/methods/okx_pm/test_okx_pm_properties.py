@@ -16,8 +16,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from okx_pm_support import book, linear_future, market, option, perp
 
+from linear_market_support import book, linear_future, market, option, perp
 from portmargin.instruments import Instrument
 from portmargin.io.params import load_params
 from portmargin.methods.okx_pm import OkxParams, OkxPM

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from paradex_pm_support import book, market, option, perp
 from scipy.special import ndtri
 
+from linear_market_support import book, market, option, perp
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
 from portmargin.methods.paradex_pm import (

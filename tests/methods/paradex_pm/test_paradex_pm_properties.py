@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from paradex_pm_support import book, market, option, perp
 
+from linear_market_support import book, market, option, perp
 from portmargin.instruments import Instrument
 from portmargin.io.params import load_params
 from portmargin.methods.paradex_pm import ParadexParams, ParadexPM

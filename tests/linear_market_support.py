@@ -1,4 +1,4 @@
-"""Hand-built linear (USDC-settled) markets and books for the paradex-pm tests."""
+"""Hand-built linear (USDC-settled) markets, instruments and books shared by method tests."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from portmargin.instruments import Instrument, Option, OptionType, Perpetual, Settlement
+from portmargin.instruments import Future, Instrument, Option, OptionType, Perpetual, Settlement
 from portmargin.market import MarketSnapshot, VolSmile
+from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book
 
 VALUATION_MS = 1_767_225_600_000
@@ -20,9 +21,16 @@ def expiry_ms(days: float) -> int:
     return VALUATION_MS + round(days * DAY_MS)
 
 
-def perp(asset: str = "BTC") -> Perpetual:
-    """Linear USDC perpetual of ``asset``."""
-    return Perpetual(underlying=asset, quote="USDC", settlement=Settlement.LINEAR)
+def perp(asset: str = "BTC", quote: str = "USDC") -> Perpetual:
+    """Linear perpetual of ``asset`` settled in ``quote``."""
+    return Perpetual(underlying=asset, quote=quote, settlement=Settlement.LINEAR)
+
+
+def linear_future(days: float, asset: str = "BTC", quote: str = "USDC") -> Future:
+    """Linear dated future expiring ``days`` after valuation."""
+    return Future(
+        underlying=asset, quote=quote, settlement=Settlement.LINEAR, expiry_ms=expiry_ms(days)
+    )
 
 
 def option(days: float, strike: float, call: bool = True, asset: str = "BTC") -> Option:
@@ -62,23 +70,11 @@ def market(
 
 def book(accounts: Mapping[str, Sequence[tuple[Instrument, float]]]) -> Book:
     """Book from ``{account: [(instrument, quantity), ...]}`` (repeats are summed)."""
-    columns: dict[str, int] = {}
-    instruments: list[Instrument] = []
-    rows: list[int] = []
-    cols: list[int] = []
-    qty: list[float] = []
-    for a, positions in enumerate(accounts.values()):
-        for inst, q in positions:
-            if inst.name not in columns:
-                columns[inst.name] = len(instruments)
-                instruments.append(inst)
-            rows.append(a)
-            cols.append(columns[inst.name])
-            qty.append(q)
-    return Book.from_arrays(
-        list(accounts),
-        instruments,
-        np.array(rows, dtype=np.intp),
-        np.array(cols, dtype=np.intp),
-        np.array(qty, dtype=np.float64),
+    return Book.from_portfolios(
+        [
+            Portfolio.from_positions(
+                name, [Position(instrument=i, quantity=q) for i, q in positions]
+            )
+            for name, positions in accounts.items()
+        ]
     )
