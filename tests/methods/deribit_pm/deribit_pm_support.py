@@ -6,12 +6,11 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from portmargin.instruments import Future, Perpetual, parse_instrument
 from portmargin.io.params import load_params
 from portmargin.market import FutureQuote, MarketSnapshot
 from portmargin.methods.deribit_pm import DERIBIT_PM, DeribitPMParams
+from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book
 
 ENV_VAR = "PORTMARGIN_CONFORMANCE_DIR"
@@ -39,23 +38,17 @@ def pack(version: str = "2024-06-17") -> DeribitPMParams:
 
 def book(accounts: Mapping[str, Mapping[str, float]]) -> Book:
     """Book from ``account → {instrument name: quantity}``."""
-    names: list[str] = []
-    rows: list[int] = []
-    cols: list[int] = []
-    qty: list[float] = []
-    for a, positions in enumerate(accounts.values()):
-        for name, q in positions.items():
-            if name not in names:
-                names.append(name)
-            rows.append(a)
-            cols.append(names.index(name))
-            qty.append(q)
-    return Book.from_arrays(
-        list(accounts),
-        [parse_instrument(n) for n in names],
-        np.array(rows, dtype=np.intp),
-        np.array(cols, dtype=np.intp),
-        np.array(qty, dtype=np.float64),
+    return Book.from_portfolios(
+        [
+            Portfolio.from_positions(
+                account,
+                [
+                    Position(instrument=parse_instrument(n), quantity=q)
+                    for n, q in positions.items()
+                ],
+            )
+            for account, positions in accounts.items()
+        ]
     )
 
 
