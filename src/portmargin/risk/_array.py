@@ -39,10 +39,9 @@ class RiskArray:
         options their net transaction delta ``N(d1) - V_coin`` (put ``N(d1) - 1 - V_coin``),
         linear options ``N(d1)`` (put ``N(d1) - 1``), futures, perpetuals and spot 1,
         stablecoin balances 0, coin balances 1.
-    settlement_shock
-        Shape ``(n_instruments, n_scenarios)``: relative move of the settlement currency's USD
-        price in each scenario (the spot shock for coin-settled rows, 0 for stablecoins), to
-        convert P&L to USD at the scenario price: ``pnl_usd = pnl * index * (1 + shock)``.
+    coin_settled
+        Shape ``(n_instruments,)``: True where the settlement currency is the coin itself
+        (its USD price moves with the scenario's spot shock), False for stablecoins.
     """
 
     table: InstrumentTable
@@ -50,7 +49,7 @@ class RiskArray:
     pnl: NDArray[np.float64]
     value: NDArray[np.float64]
     delta: NDArray[np.float64]
-    settlement_shock: NDArray[np.float64]
+    coin_settled: NDArray[np.bool_]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -58,16 +57,16 @@ class RiskArray:
         return (len(self.table), len(self.scenarios))
 
     def pnl_usd(self) -> NDArray[np.float64]:
-        """P&L per unit converted to USD at each scenario's price of the settlement currency."""
-        rate = self.settlement_index[:, None] * (1.0 + self.settlement_shock)
-        result: NDArray[np.float64] = self.pnl * rate
-        return result
+        """P&L per unit converted to USD at each scenario's price of the settlement currency.
 
-    @property
-    def settlement_index(self) -> NDArray[np.float64]:
-        """USD price of each row's settlement currency now, shape ``(n_instruments,)``."""
-        coin_settled = self.table.settlement_currency == self.table.underlying
-        result: NDArray[np.float64] = np.where(coin_settled, self.table.index, 1.0)
+        ``pnl * S * (1 + m)`` for coin-settled rows (``S`` the index, ``m`` the scenario's spot
+        shock), ``pnl`` for stablecoin-settled rows; shape ``(n_instruments, n_scenarios)``.
+        """
+        m = self.scenarios.column("spot_shock")
+        rate = np.where(
+            self.coin_settled[:, None], self.table.index[:, None] * (1.0 + m)[None, :], 1.0
+        )
+        result: NDArray[np.float64] = self.pnl * rate
         return result
 
 
@@ -90,7 +89,6 @@ def build_risk_array(table: InstrumentTable, scenarios: ScenarioSet) -> RiskArra
         name, reason = next(iter(table.missing.items()))
         raise MarketDataError(f"cannot price {name}: {reason}")
     n, s = len(table), len(scenarios)
-    m = scenarios.column("spot_shock")
     m1 = scenarios.column("delta_one_shock")
     pnl = np.zeros((n, s))
     value = np.zeros(n)
@@ -115,15 +113,13 @@ def build_risk_array(table: InstrumentTable, scenarios: ScenarioSet) -> RiskArra
     if opt.size:
         _price_options(table, scenarios, opt, pnl, value, delta)
 
-    coin_settled = (table.settlement_currency == table.underlying) & ~stable
-    shock = np.where(coin_settled[:, None], m[None, :], 0.0)
     return RiskArray(
         table=table,
         scenarios=scenarios,
         pnl=pnl,
         value=value,
         delta=delta,
-        settlement_shock=np.broadcast_to(shock, (n, s)).copy(),
+        coin_settled=(table.settlement_currency == table.underlying) & ~stable,
     )
 
 
