@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from portmargin.core import MarketDataError, ValidationError
 from portmargin.market import MarketSnapshot
@@ -213,37 +214,37 @@ def compare_methods(
     if baseline not in runs:
         raise ValidationError("baseline", baseline, f"one of {sorted(runs)}")
     batches = {name: compute_margin(m, portfolios, market, p) for name, (m, p) in runs.items()}
+    accounts = [pf.account for pf in portfolios]
+    totals = {name: _totals_usd(batch, accounts, market) for name, batch in batches.items()}
     out = []
-    for pf in portfolios:
+    for k, account in enumerate(accounts):
         entries = []
         for name, batch in batches.items():
-            if pf.account in batch.errors:
-                entries.append(
-                    MethodRun(
-                        method=name,
-                        initial_margin_usd=None,
-                        maintenance_margin_usd=None,
-                        error=batch.errors[pf.account],
-                    )
-                )
-                continue
-            rows = batch.rows_of(pf.account)
-            im = float(
-                np.sum(
-                    [
-                        to_usd(float(batch.initial_margin[i]), str(batch.currency[i]), market)
-                        for i in rows
-                    ]
+            error = batch.errors.get(account)
+            im, mm = totals[name]
+            entries.append(
+                MethodRun(
+                    method=name,
+                    initial_margin_usd=None if error else float(im[k]),
+                    maintenance_margin_usd=None if error else float(mm[k]),
+                    error=error,
                 )
             )
-            mm = float(
-                np.sum(
-                    [
-                        to_usd(float(batch.maintenance_margin[i]), str(batch.currency[i]), market)
-                        for i in rows
-                    ]
-                )
-            )
-            entries.append(MethodRun(method=name, initial_margin_usd=im, maintenance_margin_usd=mm))
-        out.append(Comparison(account=pf.account, runs=tuple(entries), baseline=baseline))
+        out.append(Comparison(account=account, runs=tuple(entries), baseline=baseline))
     return out
+
+
+def _totals_usd(
+    batch: MarginBatch, accounts: Sequence[str], market: MarketSnapshot
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """IM and MM per account (in ``accounts`` order), summed over rows in USD at the index."""
+    position = {a: i for i, a in enumerate(accounts)}
+    rate = {c: to_usd(1.0, str(c), market) for c in set(batch.currency.tolist())}
+    factor = np.array([rate[c] for c in batch.currency.tolist()], dtype=np.float64)
+    rows = np.array([position[a] for a in batch.account.tolist()], dtype=np.intp)
+    n = len(accounts)
+    im = np.bincount(rows, weights=batch.initial_margin * factor, minlength=n).astype(np.float64)
+    mm = np.bincount(rows, weights=batch.maintenance_margin * factor, minlength=n).astype(
+        np.float64
+    )
+    return im, mm
