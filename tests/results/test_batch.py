@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -44,7 +46,15 @@ def test_result_tree() -> None:
 
 
 def test_concat_keeps_rows_and_explanations() -> None:
-    both = MarginBatch.concat([batch(["a"], [1.0], "x"), batch(["b", "c"], [2.0, 3.0], "y")])
+    first = batch(["a"], [1.0], "x")
+    grouped = replace(
+        batch(["b", "c"], [2.0, 3.0], "y"), group=np.array(["k1", "k2"], dtype=object)
+    )
+    both = MarginBatch.concat([first, grouped])
+    assert both.group is not None
+    assert list(both.group) == [None, "k1", "k2"]
+    assert both.result(2).group == "k2"
+    assert both.result(0).group == ""
     assert list(both.account) == ["a", "b", "c"]
     assert both.rows_of("c") == [2]
     assert both.result(2).contributions[0].instrument == "y1"

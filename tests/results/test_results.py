@@ -46,6 +46,7 @@ def test_result_explains_itself(result: MarginResult) -> None:
     names = [c.name for _, c in result.component_rows()]
     assert "worst_case" in names
     assert result.params_version
+    assert result.group == "btc_btc"
     assert {c.instrument for c in result.contributions} == {
         "BTC-26JUN20-10000-C",
         "BTC-PERPETUAL",

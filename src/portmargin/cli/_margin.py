@@ -88,6 +88,7 @@ def margin(
                     "status": "ok",
                     "method": r.method,
                     "currency": r.currency,
+                    "group": r.group,
                     "initial_margin": r.initial_margin,
                     "maintenance_margin": r.maintenance_margin,
                     "worst_scenario": r.worst_scenario,
@@ -135,7 +136,7 @@ def _print_results(results: list[MarginResult], method: str) -> None:
         comps = ", ".join(f"{c.name} {c.amount:.6g}" for c in r.components)
         table.add_row(
             r.account,
-            r.currency,
+            f"{r.currency} ({r.group})" if r.group else r.currency,
             f"{r.initial_margin:.8g}",
             f"{r.maintenance_margin:.8g}",
             r.worst_scenario or "",

@@ -44,6 +44,10 @@ class MarginBatch:
         Component name → the rule that produced it.
     worst_scenario
         Label of the worst scenario per row (None where not applicable), shape ``(r,)``.
+    group
+        Label of the book each row margins when an account has several rows in one currency
+        (e.g. Deribit's aggregation key ``"usdc_eth"``), shape ``(r,)``; None when the
+        currency identifies the row.
     errors
         Account → reason, for accounts left out.
     explain
@@ -61,6 +65,7 @@ class MarginBatch:
     components: Mapping[str, NDArray[np.float64]]
     sources: Mapping[str, str] = field(default_factory=_empty)
     worst_scenario: NDArray[np.object_] | None = None
+    group: NDArray[np.object_] | None = None
     errors: Mapping[str, str] = field(default_factory=_empty)
     explain: Explainer | None = None
     notes: tuple[str, ...] = ()
@@ -75,6 +80,8 @@ class MarginBatch:
         }
         if self.worst_scenario is not None:
             arrays["worst_scenario"] = self.worst_scenario
+        if self.group is not None:
+            arrays["group"] = self.group
         for name, arr in arrays.items():
             if len(arr) != r:
                 raise ValidationError(name, len(arr), f"{r} rows like 'account'")
@@ -122,6 +129,7 @@ class MarginBatch:
             maintenance_margin=float(self.maintenance_margin[i]),
             components=tuple(build(r) for r in roots),
             worst_scenario=None if worst is None else str(worst),
+            group="" if self.group is None or self.group[i] is None else str(self.group[i]),
             contributions=() if self.explain is None else self.explain(i),
             params_version=self.params_version,
             notes=self.notes,
@@ -152,16 +160,18 @@ class MarginBatch:
             part = parts[k]
             return () if part.explain is None else part.explain(i - int(offsets[k]))
 
-        worst = None
-        if any(p.worst_scenario is not None for p in parts):
-            worst = np.concatenate(
+        def column(name: str) -> NDArray[np.object_] | None:
+            if all(getattr(p, name) is None for p in parts):
+                return None
+            return np.concatenate(
                 [
-                    p.worst_scenario
-                    if p.worst_scenario is not None
+                    getattr(p, name)
+                    if getattr(p, name) is not None
                     else np.full(len(p), None, dtype=object)
                     for p in parts
                 ]
             )
+
         errors: dict[str, str] = {}
         sources: dict[str, str] = {}
         for p in parts:
@@ -179,7 +189,8 @@ class MarginBatch:
                 for n in names
             },
             sources=sources,
-            worst_scenario=worst,
+            worst_scenario=column("worst_scenario"),
+            group=column("group"),
             errors=errors,
             explain=explain,
             notes=tuple(dict.fromkeys(n for p in parts for n in p.notes)),

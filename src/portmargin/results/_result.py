@@ -117,6 +117,9 @@ class MarginResult:
         Top-level components (trees).
     worst_scenario
         Label of the scenario that set the requirement, or None when none did.
+    group
+        Which of the account's books in ``currency`` this row margins (e.g. ``"usdc_eth"``);
+        empty when the currency identifies it.
     contributions
         Per-position P&L in the worst scenario.
     params_version
@@ -130,6 +133,7 @@ class MarginResult:
     maintenance_margin: float
     components: tuple[MarginComponent, ...] = ()
     worst_scenario: str | None = None
+    group: str = ""
     contributions: tuple[Contribution, ...] = ()
     params_version: str = ""
     notes: tuple[str, ...] = field(default=())
@@ -151,6 +155,7 @@ class MarginResult:
             "initial_margin": self.initial_margin,
             "maintenance_margin": self.maintenance_margin,
             "worst_scenario": self.worst_scenario,
+            "group": self.group,
             "components": [c.to_dict() for c in self.components],
             "contributions": [c.to_dict() for c in self.contributions],
             "params_version": self.params_version,
@@ -167,6 +172,7 @@ class MarginResult:
             initial_margin=data["initial_margin"],
             maintenance_margin=data["maintenance_margin"],
             worst_scenario=data.get("worst_scenario"),
+            group=data.get("group", ""),
             components=tuple(MarginComponent.from_dict(c) for c in data.get("components", ())),
             contributions=tuple(Contribution(**c) for c in data.get("contributions", ())),
             params_version=data.get("params_version", ""),

@@ -104,6 +104,7 @@ def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
         worst_scenario=np.concatenate([_worst_labels(g) for g in groups])
         if groups
         else np.zeros(0, dtype=object),
+        group=np.array([g.key for g in groups for _ in range(len(g.accounts))], dtype=object),
         errors=run.errors,
         explain=explain,
         notes=_notes(params),
