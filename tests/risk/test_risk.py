@@ -162,3 +162,13 @@ def test_book_validation() -> None:
     bad = sp.csr_array(np.array([[np.nan]]))
     with pytest.raises(ValidationError, match="finite"):
         Book(accounts=("a",), instruments=inst, quantities=bad)
+
+
+def test_discount_follows_each_option_quote_currency(demo_snapshot: MarketSnapshot) -> None:
+    from dataclasses import replace
+
+    market = replace(demo_snapshot, rates={"USDC": 0.05})
+    names = ["BTC-26JUN20-9000-C", "BTC_USDC-26JUN20-9000-C"]
+    table = resolve_instruments([parse_instrument(n) for n in names], market)
+    assert table.df[0] == 1.0  # inverse options are quoted in USD (rate 0 on Deribit)
+    assert table.df[1] == pytest.approx(np.exp(-0.05 * table.tau[1]), rel=1e-15)

@@ -40,19 +40,20 @@ def prepare_book(book: Book, market: MarketSnapshot) -> PreparedBook:
     instrument go to ``errors`` and the rest, restricted to priceable columns, is returned."""
     table = resolve_instruments(book.instruments, market)
     usable = table.usable
-    errors: dict[str, str] = {}
     bad_cols = np.flatnonzero(~usable)
-    if bad_cols.size:
-        q = book.quantities
-        for col in bad_cols:
-            holders = q[:, [col]].tocoo().coords[0]
-            for a in holders:
-                errors.setdefault(book.accounts[a], table.missing[table.names[col]])
-    keep_rows = np.array([a not in errors for a in book.accounts], dtype=bool)
+    held = book.quantities[:, bad_cols].tocsr()
+    bad_rows = np.flatnonzero(np.diff(held.indptr) > 0)
+    first_bad = bad_cols[held.indices[held.indptr[bad_rows]]]
+    errors = {
+        book.accounts[r]: table.missing[table.names[c]]
+        for r, c in zip(bad_rows.tolist(), first_bad.tolist(), strict=True)
+    }
+    keep_rows = np.ones(len(book.accounts), dtype=bool)
+    keep_rows[bad_rows] = False
     keep_cols = np.flatnonzero(usable)
     sub = book.quantities[np.flatnonzero(keep_rows)][:, keep_cols]
     good = Book(
-        accounts=tuple(a for a, k in zip(book.accounts, keep_rows, strict=True) if k),
+        accounts=tuple(a for a, k in zip(book.accounts, keep_rows.tolist(), strict=True) if k),
         instruments=tuple(book.instruments[c] for c in keep_cols),
         quantities=sub.tocsr(),
     )

@@ -223,9 +223,10 @@ def resolve_instruments(
             opt = rows[kind[rows] == Kind.OPTION]
             if opt.size:
                 sigma[opt] = market.vol(u, e, strike[opt])
-                quote_ccy = _quote_currency(insts[int(opt[0])])
-                df[opt] = market.discount_factor(quote_ccy, e)
-        except (MarketDataError, PortmarginError) as exc:
+                quotes = np.array([_quote_currency(insts[r]) for r in opt], dtype=object)
+                for ccy in set(quotes.tolist()):
+                    df[opt[quotes == ccy]] = market.discount_factor(ccy, e)
+        except PortmarginError as exc:
             for r in rows:
                 missing.setdefault(names[r], f"{names[r]}: {exc}")
     for r in np.flatnonzero(kind == Kind.FUTURE):
