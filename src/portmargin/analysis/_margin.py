@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from portmargin.core import MarketDataError, ValidationError
+from portmargin.core import ValidationError
 from portmargin.market import MarketSnapshot
 from portmargin.methods import MarginMethod
 from portmargin.portfolio import Portfolio, Position
@@ -47,23 +47,26 @@ def to_usd(amount: float, currency: str, market: MarketSnapshot) -> float:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WhatIf:
-    """Margin before and after adding trades to one account.
+    """Margin of one account before and after adding trades.
 
     Attributes
     ----------
     account
         Account id.
     before, after
-        Results per currency (one row per currency the method reports).
+        Results per row the method reports (one per currency or book); empty on error.
     change_im, change_mm
         Currency → IM (MM) after minus before; > 0 means the trades need more margin.
+    error
+        Why the account could not be computed before or after the trades, or None.
     """
 
     account: str
-    before: tuple[MarginResult, ...]
-    after: tuple[MarginResult, ...]
-    change_im: Mapping[str, float]
-    change_mm: Mapping[str, float]
+    before: tuple[MarginResult, ...] = ()
+    after: tuple[MarginResult, ...] = ()
+    change_im: Mapping[str, float] = field(default_factory=dict)
+    change_mm: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
@@ -73,56 +76,59 @@ class WhatIf:
             "after": [r.to_dict() for r in self.after],
             "change_im": dict(self.change_im),
             "change_mm": dict(self.change_mm),
+            "error": self.error,
         }
 
 
 def what_if(
     method: MarginMethod,
-    portfolio: Portfolio,
+    portfolios: Sequence[Portfolio],
     trades: Iterable[Position],
     market: MarketSnapshot,
     params: Any,
-) -> WhatIf:
-    """Change in IM and MM of ``portfolio`` when ``trades`` are added, under ``method``.
+) -> list[WhatIf]:
+    """Change in IM and MM of each portfolio when the same ``trades`` are added to it.
 
-    Both books go through one ``compute`` call.
-
-    Raises
-    ------
-    MarketDataError
-        If either book cannot be computed (e.g. a traded instrument has no market data).
+    Every account before and after the trades goes through one ``compute`` call. An account
+    that cannot be computed either way gets a :class:`WhatIf` with ``error`` set.
     """
-    after_pf = portfolio.with_trades(trades)
-    tag_after = f"{portfolio.account} (after)"
-    renamed = Portfolio(account=tag_after, positions=after_pf.positions)
-    batch = compute_margin(method, [portfolio, renamed], market, params)
-    if batch.errors:
-        reason = next(iter(batch.errors.values()))
-        raise MarketDataError(f"what-if for {portfolio.account!r}: {reason}")
-    before = tuple(batch.result(i) for i in batch.rows_of(portfolio.account))
-    after = tuple(_relabel(batch.result(i), portfolio.account) for i in batch.rows_of(tag_after))
-    currencies = sorted({r.currency for r in (*before, *after)})
+    trades = tuple(trades)
+    after_pfs = [
+        Portfolio(account=f"{i}\x00after", positions=pf.with_trades(trades).positions)
+        for i, pf in enumerate(portfolios)
+    ]
+    batch = compute_margin(method, [*portfolios, *after_pfs], market, params)
+    rows = batch.rows_by_account()
+    out = []
+    for pf, tagged in zip(portfolios, after_pfs, strict=True):
+        error = batch.errors.get(pf.account) or batch.errors.get(tagged.account)
+        if error is not None:
+            out.append(WhatIf(account=pf.account, error=error))
+            continue
+        before = tuple(batch.result(i) for i in rows.get(pf.account, ()))
+        after = tuple(
+            replace(batch.result(i), account=pf.account) for i in rows.get(tagged.account, ())
+        )
+        out.append(
+            WhatIf(
+                account=pf.account,
+                before=before,
+                after=after,
+                change_im=_change(before, after, "initial_margin"),
+                change_mm=_change(before, after, "maintenance_margin"),
+            )
+        )
+    return out
 
-    def total(rows: tuple[MarginResult, ...], ccy: str, attr: str) -> float:
-        return float(sum(getattr(r, attr) for r in rows if r.currency == ccy))
 
-    return WhatIf(
-        account=portfolio.account,
-        before=before,
-        after=after,
-        change_im={
-            c: total(after, c, "initial_margin") - total(before, c, "initial_margin")
-            for c in currencies
-        },
-        change_mm={
-            c: total(after, c, "maintenance_margin") - total(before, c, "maintenance_margin")
-            for c in currencies
-        },
-    )
-
-
-def _relabel(result: MarginResult, account: str) -> MarginResult:
-    return replace(result, account=account)
+def _change(
+    before: tuple[MarginResult, ...], after: tuple[MarginResult, ...], attr: str
+) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for sign, rows in ((-1.0, before), (1.0, after)):
+        for r in rows:
+            totals[r.currency] = totals.get(r.currency, 0.0) + sign * getattr(r, attr)
+    return dict(sorted(totals.items()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

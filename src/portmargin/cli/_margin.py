@@ -14,8 +14,9 @@ from portmargin.core import PortmarginError, ValidationError
 from portmargin.instruments import parse_instrument
 from portmargin.io import load_snapshot, read_positions
 from portmargin.io.params import bundled_packs, load_params
-from portmargin.methods import get_method, method_names
-from portmargin.portfolio import Position
+from portmargin.market import MarketSnapshot
+from portmargin.methods import MarginMethod, MethodParams, get_method, method_names
+from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginResult
 
 __all__ = ["compare", "comparison_cells", "margin", "methods"]
@@ -75,8 +76,8 @@ def margin(
         raise ValidationError("--account", account, "an account present in the positions file")
     file_errors = {a: e for a, e in pos.account_errors.items() if account is None or a == account}
     if add:
-        _what_if(m, pack, portfolios, [_parse_trade(t) for t in add], snap, as_json)
-        bad = file_errors
+        failed = _what_if(m, pack, portfolios, [_parse_trade(t) for t in add], snap, as_json)
+        bad = {**file_errors, **failed}
     else:
         batch = compute_margin(m, portfolios, snap, pack)
         bad = {**file_errors, **batch.errors}
@@ -146,22 +147,18 @@ def _print_results(results: list[MarginResult], method: str) -> None:
 
 
 def _what_if(
-    method: Any,
-    pack: Any,
-    portfolios: list[Any],
+    method: MarginMethod,
+    params: MethodParams,
+    portfolios: list[Portfolio],
     trades: list[Position],
-    snap: Any,
+    snap: MarketSnapshot,
     as_json: bool,
-) -> None:
-    out = []
-    for pf in portfolios:
-        try:
-            out.append(what_if(method, pf, trades, snap, pack).to_dict())
-        except PortmarginError as exc:
-            out.append({"account": pf.account, "error": str(exc)})
+) -> dict[str, str]:
+    """Print the change each account's margin would see; return accounts that failed."""
+    rows = what_if(method, portfolios, trades, snap, params)
     if as_json:
-        dump_json({"method": method.name, "what_if": out})
-        return
+        dump_json({"method": method.name, "what_if": [w.to_dict() for w in rows]})
+        return {w.account: w.error for w in rows if w.error is not None}
     table = Table(
         title=f"What-if under {method.name}: add "
         + ", ".join(f"{t.instrument.name} {t.quantity:+g}" for t in trades),
@@ -169,22 +166,23 @@ def _what_if(
     )
     for col in ("account", "ccy", "IM before", "IM after", "change IM", "change MM"):
         table.add_column(col, justify="left" if col in ("account", "ccy") else "right")
-    for row in out:
-        if "error" in row:
-            table.add_row(row["account"], "", "", "", row["error"], "")
+    for w in rows:
+        if w.error is not None:
+            table.add_row(w.account, "", "", "", "error", "")
             continue
-        for ccy, d_im in row["change_im"].items():
-            im0 = sum(r["initial_margin"] for r in row["before"] if r["currency"] == ccy)
-            im1 = sum(r["initial_margin"] for r in row["after"] if r["currency"] == ccy)
+        for ccy, d_im in w.change_im.items():
+            im0 = sum(r.initial_margin for r in w.before if r.currency == ccy)
+            im1 = sum(r.initial_margin for r in w.after if r.currency == ccy)
             table.add_row(
-                row["account"],
+                w.account,
                 ccy,
                 f"{im0:.8g}",
                 f"{im1:.8g}",
                 f"{d_im:+.8g}",
-                f"{row['change_mm'][ccy]:+.8g}",
+                f"{w.change_mm[ccy]:+.8g}",
             )
     stdout.print(table)
+    return {w.account: w.error for w in rows if w.error is not None}
 
 
 def comparison_cells(comparison: Comparison, number_format: str) -> list[str]:

@@ -143,6 +143,13 @@ class MarginBatch:
         """Row indices of one account."""
         return [int(i) for i in np.flatnonzero(self.account == account)]
 
+    def rows_by_account(self) -> dict[str, list[int]]:
+        """Row indices of every account, in one pass."""
+        rows: dict[str, list[int]] = {}
+        for i, account in enumerate(self.account.tolist()):
+            rows.setdefault(str(account), []).append(i)
+        return rows
+
     @classmethod
     def concat(cls, parts: Sequence[MarginBatch]) -> MarginBatch:
         """Join batches of one method (rows appended; components missing in a part are 0)."""
