@@ -11,7 +11,7 @@ from portmargin.core import MarketDataError
 from portmargin.instruments import Currency, Instrument, Option, OptionType, Perpetual
 from portmargin.market import MarketSnapshot
 from portmargin.portfolio import Portfolio, Position
-from portmargin.risk import Book, build_risk_array, prepare_book, scenario_pnl
+from portmargin.risk import Book, Kind, build_risk_array, prepare_book, scenario_pnl
 from portmargin.scenarios import Scenario, ScenarioSet
 
 __all__ = ["RiskMatrix", "risk_matrix", "sample_portfolios"]
@@ -108,7 +108,8 @@ class RiskMatrix:
     vol_shocks
         Relative vol moves, shape ``(n_vol,)``.
     pnl
-        Settlement currency → P&L, shape ``(n_vol, n_spot)`` (> 0 gain).
+        Settlement currency → P&L, shape ``(n_vol, n_spot)`` (> 0 gain); currency balances
+        are left out (they have no P&L in their own currency).
     """
 
     spot_shocks: NDArray[np.float64]
@@ -145,8 +146,8 @@ def risk_matrix(
     out: dict[str, NDArray[np.float64]] = {}
     ccys = prepared.table.settlement_currency
     for ccy in sorted(set(ccys.tolist())):
-        cols = np.flatnonzero(ccys == ccy)
-        if isinstance(prepared.table.instruments[cols[0]], Currency):
+        cols = np.flatnonzero((ccys == ccy) & (prepared.table.kind != Kind.CURRENCY))
+        if cols.size == 0:
             continue
         pnl = scenario_pnl(prepared.book, cols, ra.pnl[cols])[0]
         out[str(ccy)] = pnl.reshape(len(vol_shocks), len(spot_shocks))

@@ -65,16 +65,16 @@ class MarginBench:
 def venue_instruments(market: MarketSnapshot) -> list[Instrument]:
     """Every listed option of the snapshot, a future per listed future forward, the perpetual."""
     options = [q.instrument for q in market.quotes.values()]
-    futures: list[Instrument] = []
+    futures: dict[str, Instrument] = {}
     for q in market.quotes.values():
         name = q.underlying_index
-        if not name.startswith("SYN.") and name not in {f.name for f in futures}:
+        if not name.startswith("SYN.") and name not in futures:
             inst = parse_instrument(name)
             if isinstance(inst, Future):
-                futures.append(inst)
+                futures[name] = inst
     underlyings = sorted({o.underlying for o in options})
     perps: list[Instrument] = [Perpetual(underlying=u, contract_size=10.0) for u in underlyings]
-    return [*options, *futures, *perps]
+    return [*options, *futures.values(), *perps]
 
 
 def synthetic_book(
