@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from linear_market_support import book, linear_future, market, option, perp
-from portmargin.instruments import Currency
+from portmargin.instruments import Currency, parse_instrument
 from portmargin.io.params import load_params
+from portmargin.market import MarketSnapshot
 from portmargin.methods.okx_pm import OkxParams, OkxPM, depeg_hedged, tiered_charge
 from portmargin.pricing import black76
 from portmargin.results import MarginBatch
+from portmargin.risk import resolve_instruments
 
 METHOD = OkxPM()
 SPOT = 70_000.0
@@ -193,3 +195,59 @@ def test_notes_name_assumptions(params: OkxParams, demo_snapshot: object) -> Non
     assert batch.maintenance_margin[0] > 0
     assert any("MR1 IV table not published" in n for n in batch.notes)
     assert any("MR8" in n for n in batch.notes)
+
+
+def test_covered_call_is_long_delta_in_usd(
+    params: OkxParams, demo_snapshot: MarketSnapshot
+) -> None:
+    """Short 5 coin-settled 10000 calls plus a 5 BTC balance, bundled chain (S = 9,081.63).
+
+    In USD the balance is long 5 BTC and the calls are short about 1.7 BTC of delta, so the
+    covered call is net long about 3.3 BTC while the naked call is net short 1.7 BTC: the
+    covered call needs more margin (IMR 12,319 against 7,583 USD) but less than the balance
+    alone. MR6 sets both, at -24 % for the covered call and +24 % for the naked one: minus
+    the USD P&L ``5 S m`` of the balance plus ``-5 (V'/F' - V/F) S (1 + m)`` of the calls
+    (Black-76 at unchanged IV, coin P&L converted at the scenario price).
+    """
+    call = parse_instrument("BTC-26JUN20-10000-C")
+    coin = Currency(code="BTC")
+    bk = book(
+        {"naked": [(call, -5.0)], "covered": [(call, -5.0), (coin, 5.0)], "coin": [(coin, 5.0)]}
+    )
+    batch = METHOD.compute(bk, demo_snapshot, params)
+    t = resolve_instruments([call], demo_snapshot)
+    F, K, T, sig, D, S = t.forward[0], t.strike[0], t.tau[0], t.sigma[0], t.df[0], t.index[0]
+
+    def call_usd_pnl(m: float) -> float:
+        shocked = float(black76.price(F * (1 + m), K, T, sig, True, D)) / (F * (1 + m))
+        return (shocked - float(black76.price(F, K, T, sig, True, D)) / F) * S * (1 + m)
+
+    naked_mr6 = 5.0 * call_usd_pnl(0.24)
+    covered_mr6 = 5.0 * S * 0.24 + 5.0 * call_usd_pnl(-0.24)
+    assert _one(batch, "mr6", "naked") == pytest.approx(naked_mr6, rel=1e-12)
+    assert _one(batch, "mr6", "covered") == pytest.approx(covered_mr6, rel=1e-12)
+    mmr = {
+        a: float(batch.maintenance_margin[batch.rows_of(a)[0]])
+        for a in ("naked", "covered", "coin")
+    }
+    for a in ("naked", "covered"):
+        assert _one(batch, "mr6", a) > max(_one(batch, "mr1", a), _one(batch, "mr2", a))
+        assert _one(batch, "mr7", a) < mmr[a]
+    assert mmr["naked"] < mmr["covered"] < mmr["coin"]
+    imr = {a: float(batch.initial_margin[batch.rows_of(a)[0]]) for a in ("naked", "covered")}
+    assert imr == pytest.approx({"naked": 7_583.2, "covered": 12_318.6}, abs=0.1)
+    assert _one(batch, "mr4", "covered") > 0.0
+
+
+def test_unit_without_tier_is_an_account_error(params: OkxParams) -> None:
+    """A pack without a catch-all tier: holders of an unlisted coin are errors, others computed."""
+    listed_only = dataclasses.replace(params, mr1_tiers=params.mr1_tiers[:1])
+    mk = market(spots={"BTC": SPOT, "SOL": 100.0})
+    batch = METHOD.compute(
+        book({"a": [(perp(), 1.0)], "sol": [(perp("SOL"), 1.0), (perp(), 1.0)]}), mk, listed_only
+    )
+    assert batch.account.tolist() == ["a"]
+    assert set(batch.errors) == {"sol"}
+    assert "no tier for 'SOL'" in batch.errors["sol"]
+    assert _one(batch, "mr1") == pytest.approx(0.12 * SPOT)
+    assert "mr1/SOL" not in batch.components

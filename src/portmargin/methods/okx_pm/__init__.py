@@ -16,7 +16,6 @@ from portmargin.methods.okx_pm._charges import (
     tiered_charge,
     vega_twist,
 )
-from portmargin.methods.okx_pm._compute import compute
 from portmargin.methods.okx_pm._method import OkxPM
 from portmargin.methods.okx_pm._params import GridTier, MoveTier, OkxParams
 from portmargin.methods.okx_pm._reprice import unit_grid
@@ -27,7 +26,6 @@ __all__ = [
     "OkxPM",
     "OkxParams",
     "basis_risk",
-    "compute",
     "depeg_hedged",
     "tiered_charge",
     "unit_grid",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,7 +12,7 @@ from portmargin.market import MarketSnapshot
 from portmargin.methods.okx_pm._params import OkxParams
 from portmargin.methods.okx_pm._unit import UnitMargin, unit_margin
 from portmargin.results import MarginBatch
-from portmargin.risk import STABLECOINS, Book, InstrumentTable, Kind, prepare_book
+from portmargin.risk import STABLECOINS, Book, InstrumentTable, Kind, group_columns, prepare_book
 
 __all__ = ["METHOD_NAME", "compute"]
 
@@ -33,21 +33,6 @@ _SOURCES = {
     "mr9": "stablecoin depeg: mr9_rate x cross-currency hedged cash delta",
 }
 
-_ORDER = (
-    "mmr",
-    "derivatives_mmr",
-    "mr1",
-    "mr2",
-    "mr3",
-    "mr4",
-    "mr5",
-    "mr6",
-    "mr7",
-    "mr7_raw",
-    "mr8",
-    "mr9",
-)
-
 _ASSUMPTIONS = (
     "okx-pm: MR1 IV table not published: mr1_iv_points x max(DTE, 1)^-mr1_iv_power points",
     "okx-pm: MR2 theta, MR3 vega twist, MR4 formula, MR5 rho shift, MR6 weighting, MR7 raw "
@@ -60,29 +45,40 @@ _ASSUMPTIONS = (
 )
 
 
-def _unit_columns(table: InstrumentTable) -> NDArray[np.bool_]:
+def _units(table: InstrumentTable) -> dict[str, NDArray[np.intp]]:
+    """Columns of each risk unit (underlying), in sorted order: everything but stablecoin
+    balances."""
     stable = np.isin(table.underlying, sorted(STABLECOINS))
-    result: NDArray[np.bool_] = ~((table.kind == Kind.CURRENCY) & stable)
-    return result
+    cols = np.flatnonzero(~((table.kind == Kind.CURRENCY) & stable))
+    return {str(u): cols[c] for u, c in group_columns(table.underlying[cols]).items()}
 
 
-def _reject(book: Book, table: InstrumentTable, params: OkxParams) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for u in np.unique(table.underlying[_unit_columns(table)]):
+def _tierless(units: Iterable[str], params: OkxParams) -> dict[str, str]:
+    """Unit → reason, for the units some tier table does not cover."""
+    reasons: dict[str, str] = {}
+    for u in units:
         try:
-            params.check_underlying(str(u))
+            params.check_underlying(u)
         except ValidationError as exc:
-            cols = np.flatnonzero(table.underlying == u)
-            for a in np.flatnonzero(book.holders(cols)):
-                errors.setdefault(book.accounts[a], f"okx-pm: no tier for {u!r}: {exc}")
+            reasons[u] = f"okx-pm: no tier for {u!r}: {exc}"
+    return reasons
+
+
+def _reject(
+    book: Book, units: Mapping[str, NDArray[np.intp]], tierless: Mapping[str, str]
+) -> dict[str, str]:
+    """Account → reason, for the holders of a unit without tiers."""
+    errors: dict[str, str] = {}
+    for u, reason in tierless.items():
+        for a in np.flatnonzero(book.holders(units[u])):
+            errors.setdefault(book.accounts[a], reason)
     return errors
 
 
-def _components(
-    units: Sequence[UnitMargin], n: int, mr8: NDArray[np.float64]
-) -> dict[str, NDArray[np.float64]]:
+def _components(units: Sequence[UnitMargin], n: int) -> dict[str, NDArray[np.float64]]:
+    mr8 = np.zeros(n)
     out: dict[str, NDArray[np.float64]] = {}
-    for name in _ORDER:
+    for name in _SOURCES:
         if name == "mr8":
             out[name] = mr8
             continue
@@ -122,18 +118,19 @@ def compute(book: Book, market: MarketSnapshot, params: OkxParams) -> MarginBatc
     """
     prepared = prepare_book(book, market)
     table = prepared.table
+    by_unit = _units(table)
+    tierless = _tierless(by_unit, params)
     errors = dict(prepared.errors)
-    errors.update(_reject(prepared.book, table, params))
+    errors.update(_reject(prepared.book, by_unit, tierless))
     accounts = np.array(prepared.book.accounts, dtype=object)
     good = prepared.book.select_accounts(~np.isin(accounts, list(errors)))
     n = len(good.accounts)
-    in_unit = _unit_columns(table)
     units = [
-        unit_margin(good, table, np.flatnonzero(in_unit & (table.underlying == u)), str(u), params)
-        for u in np.unique(table.underlying[in_unit])
-        if _has_tier(params, str(u))
+        unit_margin(good, table, cols, u, params)
+        for u, cols in by_unit.items()
+        if u not in tierless
     ]
-    components = _components(units, n, np.zeros(n))
+    components = _components(units, n)
     mmr = components["mmr"]
     if units:
         mr1 = np.stack([u.parts["mr1"] for u in units])
@@ -149,16 +146,8 @@ def compute(book: Book, market: MarketSnapshot, params: OkxParams) -> MarginBatc
         initial_margin=params.im_factor * mmr,
         maintenance_margin=mmr,
         components=components,
-        sources={k: v for k, v in _SOURCES.items() if k in components},
+        sources=_SOURCES,
         worst_scenario=worst,
         errors=errors,
         notes=_ASSUMPTIONS if params.include_mr9 else (*_ASSUMPTIONS, "okx-pm: MR9 off"),
     )
-
-
-def _has_tier(params: OkxParams, underlying: str) -> bool:
-    try:
-        params.check_underlying(underlying)
-    except ValidationError:
-        return False
-    return True

@@ -79,12 +79,14 @@ class UnitRisk:
     pnl
         Scenario P&L, shape ``(n, s)``; coin-settled rows converted at the scenario price.
     delta
-        Coin delta: 1 for delta-one rows and coin balances, ``N(d1)`` style Black delta for
-        linear options, the net transaction delta for coin-settled options, shape ``(n,)``.
+        Coin delta, shape ``(n,)``: 1 for delta-one rows, spot pairs and coin balances,
+        ``D N(d1)`` (put ``D (N(d1) - 1)``) for linear options, that minus the coin value
+        ``V / F`` for coin-settled ones (net transaction delta), 0 for the rest.
     vega
-        USD per vol point (options; 0 elsewhere).
+        Black-76 vega of the USD value on the forward, USD per vol point (options; 0
+        elsewhere).
     rho
-        USD per 1 % of rate (options; 0 elsewhere).
+        Black-76 rho, USD per 1 % of rate (options; 0 elsewhere).
     mark
         Option value now, USD (0 elsewhere).
     price

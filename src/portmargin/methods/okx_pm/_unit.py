@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from portmargin.methods.okx_pm._charges import basis_risk, depeg_hedged, tiered_charge, vega_twist
 from portmargin.methods.okx_pm._params import OkxParams
-from portmargin.methods.okx_pm._reprice import DAYS_PER_YEAR, unit_grid, unit_risk
+from portmargin.methods.okx_pm._reprice import DAYS_PER_YEAR, UnitRisk, unit_grid, unit_risk
 from portmargin.risk import Book, InstrumentTable, Kind, scenario_pnl
 
 __all__ = ["UnitMargin", "unit_margin"]
@@ -37,20 +37,27 @@ class UnitMargin:
     worst: NDArray[np.object_]
 
 
+def _expiry_groups(
+    table: InstrumentTable, rows: NDArray[np.bool_]
+) -> tuple[NDArray[np.intp], FloatArray]:
+    """Group of each row among the distinct expiries of ``rows`` (0 outside ``rows``),
+    shape ``(n,)``, and each group's year fraction to expiry, shape ``(e,)``."""
+    _, first, code = np.unique(table.expiry_ms[rows], return_index=True, return_inverse=True)
+    group = np.zeros(len(table), dtype=np.intp)
+    group[rows] = code
+    tau: FloatArray = table.tau[rows][first]
+    return group, tau
+
+
 def _buckets(
     table: InstrumentTable, params: OkxParams, annual: float
 ) -> tuple[NDArray[np.intp], FloatArray]:
     """MR4 bucket per row (0 spot, 1 perpetuals, 2+ each expiry) and each bucket's move."""
-    expiries, inverse = np.unique(table.expiry_ms, return_inverse=True)
-    dated = expiries > 0
-    rank = np.cumsum(dated) - 1
-    bucket = np.where(table.expiry_ms > 0, 2 + rank[inverse], 0)
-    bucket = np.where(table.kind == Kind.PERPETUAL, 1, bucket).astype(np.intp)
-    tau = np.zeros(2 + int(dated.sum()))
-    for g, e in zip(2 + rank[dated], expiries[dated], strict=True):
-        tau[g] = table.tau[table.expiry_ms == e][0]
-    moves: FloatArray = np.maximum(params.mr4_min_move, annual * tau)
-    return bucket, moves
+    dated = table.expiry_ms > 0
+    expiry, tau = _expiry_groups(table, dated)
+    bucket = np.where(dated, 2 + expiry, np.where(table.kind == Kind.PERPETUAL, 1, 0))
+    moves: FloatArray = np.maximum(params.mr4_min_move, annual * np.concatenate(([0.0, 0.0], tau)))
+    return bucket.astype(np.intp), moves
 
 
 def _by_group(
@@ -62,6 +69,18 @@ def _by_group(
         return np.zeros((q.shape[0], 0))
     m = sp.csr_array((values, (np.arange(values.size), group)), shape=(values.size, n_groups))
     return np.asarray((q @ m).toarray(), dtype=np.float64)
+
+
+def _depeg(q: sp.csr_array, risk: UnitRisk, spot: float, params: OkxParams) -> FloatArray:
+    """MR9 per account, USD: ``mr9_rate`` times the cross-stablecoin hedged cash delta
+    (USD delta of derivative rows by cash currency); 0 when ``include_mr9`` is off."""
+    if not params.include_mr9:
+        return np.zeros(q.shape[0])
+    held = risk.cash_currency >= 0
+    cash_delta = _by_group(
+        q, np.where(held, risk.cash_currency, 0), np.where(held, risk.delta * spot, 0.0), 3
+    )
+    return params.mr9_rate * depeg_hedged(cash_delta)
 
 
 def unit_margin(
@@ -97,12 +116,9 @@ def unit_margin(
     bucket, moves = _buckets(sub, params, params.mr4_annual_move(unit))
     mr4 = basis_risk(_by_group(q, bucket, risk.delta, moves.size), moves, params.mr4_min_move, spot)
 
-    expiry_rows = sub.is_option
-    expiries, exp_group = np.unique(sub.expiry_ms[expiry_rows], return_inverse=True)
-    group = np.zeros(len(sub), dtype=np.intp)
-    group[expiry_rows] = exp_group
-    vega = _by_group(q, group, np.where(expiry_rows, risk.vega, 0.0), expiries.size)
-    dte = np.array([sub.tau[sub.expiry_ms == e][0] for e in expiries]) * DAYS_PER_YEAR
+    expiry, tau = _expiry_groups(sub, sub.is_option)
+    vega = _by_group(q, expiry, risk.vega, tau.size)
+    dte = tau * DAYS_PER_YEAR
     points = (
         params.mr3_points * (params.mr3_boundary_days / np.maximum(dte, 1.0)) ** params.mr3_power
     )
@@ -110,15 +126,7 @@ def unit_margin(
 
     mr5 = np.abs(np.asarray(q @ risk.rho)) * params.mr5_rate_shift / 0.01
 
-    cash = np.where(risk.cash_currency >= 0, risk.cash_currency, 0)
-    cash_delta = _by_group(
-        q, cash.astype(np.intp), np.where(risk.cash_currency >= 0, risk.delta * spot, 0.0), 3
-    )
-    mr9 = (
-        params.mr9_rate * depeg_hedged(cash_delta)
-        if params.include_mr9
-        else np.zeros(len(book.accounts))
-    )
+    mr9 = _depeg(q, risk, spot, params)
 
     per_unit = (
         params.mr7_delta_one_rate * risk.price

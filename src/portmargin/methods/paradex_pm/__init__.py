@@ -14,7 +14,6 @@ Amounts are USD; quantities > 0 are long; P&L > 0 is a gain; requirements are >=
 """
 
 from portmargin.methods.paradex_pm._asset import min_delta_requirement
-from portmargin.methods.paradex_pm._compute import compute
 from portmargin.methods.paradex_pm._method import ParadexPM
 from portmargin.methods.paradex_pm._params import (
     ParadexAssetParams,
@@ -32,7 +31,6 @@ __all__ = [
     "ParadexScenarioRow",
     "VolShockParams",
     "VolUpFloor",
-    "compute",
     "min_delta_requirement",
     "scan_pnl_usd",
     "scenario_set",

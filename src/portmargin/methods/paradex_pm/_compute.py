@@ -12,7 +12,7 @@ from portmargin.market import MarketSnapshot
 from portmargin.methods.paradex_pm._asset import AssetMargin, asset_margin
 from portmargin.methods.paradex_pm._params import ParadexParams
 from portmargin.results import Contribution, MarginBatch
-from portmargin.risk import Book, InstrumentTable, Kind, prepare_book
+from portmargin.risk import Book, InstrumentTable, Kind, group_columns, prepare_book
 
 __all__ = ["METHOD_NAME", "compute"]
 
@@ -47,6 +47,7 @@ def _unsupported(table: InstrumentTable, params: ParadexParams) -> NDArray[np.bo
 
 
 def _reject(book: Book, table: InstrumentTable, params: ParadexParams) -> dict[str, str]:
+    """Account → reason, for holders of spot pairs or of derivatives on unknown base assets."""
     errors: dict[str, str] = {}
     have = [a.base_asset for a in params.assets]
     for col in np.flatnonzero(_unsupported(table, params)):
@@ -150,13 +151,12 @@ def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> Margin
     accounts = np.array(prepared.book.accounts, dtype=object)
     good = prepared.book.select_accounts(~np.isin(accounts, list(errors)))
     n = len(good.accounts)
-    derivative = np.isin(table.kind, _DERIVATIVES) & ~_unsupported(table, params)
+    derivatives = np.flatnonzero(np.isin(table.kind, _DERIVATIVES))
+    by_asset = group_columns(table.underlying[derivatives])
     parts = [
-        asset_margin(
-            good, table, np.flatnonzero(derivative & (table.underlying == a.base_asset)), a, params
-        )
+        asset_margin(good, table, derivatives[by_asset[a.base_asset]], a, params)
         for a in params.assets
-        if np.any(derivative & (table.underlying == a.base_asset))
+        if a.base_asset in by_asset
     ]
     components, sources = _components(parts, n)
     provisions = components["funding_provision"] + components["fee_provision"]

@@ -206,10 +206,10 @@ def _paradex_options(
                 f"{table.names[c]}: no Paradex option table lists underlying "
                 f"{table.underlying[c]!r}"
             )
+    otm = np.where(call, np.maximum(K - S, 0.0), np.maximum(S - K, 0.0))
     for side in ("im", "mm"):
         r = _paradex_rate_arrays([None if t is None else getattr(t, f"{side}r") for t in tables])
         long = np.minimum(r["premium_multiplier"] * mark_usd, r["long_itm"] * S)
-        otm = np.where(call, np.maximum(K - S, 0.0), np.maximum(S - K, 0.0))
         short = np.maximum(r["short_itm"] * S - otm, r["short_otm"] * S)
         short = np.where(call, short, np.minimum(short, r["short_put_cap"] * K))
         out[f"{side}_long"][opt] = np.nan_to_num(long)
