@@ -111,6 +111,23 @@ def test_usd_conversion_at_scenario_price(risk: RiskArray) -> None:
     index = risk.table.index[0]
     np.testing.assert_allclose(usd[0], risk.pnl[0] * index * (1 + m), rtol=1e-15)
     np.testing.assert_array_equal(usd[4], risk.pnl[4])  # USDC-settled
+    np.testing.assert_allclose(usd[6], index * m, rtol=1e-15)  # a BTC balance moves with BTC
+    assert np.all(usd[7] == 0.0)  # a USDC balance does not
+
+
+def test_time_shift_ages_the_discount_factor(demo_snapshot: MarketSnapshot) -> None:
+    from dataclasses import replace
+
+    market = replace(demo_snapshot, rates={"USDC": 0.05})
+    table = resolve_instruments([parse_instrument("BTC_USDC-26JUN20-9000-C")], market)
+    aged = ScenarioSet(name="t", scenarios=(Scenario(label="10d", time_shift_days=10.0),))
+    ra = build_risk_array(table, aged)
+    F, K, T, sig, D = table.forward[0], 9000.0, table.tau[0], table.sigma[0], table.df[0]
+    T1 = T - 10 / 365
+    expected = black76.price(F, K, T1, sig, True, np.exp(-0.05 * T1)) - black76.price(
+        F, K, T, sig, True, D
+    )
+    assert ra.pnl[0, 0] == pytest.approx(float(expected), rel=1e-12)
 
 
 def test_book_and_scenario_pnl(demo_snapshot: MarketSnapshot, risk: RiskArray) -> None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portmargin.core import ValidationError
-from portmargin.scenarios import Scenario, ScenarioSet, VolShockLaw, VolShockMode
+from portmargin.scenarios import Scenario, ScenarioSet, UpFloor, VolShockLaw, VolShockMode
 
 DERIBIT_LAW = VolShockLaw(short_term_power=0.3, long_term_power=0.13, min_vol_up=0.5)
 
@@ -77,3 +77,28 @@ def test_columns_and_concat() -> None:
     other = ScenarioSet(name="c", scenarios=(Scenario(label="x"),), vol_law=DERIBIT_LAW)
     with pytest.raises(ValidationError, match="vol law"):
         ScenarioSet.concat("bad", [a, other])
+
+
+@pytest.mark.parametrize(
+    ("up_floor", "expected_up"),
+    [
+        (UpFloor.LEVEL, max(0.2 * (1 + 0.5), 0.4)),
+        (UpFloor.SHOCK, 0.2 * (1 + max(0.5, 0.6))),
+        (UpFloor.BASE, max(0.2, 0.4) * (1 + 0.5)),
+    ],
+)
+def test_up_floor_semantics(up_floor: UpFloor, expected_up: float) -> None:
+    floor = 0.6 if up_floor is UpFloor.SHOCK else 0.4
+    law = VolShockLaw(min_vol_up=floor, up_floor=up_floor, boundary_days=30.0)
+    out = law.shocked_vols(np.array([0.2]), np.array([30.0]), np.array([0.5, 0.0, -0.5]))
+    assert out[0, 0] == pytest.approx(expected_up, rel=1e-15)
+    assert out[0, 1] == pytest.approx(0.2)  # floors never touch unchanged or down states
+    assert out[0, 2] == pytest.approx(0.1)
+
+
+def test_min_vol_floors_every_state() -> None:
+    law = VolShockLaw(mode=VolShockMode.ABSOLUTE, min_vol=0.01)
+    out = law.shocked_vols(np.array([0.05, 0.005]), np.array([10.0, 10.0]), np.array([-0.1, 0.0]))
+    np.testing.assert_allclose(out, [[0.01, 0.05], [0.01, 0.01]])
+    with pytest.raises(ValidationError, match="up_floor"):
+        VolShockLaw(mode=VolShockMode.ABSOLUTE, up_floor=UpFloor.SHOCK)

@@ -60,13 +60,15 @@ class RiskArray:
         """P&L per unit converted to USD at each scenario's price of the settlement currency.
 
         ``pnl * S * (1 + m)`` for coin-settled rows (``S`` the index, ``m`` the scenario's spot
-        shock), ``pnl`` for stablecoin-settled rows; shape ``(n_instruments, n_scenarios)``.
+        shock), ``pnl`` for stablecoin-settled rows, and ``S * m`` per coin for coin balances
+        (their USD value moves with the coin); shape ``(n_instruments, n_scenarios)``.
         """
         m = self.scenarios.column("spot_shock")
-        rate = np.where(
-            self.coin_settled[:, None], self.table.index[:, None] * (1.0 + m)[None, :], 1.0
-        )
+        index = self.table.index[:, None]
+        rate = np.where(self.coin_settled[:, None], index * (1.0 + m)[None, :], 1.0)
         result: NDArray[np.float64] = self.pnl * rate
+        coin_balance = self.coin_settled & (self.table.kind == Kind.CURRENCY)
+        result[coin_balance] = index[coin_balance] * m[None, :]
         return result
 
 
@@ -75,7 +77,8 @@ def build_risk_array(table: InstrumentTable, scenarios: ScenarioSet) -> RiskArra
 
     Options are repriced with Black-76 on the shocked forward ``F (1 + m)`` with the vol of
     the set's law and the time to expiry reduced by the scenario's time shift (intrinsic value
-    at or after expiry); inverse options are valued in coin on the shocked forward. Futures and
+    at or after expiry; the discount factor is aged at an unchanged rate, ``D ** (T' / T)``);
+    inverse options are valued in coin on the shocked forward. Futures and
     perpetuals move by the scenario's delta-one shock ``m1``: inverse P&L ``1 - 1 / (1 + m1)``
     coin per coin, linear ``P m1`` in the quote currency; spot pairs ``S m1`` in the quote
     currency; currency balances have no P&L in their own currency.
@@ -150,6 +153,7 @@ def _price_options(
     F_s = F[:, None] * (1.0 + m)[None, :]
     T_s = np.maximum(T[:, None] - shift[None, :], 0.0)
     sig_s = scenarios.vol_law.shocked_vols(sig, T * DAYS_PER_YEAR, scenarios.column("vol_shock"))
-    shocked = black76.price(F_s, K[:, None], T_s, sig_s, call[:, None], D[:, None])
+    D_s = np.where(T[:, None] > 0, D[:, None] ** (T_s / np.where(T > 0, T, 1.0)[:, None]), 1.0)
+    shocked = black76.price(F_s, K[:, None], T_s, sig_s, call[:, None], D_s)
     shocked_settle = np.where(inverse[:, None], shocked / F_s, shocked)
     pnl[rows] = shocked_settle - base_settle[:, None]

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from portmargin.core import ValidationError, require_finite, require_non_empty, require_positive
 
-__all__ = ["Scenario", "ScenarioSet", "VolShockLaw", "VolShockMode"]
+__all__ = ["Scenario", "ScenarioSet", "UpFloor", "VolShockLaw", "VolShockMode"]
 
 
 class VolShockMode(StrEnum):
@@ -25,6 +25,19 @@ class VolShockMode(StrEnum):
     ABSOLUTE = "absolute"
 
 
+class UpFloor(StrEnum):
+    """Where ``min_vol_up`` applies in scenarios with ``vol_shock > 0`` (relative mode).
+
+    ``LEVEL``: on the shocked vol, ``max(sigma (1 + v f), min_vol_up)`` (Deribit, Derive).
+    ``SHOCK``: on the shock term, ``sigma (1 + max(v f, min_vol_up))`` (a Paradex reading).
+    ``BASE``: on the vol before the shock, ``max(sigma, min_vol_up) (1 + v f)``.
+    """
+
+    LEVEL = "level"
+    SHOCK = "shock"
+    BASE = "base"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VolShockLaw:
     """Term-structure law that scales a vol shock by time to expiry.
@@ -32,8 +45,8 @@ class VolShockLaw:
     ``term_factor = (boundary_days / max(DTE, dte_floor_days)) ** p`` with
     ``p = short_term_power`` when ``DTE < boundary_days`` (``<=`` if ``short_inclusive``) and
     ``long_term_power`` otherwise; ``DTE`` is fractional days to expiry.
-    After the shock, up-shocked vols are floored at ``min_vol_up`` (a vol level, fraction) and
-    every vol is floored at 0.
+    In up-shock scenarios ``min_vol_up`` floors the vol as ``up_floor`` says; afterwards every
+    shocked vol is floored at ``min_vol`` (a level, fraction; 0 by default).
 
     Attributes
     ----------
@@ -46,7 +59,11 @@ class VolShockLaw:
     short_inclusive
         Whether ``DTE == boundary_days`` uses the short-term power.
     min_vol_up
-        Floor of the vol in scenarios with ``vol_shock > 0`` (fraction); 0 disables it.
+        Floor used in scenarios with ``vol_shock > 0`` (fraction); 0 disables it.
+    up_floor
+        What ``min_vol_up`` floors (see :class:`UpFloor`); only ``LEVEL`` with absolute shocks.
+    min_vol
+        Floor of every shocked vol, including unchanged and down states (fraction, >= 0).
     mode
         Relative or absolute shocks.
     """
@@ -57,10 +74,12 @@ class VolShockLaw:
     dte_floor_days: float = 1.0
     short_inclusive: bool = False
     min_vol_up: float = 0.0
+    up_floor: UpFloor = UpFloor.LEVEL
+    min_vol: float = 0.0
     mode: VolShockMode = VolShockMode.RELATIVE
 
     def __post_init__(self) -> None:
-        for name in ("short_term_power", "long_term_power", "min_vol_up"):
+        for name in ("short_term_power", "long_term_power", "min_vol_up", "min_vol"):
             value = require_finite(name, getattr(self, name))
             if value < 0:
                 raise ValidationError(name, value, "a finite number >= 0")
@@ -68,6 +87,10 @@ class VolShockLaw:
         require_positive("dte_floor_days", self.dte_floor_days)
         if not isinstance(self.mode, VolShockMode):
             raise ValidationError("mode", self.mode, "a VolShockMode")
+        if not isinstance(self.up_floor, UpFloor):
+            raise ValidationError("up_floor", self.up_floor, "an UpFloor")
+        if self.mode is VolShockMode.ABSOLUTE and self.up_floor is not UpFloor.LEVEL:
+            raise ValidationError("up_floor", self.up_floor, "'level' with absolute shocks")
 
     def term_factor(self, dte_days: NDArray[np.float64]) -> NDArray[np.float64]:
         """Scale of the shock per instrument, shape of ``dte_days`` (dimensionless)."""
@@ -96,13 +119,20 @@ class VolShockLaw:
         """
         f = self.term_factor(dte_days)[:, None]
         v = vol_shocks[None, :]
-        if self.mode is VolShockMode.RELATIVE:
-            shocked = sigma[:, None] * (1.0 + v * f)
+        base = sigma[:, None]
+        up = v > 0
+        floor = self.min_vol_up
+        if self.mode is VolShockMode.ABSOLUTE:
+            shocked = base + v * f
+        elif floor > 0 and self.up_floor is UpFloor.SHOCK:
+            shocked = base * (1.0 + np.where(up, np.maximum(v * f, floor), v * f))
+        elif floor > 0 and self.up_floor is UpFloor.BASE:
+            shocked = np.where(up, np.maximum(base, floor), base) * (1.0 + v * f)
         else:
-            shocked = sigma[:, None] + v * f
-        if self.min_vol_up > 0:
-            shocked = np.where(v > 0, np.maximum(shocked, self.min_vol_up), shocked)
-        result: NDArray[np.float64] = np.maximum(shocked, 0.0)
+            shocked = base * (1.0 + v * f)
+        if floor > 0 and self.up_floor is UpFloor.LEVEL:
+            shocked = np.where(up, np.maximum(shocked, floor), shocked)
+        result: NDArray[np.float64] = np.maximum(shocked, self.min_vol)
         return result
 
 
