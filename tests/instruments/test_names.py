@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -133,3 +134,12 @@ def test_option_names_round_trip(
     inst = parse_instrument(name)
     assert inst.name == name
     assert parse_instrument(inst.name) == inst
+
+
+def test_numpy_integer_expiry_is_stored_as_int() -> None:
+    expiry = parse_instrument("BTC-26JUN20").expiry_ms  # type: ignore[union-attr]
+    future = Future(underlying="BTC", expiry_ms=np.int64(expiry))  # type: ignore[arg-type]
+    assert type(future.expiry_ms) is int
+    assert future.name == "BTC-26JUN20"
+    with pytest.raises(ValidationError, match="expiry_ms"):
+        Future(underlying="BTC", expiry_ms=True)

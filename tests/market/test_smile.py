@@ -109,3 +109,19 @@ def test_vol_is_finite_non_negative_and_within_node_range(
     assert np.all(np.isfinite(out))
     assert np.all(out >= smile.vols.min() * (1 - 1e-12))
     assert np.all(out <= smile.vols.max() * (1 + 1e-12))
+
+
+def test_query_errors_name_the_first_bad_value() -> None:
+    smile = make_smile([9000.0], [0.8])
+    with pytest.raises(ValidationError) as caught:
+        smile.vol([9000.0, -1.0, 0.0])
+    assert caught.value.field == "strikes"
+    assert caught.value.value == -1.0
+    with pytest.raises(ValidationError, match="strikes"):
+        smile.vol(["a"])
+    with pytest.raises(ValidationError, match="log_moneyness"):
+        smile.vol_at_moneyness(["a"])
+    with pytest.raises(ValidationError) as caught:
+        make_smile([8000.0, 9000.0], [0.8, math.nan])
+    assert caught.value.field == "vols"
+    assert math.isnan(caught.value.value)

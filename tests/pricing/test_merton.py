@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -293,3 +294,14 @@ def test_path_counts_must_be_positive_integers(bad: Any) -> None:
         )
     with pytest.raises(PricingError, match="n_steps"):
         merton.simulate_paths(100.0, 1.0, 0.5, 1.0, 0.0, 0.1, bad, 10, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("fn", [merton.price, merton.price_fourier])
+def test_expired_and_live_options_in_one_array(fn: Callable[..., Any]) -> None:
+    tau = np.array([[0.5, 0.0], [-0.1, 0.25]])
+    value = fn(100.0, 90.0, tau, 0.4, True, 2.0, -0.1, 0.2, allow_expired=True)
+    assert value.shape == (2, 2)
+    assert value[0, 1] == value[1, 0] == 10.0
+    np.testing.assert_allclose(value[0, 0], fn(100.0, 90.0, 0.5, 0.4, True, 2.0, -0.1, 0.2), 1e-12)
+    expired = fn([100.0, 80.0], 90.0, 0.0, 0.4, [True, False], 2.0, -0.1, 0.2)
+    np.testing.assert_array_equal(expired, [10.0, 10.0])

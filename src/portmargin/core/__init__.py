@@ -1,6 +1,11 @@
 """Core vocabulary shared by every layer: errors, time conventions, validation helpers."""
 
-from portmargin.core._checks import require_finite, require_non_empty, require_positive
+from portmargin.core._checks import (
+    require_epoch_ms,
+    require_finite,
+    require_non_empty,
+    require_positive,
+)
 from portmargin.core._config import config_from_mapping, config_to_mapping
 from portmargin.core._errors import (
     DataFormatError,
@@ -31,6 +36,7 @@ __all__ = [
     "config_to_mapping",
     "datetime_to_ms",
     "ms_to_datetime",
+    "require_epoch_ms",
     "require_finite",
     "require_non_empty",
     "require_positive",

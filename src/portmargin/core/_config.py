@@ -92,9 +92,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
             raise ValidationError(path, value, "a list")
         item = args[0]
         return tuple(_convert(item, v, f"{path}[{i}]") for i, v in enumerate(value))
-    if origin in (dict, Mapping, typing.Mapping) or (
-        isinstance(origin, type) and issubclass(origin, Mapping)
-    ):
+    if isinstance(origin, type) and issubclass(origin, Mapping):
         if not isinstance(value, Mapping):
             raise ValidationError(path, value, "a table of keys")
         item = args[1]

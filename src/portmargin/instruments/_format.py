@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from portmargin.core import ms_to_datetime
 
 __all__ = ["MONTHS", "format_expiry", "format_strike"]
 
@@ -22,7 +22,7 @@ def format_expiry(expiry_ms: int) -> str:
     str
         e.g. ``5JUN20`` for 2020-06-05T08:00Z.
     """
-    moment = datetime.fromtimestamp(expiry_ms / 1000.0, tz=UTC)
+    moment = ms_to_datetime(expiry_ms)
     return f"{moment.day}{MONTHS[moment.month - 1]}{moment.year % 100:02d}"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from portmargin.core import ValidationError, require_non_empty, require_positive
+from portmargin.core import ValidationError, require_epoch_ms, require_non_empty, require_positive
 from portmargin.instruments._format import format_expiry, format_strike
 
 __all__ = [
@@ -118,11 +118,6 @@ class _Derivative:
         return f"{self.underlying}_{self.quote}"
 
 
-def _check_expiry(expiry_ms: int) -> None:
-    if isinstance(expiry_ms, bool) or not isinstance(expiry_ms, int) or expiry_ms <= 0:
-        raise ValidationError("expiry_ms", expiry_ms, "Unix epoch milliseconds as an int > 0")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Future(_Derivative):
     """A dated future.
@@ -146,7 +141,7 @@ class Future(_Derivative):
 
     def __post_init__(self) -> None:
         _Derivative.__post_init__(self)
-        _check_expiry(self.expiry_ms)
+        object.__setattr__(self, "expiry_ms", require_epoch_ms("expiry_ms", self.expiry_ms))
 
     @property
     def name(self) -> str:
@@ -191,7 +186,7 @@ class Option(_Derivative):
         if not isinstance(self.option_type, OptionType):
             raise ValidationError("option_type", self.option_type, "OptionType.CALL or PUT")
         object.__setattr__(self, "strike", require_positive("strike", self.strike))
-        _check_expiry(self.expiry_ms)
+        object.__setattr__(self, "expiry_ms", require_epoch_ms("expiry_ms", self.expiry_ms))
 
     @property
     def is_call(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from portmargin.core import InstrumentNameError
+from portmargin.core import InstrumentNameError, datetime_to_ms
 from portmargin.instruments._format import MONTHS
 from portmargin.instruments._model import (
     Currency,
@@ -65,7 +65,7 @@ def parse_expiry(text: str, name: str | None = None) -> int:
         )
     except ValueError:
         raise InstrumentNameError(quoted, f"a real calendar date, not {text!r}") from None
-    return round(moment.timestamp() * 1000)
+    return datetime_to_ms(moment)
 
 
 def _parse_strike(text: str, name: str) -> float:

@@ -12,6 +12,7 @@ import numpy as np
 
 from portmargin.core import DataFormatError, ValidationError, ms_to_datetime
 from portmargin.instruments import Perpetual
+from portmargin.io._deribit_values import RowError
 from portmargin.market import FutureQuote, MarketSnapshot, OptionQuote, VolSmile
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "SnapshotLoad",
     "assemble",
     "check_forward_pick",
+    "exclusion",
 ]
 
 ForwardPick = Literal["latest", "median"]
@@ -54,6 +56,13 @@ class ExcludedRow:
     instrument: str
     column: str | None
     reason: str
+
+
+def exclusion(source: str, row: int, instrument: str, error: RowError) -> ExcludedRow:
+    """The exclusion of a row that raised ``error`` while its cells were parsed."""
+    return ExcludedRow(
+        source=source, row=row, instrument=instrument, column=error.column, reason=error.message
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

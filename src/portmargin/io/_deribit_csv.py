@@ -9,7 +9,7 @@ from pathlib import Path
 from portmargin.core import DataFormatError
 from portmargin.instruments import Option
 from portmargin.io import _deribit_values as v
-from portmargin.io._deribit_assemble import ExcludedRow, OptionRow, RowSet
+from portmargin.io._deribit_assemble import ExcludedRow, OptionRow, RowSet, exclusion
 from portmargin.market import OptionQuote
 
 __all__ = ["REQUIRED_COLUMNS", "read_chain_csv"]
@@ -88,11 +88,9 @@ def _check_contract(cells: Mapping[str, str], option: Option) -> None:
 
 
 def _volume(cells: Mapping[str, str]) -> float | None:
-    stats = v.literal(cells.get("stats"), "stats")
+    stats = v.mapping(cells.get("stats"), "stats")
     if stats is None:
         return None
-    if not isinstance(stats, Mapping):
-        raise v.RowError("stats", f"stats: {cells.get('stats')!r} is not a dict")
     return v.optional_non_negative(stats.get("volume"), "stats")
 
 
@@ -103,12 +101,9 @@ def _option_row(cells: Mapping[str, str], source: str, number: int) -> OptionRow
             "instrument_name", f"instrument_name: {instrument.name!r} is not an option"
         )
     _check_contract(cells, instrument)
-    bid = v.book_price(cells.get("best_bid_price"), "best_bid_price")
-    ask = v.book_price(cells.get("best_ask_price"), "best_ask_price")
-    if bid is not None and ask is not None and bid > ask:
-        raise v.RowError(
-            "best_bid_price", f"crossed book: best_bid_price {bid!r} > best_ask_price {ask!r}"
-        )
+    bid, ask = v.book(
+        cells.get("best_bid_price"), cells.get("best_ask_price"), "best_bid_price", "best_ask_price"
+    )
     bid_iv, _ = v.side_iv(cells.get("bid_iv"), "bid_iv")
     ask_iv, censored = v.side_iv(cells.get("ask_iv"), "ask_iv")
     index_price = v.positive(cells["index_price"], "index_price")
@@ -167,15 +162,7 @@ def read_chain_csv(path: Path) -> RowSet:
         try:
             options.append(_option_row(cells, source, number))
         except v.RowError as exc:
-            excluded.append(
-                ExcludedRow(
-                    source=source,
-                    row=number,
-                    instrument=cells["instrument_name"].strip(),
-                    column=exc.column,
-                    reason=exc.message,
-                )
-            )
+            excluded.append(exclusion(source, number, cells["instrument_name"].strip(), exc))
     return RowSet(
         sources=(source,),
         options=tuple(options),

@@ -9,7 +9,7 @@ from pathlib import Path
 from portmargin.core import DataFormatError
 from portmargin.instruments import Future, Option, Perpetual
 from portmargin.io import _deribit_values as v
-from portmargin.io._deribit_assemble import ExcludedRow, FutureRow, OptionRow, RowSet
+from portmargin.io._deribit_assemble import ExcludedRow, FutureRow, OptionRow, RowSet, exclusion
 from portmargin.market import FutureQuote, OptionQuote
 
 __all__ = ["BOOK_KEYS", "INDEX_KEYS", "read_payload_files"]
@@ -99,10 +99,7 @@ def _index_price(payload: Mapping[str, object], source: str) -> float:
 
 def _book_side(item: Mapping[str, object]) -> tuple[int, float | None, float | None]:
     """Timestamp, best bid and best ask of a book-summary item (``null`` or 0 → ``None``)."""
-    bid = v.book_price(item.get("bid_price"), "bid_price")
-    ask = v.book_price(item.get("ask_price"), "ask_price")
-    if bid is not None and ask is not None and bid > ask:
-        raise v.RowError("bid_price", f"crossed book: bid_price {bid!r} > ask_price {ask!r}")
+    bid, ask = v.book(item.get("bid_price"), item.get("ask_price"), "bid_price", "ask_price")
     return v.timestamp(item.get("creation_timestamp"), "creation_timestamp"), bid, ask
 
 
@@ -185,15 +182,7 @@ class _Collector:
                 else:
                     self.futures.append(_future_row(item, instrument, source, row))
             except v.RowError as exc:
-                self.excluded.append(
-                    ExcludedRow(
-                        source=source,
-                        row=row,
-                        instrument=name,
-                        column=exc.column,
-                        reason=exc.message,
-                    )
-                )
+                self.excluded.append(exclusion(source, row, name, exc))
 
 
 def read_payload_files(paths: Sequence[Path]) -> RowSet:

@@ -17,10 +17,11 @@ from portmargin.market import Greeks
 __all__ = [
     "ASK_IV_CAP_PERCENT",
     "RowError",
+    "book",
     "book_price",
     "derivative_instrument",
     "greeks",
-    "literal",
+    "mapping",
     "non_negative",
     "optional_non_negative",
     "optional_positive",
@@ -107,6 +108,20 @@ def book_price(raw: object, column: str) -> float | None:
     return None if value == 0.0 else value
 
 
+def book(
+    raw_bid: object, raw_ask: object, bid_column: str, ask_column: str
+) -> tuple[float | None, float | None]:
+    """Best bid and ask, each by :func:`book_price`.
+
+    A crossed book (bid above ask) is an error of ``bid_column``.
+    """
+    bid = book_price(raw_bid, bid_column)
+    ask = book_price(raw_ask, ask_column)
+    if bid is not None and ask is not None and bid > ask:
+        raise RowError(bid_column, f"crossed book: {bid_column} {bid!r} > {ask_column} {ask!r}")
+    return bid, ask
+
+
 def side_iv(raw: object, column: str) -> tuple[float | None, bool]:
     """Bid or ask implied vol in percent, as ``(fraction or None, censored)``.
 
@@ -148,7 +163,7 @@ def derivative_instrument(raw: object, column: str) -> Option | Future | Perpetu
     return instrument
 
 
-def literal(raw: object, column: str) -> object:
+def _literal(raw: object, column: str) -> object:
     """Decode a Python-literal cell (``"{'delta': 0.5}"``, ``"[[0.02, 9.0]]"``) safely.
 
     Non-string values (already decoded JSON) pass through; blank cells give ``None``.
@@ -163,13 +178,19 @@ def literal(raw: object, column: str) -> object:
         raise RowError(column, f"{column}: {raw!r} is not a literal dict or list") from None
 
 
+def mapping(raw: object, column: str) -> Mapping[object, object] | None:
+    """A dict cell: a Python-literal string or an already decoded object; ``None`` if blank."""
+    value = _literal(raw, column)
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise RowError(column, f"{column}: {raw!r} is not a dict")
+
+
 def greeks(raw: object, column: str) -> Greeks | None:
     """Venue greeks from a dict with ``delta, gamma, vega, theta, rho``; ``None`` if missing."""
-    value = literal(raw, column)
+    value = mapping(raw, column)
     if value is None:
         return None
-    if not isinstance(value, Mapping):
-        raise RowError(column, f"{column}: {raw!r} is not a dict")
     found = {}
     for name in _GREEKS:
         number = _number(value.get(name), column)

@@ -99,9 +99,7 @@ def read_positions_parquet(path: str | Path) -> PositionsFile:
     except (OSError, ValueError) as exc:
         raise DataFormatError(str(p), f"is not a readable Parquet file: {exc}") from None
     _check_columns(str(p), list(table.column_names))
-    columns = {c: table.column(c).to_pylist() for c in COLUMNS}
-    rows = [{c: columns[c][i] for c in COLUMNS} for i in range(table.num_rows)]
-    return _build(str(p), rows)
+    return _build(str(p), table.select(list(COLUMNS)).to_pylist())
 
 
 def _check_columns(source: str, header: Sequence[str]) -> None:

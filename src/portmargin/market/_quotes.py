@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portmargin.core import ValidationError, require_finite, require_non_empty, require_positive
+from portmargin.core import (
+    ValidationError,
+    require_epoch_ms,
+    require_finite,
+    require_non_empty,
+    require_positive,
+)
 from portmargin.instruments import Future, Option, Perpetual
 
 __all__ = ["FutureQuote", "Greeks", "OptionQuote"]
-
-
-def _check_timestamp(value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError("timestamp_ms", value, "Unix epoch milliseconds as an int > 0")
 
 
 def _non_negative(field: str, value: float) -> float:
@@ -138,8 +139,8 @@ class OptionQuote:
         if not isinstance(self.instrument, Option):
             raise ValidationError("instrument", self.instrument, "an Option")
         _check_name(self.instrument_name, self.instrument)
-        _check_timestamp(self.timestamp_ms)
         _set = object.__setattr__
+        _set(self, "timestamp_ms", require_epoch_ms("timestamp_ms", self.timestamp_ms))
         _set(self, "mark_price", _non_negative("mark_price", self.mark_price))
         _set(self, "mark_iv", require_positive("mark_iv", self.mark_iv))
         _set(self, "underlying_price", require_positive("underlying_price", self.underlying_price))
@@ -200,8 +201,8 @@ class FutureQuote:
         if not isinstance(self.instrument, Future | Perpetual):
             raise ValidationError("instrument", self.instrument, "a Future or Perpetual")
         _check_name(self.instrument_name, self.instrument)
-        _check_timestamp(self.timestamp_ms)
         _set = object.__setattr__
+        _set(self, "timestamp_ms", require_epoch_ms("timestamp_ms", self.timestamp_ms))
         _set(self, "mark_price", require_positive("mark_price", self.mark_price))
         for name in ("best_bid", "best_ask"):
             _set(self, name, _optional(name, getattr(self, name), allow_zero=False))

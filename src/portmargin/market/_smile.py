@@ -7,35 +7,41 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from portmargin.core import ValidationError, require_positive
+from portmargin.core import ValidationError, require_epoch_ms, require_positive
 
-__all__ = ["VolSmile", "check_epoch_ms", "check_strikes", "readonly_float_array"]
+__all__ = ["VolSmile", "check_strikes", "readonly_float_array"]
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def check_epoch_ms(field: str, value: object) -> int:
-    """Return ``value`` if it is an int epoch-millisecond timestamp > 0, else raise."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValidationError(field, value, "Unix epoch milliseconds as an int > 0")
-    return int(value)
+def _float_array(field: str, values: npt.ArrayLike) -> FloatArray:
+    """``values`` as a float64 array (no copy when it already is one); raise if not numeric."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(field, values, "an array of numbers") from None
+
+
+def _require(field: str, array: FloatArray, ok: npt.NDArray[np.bool_], expected: str) -> None:
+    """Raise naming the first element of ``array`` where ``ok`` is False, if any."""
+    if not ok.all():
+        raise ValidationError(field, float(array[~ok].flat[0]), expected)
 
 
 def readonly_float_array(field: str, values: npt.ArrayLike) -> FloatArray:
     """Copy ``values`` into a read-only float64 array; raise if not numeric."""
-    try:
-        array = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValidationError(field, values, "an array of numbers") from None
+    array = np.array(_float_array(field, values))
     array.flags.writeable = False
     return array
 
 
 def check_strikes(field: str, strikes: npt.ArrayLike) -> FloatArray:
-    """Return ``strikes`` as a float64 array, or raise unless every value is finite and > 0."""
-    array = np.asarray(strikes, dtype=np.float64)
-    if not np.all(np.isfinite(array) & (array > 0)):
-        raise ValidationError(field, strikes, "finite strikes > 0 (USD)")
+    """Return ``strikes`` as a float64 array, or raise unless every value is finite and > 0.
+
+    The error names ``field`` and the first offending strike.
+    """
+    array = _float_array(field, strikes)
+    _require(field, array, np.isfinite(array) & (array > 0), "finite strikes > 0 (USD)")
     return array
 
 
@@ -66,7 +72,7 @@ class VolSmile:
     vols: FloatArray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "expiry_ms", check_epoch_ms("expiry_ms", self.expiry_ms))
+        object.__setattr__(self, "expiry_ms", require_epoch_ms("expiry_ms", self.expiry_ms))
         object.__setattr__(self, "forward", require_positive("forward", self.forward))
         strikes = readonly_float_array("strikes", self.strikes)
         vols = readonly_float_array("vols", self.vols)
@@ -77,8 +83,7 @@ class VolSmile:
             raise ValidationError("strikes", self.strikes, "strictly increasing (sorted, unique)")
         if vols.shape != strikes.shape:
             raise ValidationError("vols", self.vols, f"shape {strikes.shape} like strikes")
-        if not np.all(np.isfinite(vols) & (vols >= 0)):
-            raise ValidationError("vols", self.vols, "finite vols >= 0 (fractions)")
+        _require("vols", vols, np.isfinite(vols) & (vols >= 0), "finite vols >= 0 (fractions)")
         object.__setattr__(self, "strikes", strikes)
         object.__setattr__(self, "vols", vols)
 
@@ -89,8 +94,7 @@ class VolSmile:
 
     def vol(self, strikes: npt.ArrayLike) -> FloatArray:
         """Implied vol (fraction) at ``strikes`` (USD, finite, > 0); same shape as ``strikes``."""
-        array = check_strikes("strikes", strikes)
-        return self.vol_at_moneyness(np.log(array / self.forward))
+        return self._vol(np.log(check_strikes("strikes", strikes) / self.forward))
 
     def vol_at_moneyness(self, log_moneyness: npt.ArrayLike) -> FloatArray:
         """Implied vol (fraction) at log-moneyness ``k = ln(K / F)``; same shape as the input.
@@ -100,8 +104,10 @@ class VolSmile:
         log_moneyness
             Finite values, any shape.
         """
-        k = np.asarray(log_moneyness, dtype=np.float64)
-        if not np.all(np.isfinite(k)):
-            raise ValidationError("log_moneyness", log_moneyness, "finite numbers")
-        variance = np.interp(k, self.log_moneyness, self.vols * self.vols)
-        return np.sqrt(variance)
+        k = _float_array("log_moneyness", log_moneyness)
+        _require("log_moneyness", k, np.isfinite(k), "finite numbers")
+        return self._vol(k)
+
+    def _vol(self, k: FloatArray) -> FloatArray:
+        """:meth:`vol_at_moneyness` of already checked (finite) log-moneyness ``k``."""
+        return np.sqrt(np.interp(k, self.log_moneyness, self.vols * self.vols))

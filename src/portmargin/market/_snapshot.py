@@ -15,13 +15,14 @@ import numpy.typing as npt
 from portmargin.core import (
     MarketDataError,
     ValidationError,
+    require_epoch_ms,
     require_finite,
     require_non_empty,
     require_positive,
     year_fraction,
 )
 from portmargin.market._quotes import FutureQuote, OptionQuote
-from portmargin.market._smile import FloatArray, VolSmile, check_epoch_ms, check_strikes
+from portmargin.market._smile import FloatArray, VolSmile, check_strikes
 
 __all__ = ["ExpiryKey", "MarketSnapshot"]
 
@@ -43,7 +44,7 @@ def _expiry_key(field_name: str, key: object, valuation_ms: int) -> ExpiryKey:
     if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str)):
         raise ValidationError(field_name, key, "keys (underlying, expiry_ms)")
     underlying = require_non_empty(field_name, key[0])
-    expiry_ms = check_epoch_ms(field_name, key[1])
+    expiry_ms = require_epoch_ms(field_name, key[1])
     if expiry_ms <= valuation_ms:
         raise ValidationError(field_name, key, f"an expiry after valuation_ms {valuation_ms}")
     return underlying, expiry_ms
@@ -109,7 +110,7 @@ class MarketSnapshot:
     metadata: Mapping[str, str] = field(default_factory=_empty)
 
     def __post_init__(self) -> None:
-        valuation_ms = check_epoch_ms("valuation_ms", self.valuation_ms)
+        valuation_ms = require_epoch_ms("valuation_ms", self.valuation_ms)
         _set = object.__setattr__
         _set(self, "valuation_ms", valuation_ms)
         index = {
@@ -155,7 +156,7 @@ class MarketSnapshot:
 
     def year_fraction(self, expiry_ms: int) -> float:
         """ACT/365 year fraction from valuation time to ``expiry_ms``; <= 0 once expired."""
-        return float(year_fraction(self.valuation_ms, check_epoch_ms("expiry_ms", expiry_ms)))
+        return float(year_fraction(self.valuation_ms, require_epoch_ms("expiry_ms", expiry_ms)))
 
     def index(self, underlying: str) -> float:
         """Index price of ``underlying``, USD per coin.
@@ -183,7 +184,7 @@ class MarketSnapshot:
         MarketDataError
             If ``underlying`` has no index price or no listed forward.
         """
-        check_epoch_ms("expiry_ms", expiry_ms)
+        require_epoch_ms("expiry_ms", expiry_ms)
         return float(self._forwards(underlying, np.array([expiry_ms], dtype=np.int64))[0])
 
     def forwards_for(
@@ -225,11 +226,14 @@ class MarketSnapshot:
         MarketDataError
             If ``underlying`` has no smile, no index price or no forward.
         """
-        expiry_ms = check_epoch_ms("expiry_ms", expiry_ms)
-        array = check_strikes("strikes", strikes)
+        expiry_ms = require_epoch_ms("expiry_ms", expiry_ms)
+        return self._vol(underlying, expiry_ms, check_strikes("strikes", strikes))
+
+    def _vol(self, underlying: str, expiry_ms: int, strikes: FloatArray) -> FloatArray:
+        """:meth:`vol` for an already checked expiry and strikes."""
         listed = self.smiles.get((underlying, expiry_ms))
         if listed is not None:
-            return listed.vol(array)
+            return listed._vol(np.log(strikes / listed.forward))
         smiles = sorted(
             (s for (u, _), s in self.smiles.items() if u == underlying),
             key=lambda s: s.expiry_ms,
@@ -238,15 +242,15 @@ class MarketSnapshot:
             raise MarketDataError(
                 f"no vol smile for underlying {underlying!r} (asked for expiry {expiry_ms})"
             )
-        k = np.log(array / self.forward(underlying, expiry_ms))
+        k = np.log(strikes / self.forward(underlying, expiry_ms))
         if expiry_ms <= smiles[0].expiry_ms:
-            return smiles[0].vol_at_moneyness(k)
+            return smiles[0]._vol(k)
         if expiry_ms >= smiles[-1].expiry_ms:
-            return smiles[-1].vol_at_moneyness(k)
+            return smiles[-1]._vol(k)
         upper = bisect.bisect_right([s.expiry_ms for s in smiles], expiry_ms)
         lo, hi = smiles[upper - 1], smiles[upper]
-        w_lo = lo.vol_at_moneyness(k) ** 2 * self.year_fraction(lo.expiry_ms)
-        w_hi = hi.vol_at_moneyness(k) ** 2 * self.year_fraction(hi.expiry_ms)
+        w_lo = lo._vol(k) ** 2 * self.year_fraction(lo.expiry_ms)
+        w_hi = hi._vol(k) ** 2 * self.year_fraction(hi.expiry_ms)
         weight = (expiry_ms - lo.expiry_ms) / (hi.expiry_ms - lo.expiry_ms)
         variance = w_lo + weight * (w_hi - w_lo)
         return np.sqrt(variance / self.year_fraction(expiry_ms))
@@ -280,7 +284,8 @@ class MarketSnapshot:
             of_underlying = names == underlying
             for expiry in np.unique(expiries[of_underlying]):
                 mask = of_underlying & (expiries == expiry)
-                out[mask] = self.vol(str(underlying), int(expiry), strike_array[mask])
+                expiry_ms = require_epoch_ms("expiry_ms", int(expiry))
+                out[mask] = self._vol(str(underlying), expiry_ms, strike_array[mask])
         return out
 
     def discount_factor(self, currency: str, expiry_ms: int) -> float:

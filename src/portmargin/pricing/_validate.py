@@ -16,7 +16,19 @@ from numpy.typing import NDArray
 
 from portmargin.core import PricingError
 
-__all__ = ["as_float", "as_is_call", "check_range"]
+__all__ = ["as_float", "as_is_call", "check_range", "checked"]
+
+# Range of each kernel argument whose rule is the same in every kernel: (lower bound, strict,
+# expectation quoted in the error). ``tau`` is checked by each caller (its rule differs).
+_RULES: dict[str, tuple[float, bool, str]] = {
+    "forward": (0.0, True, "a finite forward > 0 (USD per coin)"),
+    "strike": (0.0, True, "a finite strike > 0 (USD)"),
+    "sigma": (0.0, False, "a finite volatility >= 0 (fraction)"),
+    "df": (0.0, True, "a finite discount factor > 0"),
+    "jump_intensity": (0.0, False, "a finite rate >= 0 (per year)"),
+    "jump_mean": (-math.inf, True, "a finite mean log jump"),
+    "jump_vol": (0.0, False, "a finite log-jump st. dev. >= 0"),
+}
 
 
 def as_float(field: str, value: npt.ArrayLike) -> NDArray[np.float64]:
@@ -74,3 +86,20 @@ def check_range(
     above = values > lower if strict else values >= lower
     bad = ~(above & (values < math.inf))
     raise PricingError(field, float(values[bad].flat[0]), expected)
+
+
+def checked(field: str, value: npt.ArrayLike) -> NDArray[np.float64]:
+    """Return ``value`` as float64 (:func:`as_float`) after the range check of ``field``.
+
+    ``field`` is one of ``forward``, ``strike``, ``sigma``, ``df``, ``jump_intensity``,
+    ``jump_mean``, ``jump_vol``; each has one rule, shared by every kernel.
+
+    Raises
+    ------
+    PricingError
+        If ``value`` is not numeric or an element is outside the range of ``field``.
+    """
+    array = as_float(field, value)
+    lower, strict, expected = _RULES[field]
+    check_range(field, array, lower, strict=strict, expected=expected)
+    return array

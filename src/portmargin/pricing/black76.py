@@ -39,7 +39,7 @@ import numpy.typing as npt
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
-from portmargin.pricing._validate import as_float, as_is_call, check_range
+from portmargin.pricing._validate import as_float, as_is_call, check_range, checked
 
 __all__ = ["greeks", "inverse_delta", "inverse_price", "price"]
 
@@ -72,15 +72,11 @@ def _validated(
     allow_expired: bool,
 ) -> _Inputs:
     """Convert and check the common Black-76 arguments; negative ``tau`` is clipped to 0."""
-    F = as_float("forward", forward)
-    K = as_float("strike", strike)
+    F = checked("forward", forward)
+    K = checked("strike", strike)
+    sig = checked("sigma", sigma)
+    D = checked("df", df)
     T = as_float("tau", tau)
-    sig = as_float("sigma", sigma)
-    D = as_float("df", df)
-    check_range("forward", F, 0.0, strict=True, expected="a finite forward > 0 (USD per coin)")
-    check_range("strike", K, 0.0, strict=True, expected="a finite strike > 0 (USD)")
-    check_range("sigma", sig, 0.0, strict=False, expected="a finite volatility >= 0 (fraction)")
-    check_range("df", D, 0.0, strict=True, expected="a finite discount factor > 0")
     if allow_expired:
         check_range("tau", T, -math.inf, strict=True, expected="a finite year fraction")
         if T.size and T.min() < 0.0:

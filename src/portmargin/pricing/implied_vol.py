@@ -35,7 +35,8 @@ from numpy.typing import NDArray
 from scipy.special import ndtr, ndtri
 
 from portmargin.core import PricingError
-from portmargin.pricing._validate import as_float, as_is_call, check_range
+from portmargin.pricing._validate import as_float, as_is_call, check_range, checked
+from portmargin.pricing.black76 import _intrinsic, _sign
 
 __all__ = ["implied_vol", "inverse_implied_vol"]
 
@@ -179,20 +180,16 @@ def _solve(
     """
     if on_error not in ("raise", "nan"):
         raise PricingError("on_error", on_error, "'raise' or 'nan'")
-    F = as_float("forward", forward)
-    K = as_float("strike", strike)
+    F = checked("forward", forward)
+    K = checked("strike", strike)
     T = as_float("tau", tau)
-    D = as_float("df", df)
-    check_range("forward", F, 0.0, strict=True, expected="a finite forward > 0 (USD per coin)")
-    check_range("strike", K, 0.0, strict=True, expected="a finite strike > 0 (USD)")
     check_range("tau", T, 0.0, strict=True, expected="a finite year fraction > 0")
-    check_range("df", D, 0.0, strict=True, expected="a finite discount factor > 0")
+    D = checked("df", df)
     flags = as_is_call(is_call)
     arrays = np.broadcast_arrays(quoted, usd, F, K, T, flags, D)
     shape = arrays[0].shape
     q, V, F, K, T, flags, D = (a.ravel() for a in arrays)
-    w = np.where(flags, 1.0, -1.0)
-    intrinsic = np.maximum(w * (F - K), 0.0) * D
+    intrinsic = _intrinsic(F, K, _sign(flags), D)
     upper = np.where(flags, F, K) * D
     xm = -np.abs(np.log(F / K))
     u = np.exp(0.5 * xm)

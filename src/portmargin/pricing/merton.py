@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from numpy.typing import NDArray
 from scipy.integrate import quad_vec
 
 from portmargin.core import PricingError
-from portmargin.pricing._validate import as_float, check_range
+from portmargin.pricing._validate import as_float, check_range, checked
 from portmargin.pricing.black76 import _Inputs, _intrinsic, _price_kernel, _sign, _validated
 
 __all__ = [
@@ -46,17 +47,41 @@ __all__ = [
 _MAX_TERMS = 1000  # highest series index n; a series not converged by then raises
 _SERIES_RTOL = 1e-15  # a term below this fraction of the running sum is negligible
 
+_Jumps = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+"""Validated ``(jump_intensity, jump_mean, jump_vol)``."""
+
 
 def _jump_params(
     jump_intensity: npt.ArrayLike, jump_mean: npt.ArrayLike, jump_vol: npt.ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    lam = as_float("jump_intensity", jump_intensity)
-    mu = as_float("jump_mean", jump_mean)
-    delta = as_float("jump_vol", jump_vol)
-    check_range("jump_intensity", lam, 0.0, strict=False, expected="a finite rate >= 0 (per year)")
-    check_range("jump_mean", mu, -math.inf, strict=True, expected="a finite mean log jump")
-    check_range("jump_vol", delta, 0.0, strict=False, expected="a finite log-jump st. dev. >= 0")
-    return lam, mu, delta
+) -> _Jumps:
+    return (
+        checked("jump_intensity", jump_intensity),
+        checked("jump_mean", jump_mean),
+        checked("jump_vol", jump_vol),
+    )
+
+
+def _value(
+    live_value: Callable[[_Inputs, _Jumps], NDArray[np.float64]],
+    inputs: _Inputs,
+    jumps: _Jumps,
+) -> NDArray[np.float64]:
+    """Merton value of validated inputs, USD per coin, shape of the broadcast of all inputs.
+
+    ``live_value`` prices the options with ``tau > 0`` (flattened to 1-D); the others are
+    worth their discounted intrinsic value.
+    """
+    arrays = np.broadcast_arrays(*inputs, *jumps)
+    shape = arrays[0].shape
+    F, K, T, sig, flags, D, lam, mu, delta = (a.ravel() for a in arrays)
+    value = _intrinsic(F, K, _sign(flags), D)
+    live = np.flatnonzero(T > 0.0)
+    if live.size:
+        value[live] = live_value(
+            _Inputs(F[live], K[live], T[live], sig[live], flags[live], D[live]),
+            (lam[live], mu[live], delta[live]),
+        )
+    return value.reshape(shape)
 
 
 def price(
@@ -103,30 +128,17 @@ def price(
         On invalid inputs (naming the field), or naming ``jump_intensity`` when the series of
         an option has not converged by ``n = 1000`` (``lambda * T`` of several hundreds).
     """
-    inputs = _validated(forward, strike, tau, sigma, is_call, df, allow_expired)
-    lam, mu, delta = _jump_params(jump_intensity, jump_mean, jump_vol)
-    arrays = np.broadcast_arrays(*inputs, lam, mu, delta)
-    shape = arrays[0].shape
-    F, K, T, sig, flags, D, lam, mu, delta = (a.ravel() for a in arrays)
-    value = _intrinsic(F, K, _sign(flags), D)
-    live = np.flatnonzero(T > 0.0)
-    value[live] = _series(
-        _Inputs(F[live], K[live], T[live], sig[live], flags[live], D[live]),
-        lam[live],
-        mu[live],
-        delta[live],
+    return _value(
+        _series,
+        _validated(forward, strike, tau, sigma, is_call, df, allow_expired),
+        _jump_params(jump_intensity, jump_mean, jump_vol),
     )
-    return value.reshape(shape)
 
 
-def _series(
-    inputs: _Inputs,
-    lam: NDArray[np.float64],
-    mu: NDArray[np.float64],
-    delta: NDArray[np.float64],
-) -> NDArray[np.float64]:
+def _series(inputs: _Inputs, jumps: _Jumps) -> NDArray[np.float64]:
     """Sum the Poisson-weighted Black-76 series on 1-D arrays with ``tau > 0``."""
     F, K, T, sig, flags, D = inputs
+    lam, mu, delta = jumps
     lam_t = lam * T
     log_jump = mu + 0.5 * delta * delta  # ln(1 + k)
     drift = -lam_t * np.expm1(log_jump)  # -lambda k T
@@ -217,26 +229,26 @@ def price_fourier(
 
     Arguments, broadcasting, return value and errors are those of :func:`price`.
     """
-    inputs = _validated(forward, strike, tau, sigma, is_call, df, allow_expired)
-    lam, mu, delta = _jump_params(jump_intensity, jump_mean, jump_vol)
-    arrays = np.broadcast_arrays(*inputs, lam, mu, delta)
-    shape = arrays[0].shape
-    F, K, T, sig, flags, D, lam, mu, delta = (a.ravel() for a in arrays)
-    value = _intrinsic(F, K, _sign(flags), D)
-    live = np.flatnonzero(T > 0.0)
-    if live.size:
-        log_moneyness = np.log(F[live] / K[live])
-        params = (T[live], sig[live], lam[live], mu[live], delta[live])
+    return _value(
+        _fourier,
+        _validated(forward, strike, tau, sigma, is_call, df, allow_expired),
+        _jump_params(jump_intensity, jump_mean, jump_vol),
+    )
 
-        def integrand(x: float) -> Any:
-            phi = characteristic_function(x - 0.5j, *params)
-            return (np.exp(1j * x * log_moneyness) * phi).real / (x * x + 0.25)
 
-        integral, _ = quad_vec(integrand, 0.0, math.inf, epsabs=1e-13, epsrel=0.0, norm="max")
-        F_l, K_l, D_l = F[live], K[live], D[live]
-        call = D_l * (F_l - np.sqrt(F_l * K_l) / math.pi * integral)
-        value[live] = np.where(flags[live], call, call - D_l * (F_l - K_l))
-    return value.reshape(shape)
+def _fourier(inputs: _Inputs, jumps: _Jumps) -> NDArray[np.float64]:
+    """Lewis integral of :func:`price_fourier` on 1-D arrays with ``tau > 0``."""
+    F, K, T, sig, flags, D = inputs
+    log_moneyness = np.log(F / K)
+
+    def integrand(x: float) -> Any:
+        phi = characteristic_function(x - 0.5j, T, sig, *jumps)
+        return (np.exp(1j * x * log_moneyness) * phi).real / (x * x + 0.25)
+
+    integral, _ = quad_vec(integrand, 0.0, math.inf, epsabs=1e-13, epsrel=0.0, norm="max")
+    call = D * (F - np.sqrt(F * K) / math.pi * integral)
+    value: NDArray[np.float64] = np.where(flags, call, call - D * (F - K))
+    return value
 
 
 def _count(field: str, value: int) -> int:
@@ -259,12 +271,10 @@ def _model(
     jump_vol: npt.ArrayLike,
 ) -> tuple[NDArray[np.float64], ...]:
     """Validated ``(F, T, sigma, lambda, mu_J, delta)`` for the simulators."""
-    F = as_float("forward", forward)
+    F = checked("forward", forward)
     T = as_float("tau", tau)
-    sig = as_float("sigma", sigma)
-    check_range("forward", F, 0.0, strict=True, expected="a finite forward > 0 (USD per coin)")
     check_range("tau", T, 0.0, strict=False, expected="a finite year fraction >= 0")
-    check_range("sigma", sig, 0.0, strict=False, expected="a finite volatility >= 0 (fraction)")
+    sig = checked("sigma", sigma)
     return (F, T, sig, *_jump_params(jump_intensity, jump_mean, jump_vol))
 
 
