@@ -4,6 +4,7 @@ from portmargin.core._checks import (
     require_epoch_ms,
     require_finite,
     require_non_empty,
+    require_non_negative,
     require_positive,
 )
 from portmargin.core._config import config_from_mapping, config_to_mapping
@@ -39,6 +40,7 @@ __all__ = [
     "require_epoch_ms",
     "require_finite",
     "require_non_empty",
+    "require_non_negative",
     "require_positive",
     "year_fraction",
 ]

@@ -8,7 +8,13 @@ import numpy as np
 
 from portmargin.core._errors import ValidationError
 
-__all__ = ["require_epoch_ms", "require_finite", "require_non_empty", "require_positive"]
+__all__ = [
+    "require_epoch_ms",
+    "require_finite",
+    "require_non_empty",
+    "require_non_negative",
+    "require_positive",
+]
 
 
 def _is_finite_number(value: object) -> bool:
@@ -27,6 +33,13 @@ def require_positive(field: str, value: float) -> float:
     """Return ``value`` as float, or raise :class:`ValidationError` unless finite and > 0."""
     if not (_is_finite_number(value) and value > 0):
         raise ValidationError(field, value, "a finite number > 0")
+    return float(value)
+
+
+def require_non_negative(field: str, value: float) -> float:
+    """Return ``value`` as float, or raise :class:`ValidationError` unless finite and >= 0."""
+    if not (_is_finite_number(value) and value >= 0):
+        raise ValidationError(field, value, "a finite number >= 0")
     return float(value)
 
 

@@ -14,6 +14,7 @@ from portmargin.core import (
     require_epoch_ms,
     require_finite,
     require_non_empty,
+    require_non_negative,
     require_positive,
 )
 from portmargin.instruments import Future, Option, Perpetual
@@ -21,17 +22,10 @@ from portmargin.instruments import Future, Option, Perpetual
 __all__ = ["FutureQuote", "Greeks", "OptionQuote"]
 
 
-def _non_negative(field: str, value: float) -> float:
-    number = require_finite(field, value)
-    if number < 0:
-        raise ValidationError(field, value, "a finite number >= 0")
-    return number
-
-
 def _optional(field: str, value: float | None, *, allow_zero: bool) -> float | None:
     if value is None:
         return None
-    return _non_negative(field, value) if allow_zero else require_positive(field, value)
+    return require_non_negative(field, value) if allow_zero else require_positive(field, value)
 
 
 def _check_book(bid: float | None, ask: float | None) -> None:
@@ -141,7 +135,7 @@ class OptionQuote:
         _check_name(self.instrument_name, self.instrument)
         _set = object.__setattr__
         _set(self, "timestamp_ms", require_epoch_ms("timestamp_ms", self.timestamp_ms))
-        _set(self, "mark_price", _non_negative("mark_price", self.mark_price))
+        _set(self, "mark_price", require_non_negative("mark_price", self.mark_price))
         _set(self, "mark_iv", require_positive("mark_iv", self.mark_iv))
         _set(self, "underlying_price", require_positive("underlying_price", self.underlying_price))
         require_non_empty("underlying_index", self.underlying_index)

@@ -9,7 +9,13 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from portmargin.core import ValidationError, require_finite, require_non_empty, require_positive
+from portmargin.core import (
+    ValidationError,
+    require_finite,
+    require_non_empty,
+    require_non_negative,
+    require_positive,
+)
 
 __all__ = ["Scenario", "ScenarioSet", "UpFloor", "VolShockLaw", "VolShockMode"]
 
@@ -80,9 +86,7 @@ class VolShockLaw:
 
     def __post_init__(self) -> None:
         for name in ("short_term_power", "long_term_power", "min_vol_up", "min_vol"):
-            value = require_finite(name, getattr(self, name))
-            if value < 0:
-                raise ValidationError(name, value, "a finite number >= 0")
+            require_non_negative(name, getattr(self, name))
         require_positive("boundary_days", self.boundary_days)
         require_positive("dte_floor_days", self.dte_floor_days)
         if not isinstance(self.mode, VolShockMode):

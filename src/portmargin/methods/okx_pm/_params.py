@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from portmargin.core import ValidationError, require_finite, require_non_empty, require_positive
+from portmargin.core import (
+    ValidationError,
+    require_finite,
+    require_non_empty,
+    require_non_negative,
+    require_positive,
+)
 
 __all__ = ["GridTier", "MoveTier", "OkxParams"]
-
-
-def _non_negative(name: str, value: float) -> float:
-    number = require_finite(name, value)
-    if number < 0:
-        raise ValidationError(name, value, "a finite number >= 0")
-    return number
 
 
 def _check_underlyings(underlyings: tuple[str, ...]) -> None:
@@ -64,7 +63,7 @@ class MoveTier:
 
     def __post_init__(self) -> None:
         _check_underlyings(self.underlyings)
-        _non_negative("move", self.move)
+        require_non_negative("move", self.move)
 
 
 def _pick(tiers: Sequence[GridTier | MoveTier], name: str, underlying: str) -> int:
@@ -175,7 +174,7 @@ class OkxParams:
             "mr7_option_mark_rate",
             "mr9_rate",
         ):
-            _non_negative(name, getattr(self, name))
+            require_non_negative(name, getattr(self, name))
         require_positive("mr3_boundary_days", self.mr3_boundary_days)
         require_positive("im_factor", self.im_factor)
         bounds = self.mr7_tier_bounds

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from portmargin.core import ValidationError, require_finite, require_non_empty, require_positive
+from portmargin.core import (
+    ValidationError,
+    require_finite,
+    require_non_empty,
+    require_non_negative,
+    require_positive,
+)
 
 __all__ = [
     "ParadexAssetParams",
@@ -28,13 +34,6 @@ class VolUpFloor(StrEnum):
 
     LEVEL = "level"
     SHOCK = "shock"
-
-
-def _non_negative(name: str, value: float) -> float:
-    number = require_finite(name, value)
-    if number < 0:
-        raise ValidationError(name, value, "a finite number >= 0")
-    return number
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +58,7 @@ class ParadexScenarioRow:
         if require_finite("spot_shock", self.spot_shock) <= -1:
             raise ValidationError("spot_shock", self.spot_shock, "> -1")
         require_finite("vol_shock", self.vol_shock)
-        _non_negative("weight", self.weight)
+        require_non_negative("weight", self.weight)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,7 +83,7 @@ class VolShockParams:
     def __post_init__(self) -> None:
         require_positive("dte_floor_days", self.dte_floor_days)
         for name in ("min_vol_shock_up", "vega_power_long_dte", "vega_power_short_dte"):
-            _non_negative(name, getattr(self, name))
+            require_non_negative(name, getattr(self, name))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,7 +117,7 @@ class ParadexAssetParams:
     def __post_init__(self) -> None:
         require_non_empty("base_asset", self.base_asset)
         for name in ("funding_provision_hour", "unhedged_margin_factor", "hedged_margin_factor"):
-            _non_negative(name, getattr(self, name))
+            require_non_negative(name, getattr(self, name))
         if not 0.0 <= require_finite("mmf_factor", self.mmf_factor) <= 1.0:
             raise ValidationError("mmf_factor", self.mmf_factor, "a fraction in [0, 1]")
         if not self.scenarios:
@@ -157,7 +156,7 @@ class ParadexParams:
             raise ValidationError("assets", names, "at least one asset, unique base_asset")
         if not isinstance(self.vol_up_floor, VolUpFloor):
             raise ValidationError("vol_up_floor", self.vol_up_floor, "'level' or 'shock'")
-        _non_negative("taker_fee", self.taker_fee)
+        require_non_negative("taker_fee", self.taker_fee)
         rates = {
             str(k): require_finite(f"funding_rates.{k}", v)
             for k, v in dict(self.funding_rates).items()
