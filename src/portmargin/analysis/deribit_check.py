@@ -144,30 +144,26 @@ def _flatten(node: Any, path: str, out: dict[str, Computed]) -> None:
 
 
 def _compare(e: ExpectedLiteral, computed: Computed) -> PmeMismatch | None:
-    if computed is None:
+    def mismatch(criterion: str, tolerance: float = 0.0, value: Computed = computed) -> PmeMismatch:
         return PmeMismatch(
-            path=e.path, expected=e.text, computed=None, criterion="missing", tolerance=0.0
+            path=e.path,
+            expected=e.text,
+            computed=value,
+            criterion=criterion,
+            tolerance=tolerance,
         )
+
+    if computed is None:
+        return mismatch("missing")
     if e.exact:
-        ok = str(computed) == e.text
-        return (
-            None
-            if ok
-            else PmeMismatch(
-                path=e.path, expected=e.text, computed=computed, criterion="exact", tolerance=0.0
-            )
-        )
+        return None if str(computed) == e.text else mismatch("exact")
     try:
         criterion, tol = printed_tolerance(e.text)
         expected = float(e.text)
     except InvalidOperation:
-        return PmeMismatch(
-            path=e.path, expected=e.text, computed=computed, criterion="exact", tolerance=0.0
-        )
+        return mismatch("exact")
     if isinstance(computed, str):
-        return PmeMismatch(
-            path=e.path, expected=e.text, computed=computed, criterion=criterion, tolerance=tol
-        )
+        return mismatch(criterion, tol)
     x = float(computed)
     if criterion == "zero":
         good = abs(x) <= tol
@@ -175,13 +171,7 @@ def _compare(e: ExpectedLiteral, computed: Computed) -> PmeMismatch | None:
         good = abs(x - expected) <= tol * abs(expected)
     else:
         good = abs(x - expected) <= tol
-    return (
-        None
-        if good
-        else PmeMismatch(
-            path=e.path, expected=e.text, computed=x, criterion=criterion, tolerance=tol
-        )
-    )
+    return None if good else mismatch(criterion, tol, x)
 
 
 def _literal(case: PmeCase, path: str) -> str | None:

@@ -14,6 +14,7 @@ from portmargin.methods.deribit_pm import (
     DERIBIT_PM,
     DampenerMode,
     DeribitPMParams,
+    MarginInputs,
     RollGrouping,
     simulate_pme,
 )
@@ -125,3 +126,24 @@ def test_missing_parameters_and_market_data_are_reported(demo_snapshot: MarketSn
     assert "ETH" in batch.errors["eth"]
     eth = DERIBIT_PM.compute(book({"e": {"ETH-PERPETUAL": 1.0}}), ETH, pack())
     assert "currency_pair.eth_usd" in eth.errors["e"]
+
+
+def test_venue_inputs_apply_to_their_account_and_key_only() -> None:
+    inputs = MarginInputs(open_orders_margin=0.001, mmp_margin=0.06, spot_margin=0.002)
+    batch = DERIBIT_PM.compute(
+        book({"a": {"BTC-PERPETUAL": 1.0}, "b": {"BTC-PERPETUAL": 1.0}}),
+        BTC,
+        pack(),
+        {("a", "btc_btc"): inputs, ("b", "usdc_btc"): inputs, ("nobody", "btc_btc"): inputs},
+    )
+    a, b = batch.rows_of("a")[0], batch.rows_of("b")[0]
+    for name, value in (
+        ("open_orders_margin", 0.001),
+        ("mmp_margin", 0.06),
+        ("spot_margin", 0.002),
+    ):
+        assert batch.components[name][a] == value
+        assert batch.components[name][b] == 0.0
+    assert batch.maintenance_margin[a] == batch.maintenance_margin[b]
+    assert batch.initial_margin[a] == pytest.approx(batch.initial_margin[b] + 0.063, abs=1e-9)
+    assert not batch.errors

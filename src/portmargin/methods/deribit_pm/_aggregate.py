@@ -48,7 +48,7 @@ def apply_offsets(
     Returns
     -------
     numpy.ndarray
-        Shape of ``pre``.
+        A new array, shape of ``pre`` (``pre`` is left unchanged).
     """
     out = np.where(pre > 0, np.minimum(pnl_offset * pre, cap), pre)
     ext = out[:, n_std:]

@@ -21,6 +21,7 @@ from portmargin.market import MarketSnapshot
 from portmargin.methods.deribit_pm._aggregate import apply_offsets, delta_shock, worst_case
 from portmargin.methods.deribit_pm._grid import Grid, build_grid
 from portmargin.methods.deribit_pm._params import (
+    Assumptions,
     CurrencyParams,
     DeltaShockModel,
     DeribitPMParams,
@@ -34,12 +35,12 @@ from portmargin.risk import (
     Book,
     InstrumentTable,
     Kind,
-    RiskArray,
     build_risk_array,
+    group_columns,
     prepare_book,
 )
 
-__all__ = ["BatchRun", "GroupRun", "InputOverrides", "run_batch"]
+__all__ = ["BatchRun", "GroupRun", "InputOverrides", "group_key", "run_batch"]
 
 FloatArray = NDArray[np.float64]
 InputOverrides = Mapping[tuple[str, str], MarginInputs]
@@ -54,18 +55,15 @@ class GroupRun:
     ----------
     key
         ``"<settlement>_<base>"`` lower case (``"btc_btc"``).
-    settlement, base
-        Settlement currency and underlying coin, upper case.
-    index
-        Index of the pair, USD per coin.
+    settlement
+        Settlement currency, upper case.
     grid
         Scenario columns.
     columns
         Instrument columns of ``BatchRun.book`` in this group, shape ``(c,)``.
-    risk
-        Risk array of those instruments (``delta``: coin delta per unit).
     pnl
-        P&L per unit, shape ``(c, n)`` (equals ``risk.pnl`` unless ``vol_up_floor = base``).
+        P&L per unit, settlement currency, shape ``(c, n)`` (the risk array's, with the
+        vol-up columns of options repriced when ``vol_up_floor = base``).
     accounts
         Rows of ``BatchRun.book`` holding any of ``columns``, shape ``(a,)``.
     quantities
@@ -84,11 +82,8 @@ class GroupRun:
 
     key: str
     settlement: str
-    base: str
-    index: float
     grid: Grid
     columns: NDArray[np.intp]
-    risk: RiskArray
     pnl: FloatArray
     accounts: NDArray[np.intp]
     quantities: sp.csr_array
@@ -127,11 +122,16 @@ class BatchRun:
     errors: Mapping[str, str]
 
 
+def group_key(settlement: str, base: str) -> str:
+    """Aggregation key ``"<settlement>_<base>"``, lower case (``"btc_btc"``, ``"usdc_eth"``)."""
+    return f"{settlement.lower()}_{base.lower()}"
+
+
 def _group_keys(table: InstrumentTable) -> NDArray[np.object_]:
     """Aggregation key per column; None for balances and spot pairs (ignored by S:PM)."""
     derivative = np.isin(table.kind, (Kind.FUTURE, Kind.PERPETUAL, Kind.OPTION))
     keys = [
-        f"{s.lower()}_{u.lower()}" if d else None
+        group_key(s, u) if d else None
         for s, u, d in zip(
             table.settlement_currency.tolist(),
             table.underlying.tolist(),
@@ -154,9 +154,14 @@ def _params_of(
     return ccy, pair
 
 
-def _set_aside(book: Book, columns: NDArray[np.intp], reason: str, errors: dict[str, str]) -> None:
-    for a in np.flatnonzero(book.holders(columns)):
+def _set_aside(
+    book: Book, columns: NDArray[np.intp], reason: str, errors: dict[str, str]
+) -> NDArray[np.bool_]:
+    """Record ``reason`` for the holders of ``columns`` (first reason wins); their row mask."""
+    held = book.holders(columns)
+    for a in np.flatnonzero(held).tolist():
         errors.setdefault(book.accounts[a], reason)
+    return held
 
 
 def run_batch(
@@ -173,20 +178,19 @@ def run_batch(
     prepared = prepare_book(book, market)
     errors = dict(prepared.errors)
     table = prepared.table
-    keys = _group_keys(table)
     plan: list[tuple[str, NDArray[np.intp], CurrencyParams, PairParams]] = []
-    for key in sorted({k for k in keys.tolist() if k is not None}):
-        cols = np.flatnonzero(keys == key)
+    set_aside = np.zeros(len(prepared.book.accounts), dtype=bool)
+    for key, cols in group_columns(_group_keys(table)).items():
+        if key is None:
+            continue
         found = _params_of(
             params, str(table.settlement_currency[cols[0]]), str(table.underlying[cols[0]])
         )
         if isinstance(found, str):
-            _set_aside(prepared.book, cols, found, errors)
+            set_aside |= _set_aside(prepared.book, cols, found, errors)
         else:
-            plan.append((key, cols, *found))
-    good = prepared.book.select_accounts(
-        np.array([a not in errors for a in prepared.book.accounts], dtype=bool)
-    )
+            plan.append((str(key), cols, *found))
+    good = prepared.book.select_accounts(~set_aside) if set_aside.any() else prepared.book
     groups = tuple(
         _run_group(good, table, key, cols, ccy, pair, params, overrides or {})
         for key, cols, ccy, pair in plan
@@ -195,13 +199,16 @@ def run_batch(
 
 
 def _unit_pnl(
-    sub: InstrumentTable, grid: Grid, pair: PairParams, params: DeribitPMParams
-) -> tuple[RiskArray, FloatArray]:
-    """Risk array and per-unit P&L; ``vol_up_floor = base`` reprices vol-up columns of options
-    with the base vol floored at ``min_volatility_for_shock_up``."""
+    sub: InstrumentTable, grid: Grid, pair: PairParams, vol_up_floor: VolUpFloor
+) -> tuple[FloatArray, FloatArray]:
+    """P&L per unit, shape ``(c, n)``, and coin delta per unit, shape ``(c,)``.
+
+    ``vol_up_floor = base`` reprices the vol-up columns of options with the base vol floored
+    at ``min_volatility_for_shock_up``.
+    """
     risk = build_risk_array(sub, grid.scenarios)
-    if params.assumptions.vol_up_floor is VolUpFloor.LEVEL or not np.any(sub.is_option):
-        return risk, risk.pnl
+    if vol_up_floor is VolUpFloor.LEVEL or not np.any(sub.is_option):
+        return risk.pnl, risk.delta
     floored = dataclasses.replace(
         sub, sigma=np.maximum(sub.sigma, pair.min_volatility_for_shock_up)
     )
@@ -211,7 +218,7 @@ def _unit_pnl(
     pnl = risk.pnl.copy()
     shifted = alt.pnl + (alt.value - risk.value)[:, None]
     pnl[np.ix_(opt, up)] = shifted[np.ix_(opt, up)]
-    return risk, pnl
+    return pnl, risk.delta
 
 
 def _roll_shock(
@@ -236,16 +243,18 @@ def _roll_shock(
 
 
 def _inputs(
-    accounts: tuple[str, ...], key: str, params: DeribitPMParams, overrides: InputOverrides
+    book: Book, rows: NDArray[np.intp], key: str, defaults: Assumptions, overrides: InputOverrides
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    a = params.assumptions
-    oo = np.full(len(accounts), a.open_orders_margin)
-    mmp = np.full(len(accounts), a.mmp_margin)
-    spot = np.full(len(accounts), a.spot_margin)
-    rows = {name: i for i, name in enumerate(accounts)} if overrides else {}
-    for (account, k), value in overrides.items():
-        i = rows.get(account)
-        if k == key and i is not None:
+    """Open-order, MMP and spot margin of the accounts ``rows`` of ``book``, shape ``(a,)``
+    each: ``defaults``, replaced by the ``overrides`` of ``key``."""
+    oo = np.full(rows.size, defaults.open_orders_margin)
+    mmp = np.full(rows.size, defaults.mmp_margin)
+    spot = np.full(rows.size, defaults.spot_margin)
+    wanted = {account: value for (account, k), value in overrides.items() if k == key}
+    if wanted:
+        names = np.asarray(book.accounts, dtype=object)[rows]
+        for i in np.flatnonzero(np.isin(names, list(wanted))).tolist():
+            value = wanted[names[i]]
             oo[i], mmp[i], spot[i] = value.open_orders_margin, value.mmp_margin, value.spot_margin
     return oo, mmp, spot
 
@@ -267,12 +276,12 @@ def _run_group(
     to_settle = 1.0 / index if settlement == base else 1.0
     usd_factor = 1.0 if settlement == base else index
     grid = build_grid(key, params.general, pair, a)
-    risk, pnl = _unit_pnl(sub, grid, pair, params)
+    pnl, delta = _unit_pnl(sub, grid, pair, a.vol_up_floor)
     accounts = np.flatnonzero(book.holders(cols))
     q = sp.csr_array(book.quantities[accounts][:, cols])
     pre = np.asarray(q @ pnl).reshape(len(accounts), pnl.shape[1])
     agg = apply_offsets(
-        pre.copy(),
+        pre,
         grid.n_std,
         grid.moves[grid.n_std :],
         pnl_offset=ccy.pnl_offset,
@@ -283,12 +292,12 @@ def _run_group(
         mode=a.extended_dampener_mode,
     )
     worst, column = worst_case(agg, grid.priority)
-    roll = _roll_shock(q, sub, risk.delta, ccy, a.roll_grouping) * usd_factor
+    roll = _roll_shock(q, sub, delta, ccy, a.roll_grouping) * usd_factor
     if a.delta_shock_model is DeltaShockModel.OFF:
         dshock = np.zeros(len(accounts))
     else:
         dshock = usd_factor * delta_shock(
-            np.asarray(q @ risk.delta),
+            np.asarray(q @ delta),
             index,
             threshold_usd=pair.delta_total_liq_shock_threshold,
             max_shock=pair.max_delta_shock,
@@ -296,16 +305,12 @@ def _run_group(
         )
     corr = np.zeros(len(accounts))
     rmm = np.round(worst, a.worst_case_decimals) + roll + dshock + corr
-    names = tuple(book.accounts[i] for i in accounts)
-    oo, mmp, spot = _inputs(names, key, params, overrides)
+    oo, mmp, spot = _inputs(book, accounts, key, a, overrides)
     return GroupRun(
         key=key,
         settlement=settlement,
-        base=base,
-        index=index,
         grid=grid,
         columns=cols,
-        risk=risk,
         pnl=pnl,
         accounts=accounts,
         quantities=q,

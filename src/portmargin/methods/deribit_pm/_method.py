@@ -31,16 +31,8 @@ COMPONENT_SOURCES: Mapping[str, str] = {
 }
 """Component name → the rule that produces it."""
 
-_GROUP_FIELDS = {
-    "risk_matrix_margin": "risk_matrix_margin",
-    "risk_matrix_margin/worst_case": "worst_case",
-    "risk_matrix_margin/roll_shock": "roll_shock",
-    "risk_matrix_margin/delta_shock": "delta_shock",
-    "risk_matrix_margin/correlation_contingency": "correlation_contingency",
-    "open_orders_margin": "open_orders_margin",
-    "mmp_margin": "mmp_margin",
-    "spot_margin": "spot_margin",
-}
+_GROUP_FIELDS = {name: name.rpartition("/")[2] for name in COMPONENT_SOURCES}
+"""Component name → the :class:`GroupRun` array holding it (the last path segment)."""
 
 
 def _notes(params: DeribitPMParams) -> tuple[str, ...]:
@@ -75,6 +67,9 @@ def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
     def cat(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
         return np.concatenate([getattr(g, name) for g in groups]) if groups else np.zeros(0)
 
+    def per_row(labels: list[str]) -> np.ndarray[Any, np.dtype[np.object_]]:
+        return np.repeat(np.array(labels, dtype=object), sizes)
+
     def explain(i: int) -> tuple[Contribution, ...]:
         k = int(np.searchsorted(offsets, i, side="right") - 1)
         g = groups[k]
@@ -94,9 +89,7 @@ def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
         account=np.concatenate([accounts[g.accounts] for g in groups])
         if groups
         else np.zeros(0, dtype=object),
-        currency=np.array(
-            [g.settlement for g in groups for _ in range(len(g.accounts))], dtype=object
-        ),
+        currency=per_row([g.settlement for g in groups]),
         initial_margin=cat("initial_margin"),
         maintenance_margin=cat("maintenance_margin"),
         components={name: cat(field) for name, field in _GROUP_FIELDS.items()},
@@ -104,7 +97,7 @@ def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
         worst_scenario=np.concatenate([_worst_labels(g) for g in groups])
         if groups
         else np.zeros(0, dtype=object),
-        group=np.array([g.key for g in groups for _ in range(len(g.accounts))], dtype=object),
+        group=per_row([g.key for g in groups]),
         errors=run.errors,
         explain=explain,
         notes=_notes(params),

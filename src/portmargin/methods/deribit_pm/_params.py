@@ -277,9 +277,11 @@ class MarginInputs:
         _check_fields(self, ("open_orders_margin", "mmp_margin", "spot_margin"))
 
 
-def _frozen_map(name: str, value: Mapping[str, object], kind: type) -> None:
+def _frozen_map(name: str, value: Mapping[str, object], kind: type) -> Mapping[str, object]:
+    """``value`` as a read-only copy, after checking every value is a ``kind``."""
     if not isinstance(value, Mapping) or not all(isinstance(v, kind) for v in value.values()):
         raise ValidationError(name, value, f"a mapping of {kind.__name__}")
+    return MappingProxyType(dict(value))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -308,10 +310,10 @@ class DeribitPMParams:
 
     def __post_init__(self) -> None:
         require_non_empty("version", self.version)
-        _frozen_map("currency", self.currency, CurrencyParams)
-        _frozen_map("currency_pair", self.currency_pair, PairParams)
-        object.__setattr__(self, "currency", MappingProxyType(dict(self.currency)))
-        object.__setattr__(self, "currency_pair", MappingProxyType(dict(self.currency_pair)))
+        object.__setattr__(self, "currency", _frozen_map("currency", self.currency, CurrencyParams))
+        object.__setattr__(
+            self, "currency_pair", _frozen_map("currency_pair", self.currency_pair, PairParams)
+        )
 
     def pair(self, base: str) -> PairParams | None:
         """Parameters of ``<base>_usd`` (``base`` any case), or None when the pack has none."""

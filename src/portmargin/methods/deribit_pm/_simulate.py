@@ -12,7 +12,7 @@ import numpy as np
 from portmargin.core import MarketDataError, ValidationError
 from portmargin.instruments import Future, Option, Perpetual, parse_instrument
 from portmargin.market import MarketSnapshot
-from portmargin.methods.deribit_pm._batch import GroupRun, run_batch
+from portmargin.methods.deribit_pm._batch import GroupRun, group_key, run_batch
 from portmargin.methods.deribit_pm._params import DeribitPMParams, MarginInputs
 from portmargin.risk import Book
 
@@ -190,11 +190,12 @@ def simulate_pme(
         np.arange(len(names), dtype=np.intp),
         np.array([positions[n] for n in names], dtype=np.float64),
     )
-    derivatives = [i for i in instruments if isinstance(i, Future | Perpetual | Option)]
     overrides = {
-        (ACCOUNT, f"{ccy}_{i.underlying.lower()}"): inputs[ccy]
-        for i in derivatives
-        if inputs and (ccy := i.settlement_currency.lower()) in inputs
+        (ACCOUNT, group_key(ccy, i.underlying)): inputs[ccy]
+        for i in instruments
+        if isinstance(i, Future | Perpetual | Option)
+        and inputs
+        and (ccy := i.settlement_currency.lower()) in inputs
     }
     run = run_batch(book, market, params, overrides)
     if run.errors:
