@@ -45,3 +45,15 @@ def test_risk_matrix_centre_is_zero_and_balances_are_left_out(
     )
     with pytest.raises(MarketDataError, match="ETH"):
         risk_matrix(eth, demo_snapshot, spots, vols)
+
+
+def test_linear_twin_swaps_settlement_and_keeps_quantities(demo_snapshot: MarketSnapshot) -> None:
+    from portmargin.analysis import linear_twin
+
+    covered = sample_portfolios(demo_snapshot)[1]
+    twin = linear_twin(covered)
+    assert twin.account == "covered-call (USDC)"
+    assert [(p.instrument.name, p.quantity) for p in twin.positions] == [
+        ("BTC_USDC-26JUN20-10000-C", -5.0),
+        ("BTC_USDC-PERPETUAL", 5.0),
+    ]

@@ -1,4 +1,8 @@
-"""Invariants every registered margin method must satisfy, on books of the bundled chain.
+"""Invariants every registered margin method must satisfy.
+
+Books come from the bundled Deribit chain (coin-settled options, futures, perpetual), except
+for derive-pm2, which margins USDC-settled options and perpetuals only and gets a hand-built
+USDC market of the same shape (``linear_market_support``).
 
 The scenario component of a method is the part produced by its scenario losses; methods name
 it in ``SCENARIO_COMPONENT`` (standard margin has none and is not subadditive, because its
@@ -9,11 +13,14 @@ the homogeneity and subadditivity checks run deribit-pm with the dampener off
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import linear_market_support as lm
 from portmargin.analysis import to_usd
 from portmargin.bench import synthetic_book
 from portmargin.bench._margin import venue_instruments
@@ -30,6 +37,54 @@ SCENARIO_COMPONENT = {
     "paradex-pm": "scan_risk",
 }
 PORTFOLIO_METHODS = [m for m in method_names() if m != "standard"]
+LINEAR_ONLY = {"derive-pm2"}
+
+
+@dataclass(frozen=True)
+class Universe:
+    """A market, the instruments listed on it, and named instruments the tests use."""
+
+    market: MarketSnapshot
+    instruments: list[Instrument]
+    short_call: Instrument
+    unpriced: Instrument
+    hedged_book: list[tuple[Instrument, float]]
+
+
+@pytest.fixture(scope="module")
+def coin_universe(demo_snapshot: MarketSnapshot) -> Universe:
+    p = parse_instrument
+    return Universe(
+        market=demo_snapshot,
+        instruments=venue_instruments(demo_snapshot),
+        short_call=p("BTC-26JUN20-10000-C"),
+        unpriced=p("ETH-26JUN20-200-C"),
+        hedged_book=[
+            (p("BTC-26JUN20"), 10.0),
+            (p("BTC-PERPETUAL"), -10.0),
+            (p("BTC-26JUN20-9000-C"), -2.0),
+            (p("BTC-26JUN20-9500-C"), 2.0),
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def usdc_universe() -> Universe:
+    days = (7.0, 30.0, 90.0)
+    strikes = np.linspace(50_000.0, 90_000.0, 9)
+    options = [lm.option(d, k, c) for d in days for k in strikes for c in (True, False)]
+    return Universe(
+        market=lm.market({"BTC": 70_000.0}, days=days, vol=0.6),
+        instruments=[*options, lm.perp("BTC")],
+        short_call=lm.option(30.0, 75_000.0),
+        unpriced=lm.option(30.0, 3_000.0, asset="ETH"),
+        hedged_book=[(lm.option(30.0, 75_000.0), -5.0), (lm.perp("BTC"), 3.0)],
+    )
+
+
+@pytest.fixture
+def universe(name: str, coin_universe: Universe, usdc_universe: Universe) -> Universe:
+    return usdc_universe if name in LINEAR_ONLY else coin_universe
 
 
 def run(name: str, book: Book, market: MarketSnapshot, *, homogeneous: bool = False) -> MarginBatch:
@@ -51,21 +106,14 @@ def component(batch: MarginBatch, account: str, name: str) -> float:
     return float(sum(batch.components[name][i] for i in batch.rows_of(account)))
 
 
-@pytest.fixture(scope="module")
-def instruments(demo_snapshot: MarketSnapshot) -> list[Instrument]:
-    return venue_instruments(demo_snapshot)
-
-
 def test_methods_are_registered() -> None:
-    assert {"standard", "deribit-pm", "paradex-pm", "okx-pm"} <= set(method_names())
+    assert {"standard", "deribit-pm", "paradex-pm", "okx-pm", "derive-pm2"} <= set(method_names())
 
 
 @pytest.mark.parametrize("name", method_names())
-def test_random_books_have_finite_non_negative_margin(
-    name: str, demo_snapshot: MarketSnapshot, instruments: list[Instrument]
-) -> None:
-    book = synthetic_book(instruments, 300, 20, np.random.default_rng(1))
-    batch = run(name, book, demo_snapshot)
+def test_random_books_have_finite_non_negative_margin(name: str, universe: Universe) -> None:
+    book = synthetic_book(universe.instruments, 300, 20, np.random.default_rng(1))
+    batch = run(name, book, universe.market)
     assert not batch.errors
     assert len(set(batch.account.tolist())) == 300
     assert np.all(np.isfinite(batch.initial_margin))
@@ -80,29 +128,25 @@ def test_random_books_have_finite_non_negative_margin(
 
 
 @pytest.mark.parametrize("name", method_names())
-def test_empty_and_flat_books_need_nothing(name: str, demo_snapshot: MarketSnapshot) -> None:
-    call = parse_instrument("BTC-26JUN20-10000-C")
+def test_empty_and_flat_books_need_nothing(name: str, universe: Universe) -> None:
+    call = universe.short_call
     flat = Portfolio.from_positions(
         "flat",
         [Position(instrument=call, quantity=3.0), Position(instrument=call, quantity=-3.0)],
     )
     book = Book.from_portfolios([Portfolio(account="empty"), flat])
-    batch = run(name, book, demo_snapshot)
+    batch = run(name, book, universe.market)
     assert total(batch, "empty") == 0.0
     assert total(batch, "flat") == 0.0
 
 
 @pytest.mark.parametrize("name", method_names())
-def test_bad_accounts_are_reported_and_others_computed(
-    name: str, demo_snapshot: MarketSnapshot
-) -> None:
+def test_bad_accounts_are_reported_and_others_computed(name: str, universe: Universe) -> None:
     good = Portfolio.from_positions(
-        "good", [Position(instrument=parse_instrument("BTC-26JUN20-10000-C"), quantity=-1.0)]
+        "good", [Position(instrument=universe.short_call, quantity=-1.0)]
     )
-    bad = Portfolio.from_positions(
-        "bad", [Position(instrument=parse_instrument("ETH-26JUN20-200-C"), quantity=-1.0)]
-    )
-    batch = run(name, Book.from_portfolios([good, bad]), demo_snapshot)
+    bad = Portfolio.from_positions("bad", [Position(instrument=universe.unpriced, quantity=-1.0)])
+    batch = run(name, Book.from_portfolios([good, bad]), universe.market)
     assert "bad" in batch.errors
     assert "ETH" in batch.errors["bad"]
     assert total(batch, "good") > 0
@@ -114,10 +158,9 @@ def test_bad_accounts_are_reported_and_others_computed(
 )
 @given(seed=st.integers(0, 2**32 - 1), k=st.floats(0.1, 10.0))
 def test_scenario_component_is_subadditive_and_homogeneous(
-    name: str, seed: int, k: float, demo_snapshot: MarketSnapshot, instruments: list[Instrument]
+    name: str, seed: int, k: float, coin_universe: Universe
 ) -> None:
-    if name not in method_names():
-        pytest.skip(f"{name} not registered")
+    instruments = coin_universe.instruments
     rng = np.random.default_rng(seed)
     a = synthetic_book(instruments, 1, 6, rng)
     b = synthetic_book(instruments, 1, 6, rng)
@@ -130,7 +173,7 @@ def test_scenario_component_is_subadditive_and_homogeneous(
         np.tile(np.arange(len(instruments)), 4),
         np.concatenate([qa, qb, qa + qb, k * qa]),
     )
-    batch = run(name, book, demo_snapshot, homogeneous=True)
+    batch = run(name, book, coin_universe.market, homogeneous=True)
     comp = SCENARIO_COMPONENT[name]
     wa, wb, wab, wka = (component(batch, x, comp) for x in ("a", "b", "ab", "ka"))
     assert wab <= wa + wb + 1e-9 * (1 + wa + wb)
@@ -138,21 +181,17 @@ def test_scenario_component_is_subadditive_and_homogeneous(
 
 
 @pytest.mark.parametrize("name", PORTFOLIO_METHODS)
-def test_a_hedge_costs_less_than_standard_margin(name: str, demo_snapshot: MarketSnapshot) -> None:
-    """Long future against short perpetual: the portfolio nets the price risk."""
-    legs = [
-        Position(instrument=parse_instrument("BTC-26JUN20"), quantity=10.0),
-        Position(instrument=parse_instrument("BTC-PERPETUAL"), quantity=-10.0),
-        Position(instrument=parse_instrument("BTC-26JUN20-9000-C"), quantity=-2.0),
-        Position(instrument=parse_instrument("BTC-26JUN20-9500-C"), quantity=2.0),
-    ]
+def test_a_hedge_costs_less_than_standard_margin(name: str, universe: Universe) -> None:
+    """Coin books: long future against short perpetual plus a call spread; USDC books: a short
+    call covered by a long perpetual. The portfolio nets the price risk."""
+    legs = [Position(instrument=i, quantity=q) for i, q in universe.hedged_book]
     book = Book.from_portfolios([Portfolio.from_positions("hedged", legs)])
-    pm = run(name, book, demo_snapshot)
-    std = run("standard", book, demo_snapshot)
+    pm = run(name, book, universe.market)
+    std = run("standard", book, universe.market)
 
     def usd(batch: MarginBatch) -> float:
         return sum(
-            to_usd(float(batch.initial_margin[i]), str(batch.currency[i]), demo_snapshot)
+            to_usd(float(batch.initial_margin[i]), str(batch.currency[i]), universe.market)
             for i in batch.rows_of("hedged")
         )
 

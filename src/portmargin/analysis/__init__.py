@@ -10,7 +10,7 @@ from portmargin.analysis._margin import (
     to_usd,
     what_if,
 )
-from portmargin.analysis._samples import RiskMatrix, risk_matrix, sample_portfolios
+from portmargin.analysis._samples import RiskMatrix, linear_twin, risk_matrix, sample_portfolios
 
 __all__ = [
     "ChainRow",
@@ -21,6 +21,7 @@ __all__ = [
     "WhatIf",
     "compare_methods",
     "compute_margin",
+    "linear_twin",
     "reprice_chain",
     "risk_matrix",
     "sample_portfolios",

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from portmargin.core import MarketDataError
-from portmargin.instruments import Currency, Instrument, Option, OptionType, Perpetual
+from portmargin.instruments import (
+    Currency,
+    Instrument,
+    Option,
+    OptionType,
+    Perpetual,
+    Settlement,
+)
 from portmargin.market import MarketSnapshot
 from portmargin.portfolio import Portfolio, Position
-from portmargin.risk import Book, Kind, build_risk_array, prepare_book, scenario_pnl
+from portmargin.risk import (
+    STABLECOINS,
+    Book,
+    Kind,
+    build_risk_array,
+    prepare_book,
+    scenario_pnl,
+)
 from portmargin.scenarios import Scenario, ScenarioSet
 
-__all__ = ["RiskMatrix", "risk_matrix", "sample_portfolios"]
+__all__ = ["RiskMatrix", "linear_twin", "risk_matrix", "sample_portfolios"]
 
 
 def _listed(market: MarketSnapshot, underlying: str) -> list[Option]:
@@ -95,6 +109,25 @@ def _book_delta(positions: list[Position], market: MarketSnapshot) -> float:
     flat = ScenarioSet(name="base", scenarios=(Scenario(label="base"),))
     ra = build_risk_array(prepared.table, flat)
     return float((prepared.book.quantities @ ra.delta)[0])
+
+
+def linear_twin(portfolio: Portfolio, quote: str = "USDC", suffix: str = " (USDC)") -> Portfolio:
+    """The same book in linear, ``quote``-settled contracts on the same forwards and smiles.
+
+    Inverse options and perpetuals become their linear twins (``BTC-26JUN20-9000-C`` →
+    ``BTC_USDC-26JUN20-9000-C``, ``BTC-PERPETUAL`` → ``BTC_USDC-PERPETUAL``) with the same
+    quantity in coins; a coin balance becomes a long linear perpetual of the same size (its
+    USD exposure); everything else is kept. The account is renamed with ``suffix``.
+    """
+    positions = []
+    for pos in portfolio.positions:
+        inst = pos.instrument
+        if isinstance(inst, Option | Perpetual) and inst.settlement is Settlement.INVERSE:
+            inst = replace(inst, quote=quote, settlement=Settlement.LINEAR, contract_size=1.0)
+        elif isinstance(inst, Currency) and inst.code not in STABLECOINS:
+            inst = Perpetual(underlying=inst.code, quote=quote, settlement=Settlement.LINEAR)
+        positions.append(Position(instrument=inst, quantity=pos.quantity))
+    return Portfolio.from_positions(portfolio.account + suffix, positions)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from rich.table import Table
 
-from portmargin.analysis import compare_methods, risk_matrix, sample_portfolios
+from portmargin.analysis import compare_methods, linear_twin, risk_matrix, sample_portfolios
 from portmargin.cli._common import stdout
-from portmargin.cli._margin import comparison_cells
+from portmargin.cli._margin import comparison_cells, error_notes
 from portmargin.io.params import load_params
 from portmargin.io.report import ReportSection, margin_bars_html, risk_matrix_html, table_html
 from portmargin.market import MarketSnapshot
@@ -21,7 +23,8 @@ VOL_GRID = np.array([-0.4, -0.25, 0.0, 0.25, 0.5, 1.0])
 
 def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
     """Print the side-by-side margin table and return the report sections for it."""
-    books = sample_portfolios(snap)
+    coin_books = sample_portfolios(snap)
+    books = [*coin_books, *(linear_twin(b) for b in coin_books)]
     runs = {}
     for name in method_names():
         method = get_method(name)
@@ -40,6 +43,9 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
         table.add_row(c.account, *cells)
         cells_html.append([c.account, *cells])
     stdout.print(table)
+    notes = error_notes(rows)
+    for line in notes:
+        stdout.print(line, markup=False, soft_wrap=True)
     bars = {
         name: [next(r.initial_margin_usd for r in c.runs if r.method == name) for c in rows]
         for name in runs
@@ -48,11 +54,16 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
         ReportSection(
             title="Margin by method (USD at index)",
             body_html=table_html(["portfolio", *runs], cells_html)
+            + "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes)
+            + "<p class='note'>(USDC) books: the same positions in linear USDC-settled "
+            "contracts priced on the same forwards and smiles; a coin balance becomes a long "
+            "linear perpetual.</p>"
             + margin_bars_html([c.account for c in rows], bars, "Initial margin by method"),
         )
     ]
     heatmaps = "".join(
-        risk_matrix_html(risk_matrix(pf, snap, SPOT_GRID, VOL_GRID), pf.account) for pf in books
+        risk_matrix_html(risk_matrix(pf, snap, SPOT_GRID, VOL_GRID), pf.account)
+        for pf in coin_books
     )
     sections.append(ReportSection(title="Risk matrices (spot × vol shock)", body_html=heatmaps))
     return sections

@@ -19,7 +19,7 @@ from portmargin.methods import MarginMethod, MethodParams, get_method, method_na
 from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginResult
 
-__all__ = ["compare", "comparison_cells", "margin", "methods"]
+__all__ = ["compare", "comparison_cells", "error_notes", "margin", "methods"]
 
 _POSITIONS = Annotated[Path, typer.Argument(help="Positions file: account,instrument,quantity.")]
 _MARKET = Annotated[Path, typer.Option("--market", help="Market snapshot (Deribit CSV/JSON).")]
@@ -190,12 +190,23 @@ def comparison_cells(comparison: Comparison, number_format: str) -> list[str]:
     cells = []
     for r in comparison.runs:
         if r.initial_margin_usd is None:
-            cells.append("error")
+            cells.append("n/a")
             continue
         saving = comparison.saving(r.method)
         extra = "" if saving is None or r.method == comparison.baseline else f" ({saving:+.0%})"
         cells.append(f"{r.initial_margin_usd:{number_format}}{extra}")
     return cells
+
+
+def error_notes(comparisons: list[Comparison]) -> list[str]:
+    """One line per method that could not compute some accounts: count and first reason."""
+    first: dict[str, tuple[int, str]] = {}
+    for c in comparisons:
+        for r in c.runs:
+            if r.error is not None:
+                count, reason = first.get(r.method, (0, r.error))
+                first[r.method] = (count + 1, reason)
+    return [f"{m}: n/a for {n} account(s); first reason: {why}" for m, (n, why) in first.items()]
 
 
 def methods(as_json: _JSON = False) -> None:
@@ -251,5 +262,7 @@ def compare(positions: _POSITIONS, market: _MARKET, as_json: _JSON = False) -> N
         table.add_row(c.account, *comparison_cells(c, ",.2f"))
     stdout.print(table)
     stdout.print("In brackets: capital saved relative to standard margin.")
+    for line in error_notes(rows):
+        stdout.print(line, markup=False, soft_wrap=True)
     for a, e in pos.account_errors.items():
         stderr.print(f"error: account {a}: {e}", markup=False, soft_wrap=True)

@@ -13,6 +13,7 @@ from portmargin.methods._protocol import (
     register,
 )
 from portmargin.methods.deribit_pm import DERIBIT_PM
+from portmargin.methods.derive_pm2 import DerivePM2
 from portmargin.methods.okx_pm import OkxPM
 from portmargin.methods.paradex_pm import ParadexPM
 from portmargin.methods.standard import StandardMargin
@@ -21,5 +22,6 @@ register(StandardMargin())
 register(DERIBIT_PM)
 register(ParadexPM())
 register(OkxPM())
+register(DerivePM2())
 
 __all__ = ["MarginMethod", "MethodParams", "get_method", "method_names", "register"]

@@ -16,8 +16,16 @@ collateral. The method (derivexyz/v2-core ``PMRMLib_2``; specification in
 
 Units: USD (the cash asset) for every amount; amounts > 0 are long; P&L > 0 is a gain;
 requirements are >= 0. ``compute`` is pure: no I/O, clock or globals.
+
+``compute`` margins one account given the venue's inputs. :class:`DerivePM2` (registry name
+``derive-pm2``) margins a whole :class:`~portmargin.risk.Book` against a
+:class:`~portmargin.market.MarketSnapshot` with the same formulas, vectorised over accounts
+(:func:`run_batch` keeps every intermediate array). It supports USDC-settled options and
+perpetuals, USDC cash and the collateral enabled in the pack; accounts holding coin-settled
+instruments, dated futures, spot pairs or other balances are reported in the batch's errors.
 """
 
+from portmargin.methods.derive_pm2._batch import BaseRun, DeriveBatchRun, run_batch
 from portmargin.methods.derive_pm2._case import DeriveCase, DeriveExpected
 from portmargin.methods.derive_pm2._compute import compute
 from portmargin.methods.derive_pm2._inputs import (
@@ -29,6 +37,8 @@ from portmargin.methods.derive_pm2._inputs import (
     DerivePortfolio,
 )
 from portmargin.methods.derive_pm2._mapping import DeriveParamsFormatError
+from portmargin.methods.derive_pm2._method import DerivePM2
+from portmargin.methods.derive_pm2._pack import DerivePM2Params
 from portmargin.methods.derive_pm2._params import DeriveCollateralParams, DeriveParams
 from portmargin.methods.derive_pm2._result import (
     DeriveComponent,
@@ -39,6 +49,8 @@ from portmargin.methods.derive_pm2._result import (
 from portmargin.methods.derive_pm2._scenario import DeriveScenario, DeriveVolShock
 
 __all__ = [
+    "BaseRun",
+    "DeriveBatchRun",
     "DeriveCase",
     "DeriveCollateralFeed",
     "DeriveCollateralHolding",
@@ -49,6 +61,8 @@ __all__ = [
     "DeriveExpiryResult",
     "DeriveMarket",
     "DeriveOptions",
+    "DerivePM2",
+    "DerivePM2Params",
     "DeriveParams",
     "DeriveParamsFormatError",
     "DerivePortfolio",
@@ -57,4 +71,5 @@ __all__ = [
     "DeriveScenarioPnL",
     "DeriveVolShock",
     "compute",
+    "run_batch",
 ]

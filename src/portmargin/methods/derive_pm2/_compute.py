@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
+from portmargin.methods.derive_pm2._checks import FloatArray
 from portmargin.methods.derive_pm2._contingency import Contingencies, contingencies
 from portmargin.methods.derive_pm2._inputs import DeriveMarket, DerivePortfolio
+from portmargin.methods.derive_pm2._loss import loss_factors, worst_loss
 from portmargin.methods.derive_pm2._params import DeriveParams
 from portmargin.methods.derive_pm2._resolve import Resolved, resolve
 from portmargin.methods.derive_pm2._result import (
@@ -18,10 +19,12 @@ from portmargin.methods.derive_pm2._result import (
     DeriveResult,
     DeriveScenarioPnL,
 )
-from portmargin.methods.derive_pm2._scenario import DeriveVolShock
 from portmargin.methods.derive_pm2._scenarios import (
-    DIRECTION_CODES,
+    basis_contingency,
+    delta_one_pnl,
+    expiry_pnl,
     expiry_values,
+    scenario_columns,
     static_discounts,
     vol_shock_multipliers,
 )
@@ -48,29 +51,16 @@ def _span(
     One price matrix covers the scenarios and three extra columns: ``(1, None)`` (the MtM),
     ``(scenario_spot_up, None)`` and ``(scenario_spot_down, None)`` (basis contingency).
     """
-    scenarios = params.scenarios
-    n_s = len(scenarios)
-    spot_s = np.array([s.spot_shock for s in scenarios], dtype=np.float64)
-    damp = np.array([s.dampening for s in scenarios], dtype=np.float64)
-    skew: BoolArray = np.array([s.vol_shock.is_skew for s in scenarios], dtype=np.bool_)
-    none = DIRECTION_CODES[DeriveVolShock.NONE]
-    codes = np.array([DIRECTION_CODES[s.vol_shock] for s in scenarios] + [none] * 3, np.intp)
-    spot = np.concatenate([spot_s, [1.0, params.scenario_spot_up, params.scenario_spot_down]])
-    values = expiry_values(res, params, spot, codes)  # (n_e, n_s + 3)
-    mtm = values[:, n_s]
-
-    basis = np.minimum(np.minimum(values[:, n_s + 1] - mtm, values[:, n_s + 2] - mtm), 0.0) * (
-        params.basis_cont_add_factor + params.basis_cont_mult_factor * res.tau
-    )
-
+    cols = scenario_columns(params)
+    values = expiry_values(res, params, cols.spot, cols.codes)  # (n_e, n_s + 3)
+    mtm = values[:, cols.mtm]
+    basis = basis_contingency(values[:, cols.up], values[:, cols.down], mtm, res.tau, params)
     pos, neg = static_discounts(res.tau, res.rate, res.discount, params)
-    shocked = values[:, :n_s]
-    shocked = np.where(shocked >= 0.0, shocked * pos[:, None], shocked * neg[:, None])
-    expiry_pnl = (shocked - mtm[:, None]) * damp[None, :]
-    expiry_pnl = np.where(skew[None, :], -np.abs(expiry_pnl), expiry_pnl)
-    perp_pnl = portfolio.perp_position * ((spot_s - 1.0) * market.perp_price) * damp
+    shocked = values[:, : cols.n_scenarios]
+    by_expiry = expiry_pnl(shocked, mtm[:, None], (pos[:, None], neg[:, None]), cols)
+    perp_pnl = delta_one_pnl(portfolio.perp_position, market.perp_price, cols)
     rc_value = float(res.collateral_value[res.risk_cancelling].sum())
-    pnl = perp_pnl + expiry_pnl.sum(axis=0) + rc_value * (spot_s - 1.0) * damp
+    pnl = perp_pnl + by_expiry.sum(axis=0) + delta_one_pnl(rc_value, 1.0, cols)
     return _Span(pnl=pnl, mtm=mtm, basis=basis, pos=pos, neg=neg)
 
 
@@ -129,17 +119,12 @@ def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
     cont = contingencies(res, portfolio, market, params)
     basis = float(span.basis.sum())
 
-    # Worst loss: the basis contingency is the first candidate, replaced on strictly smaller
-    # scenario P&L only (the first of equal scenarios wins).
-    worst = int(np.argmin(span.pnl))
-    worst_index = worst if span.pnl[worst] < basis else None
-    min_span = float(span.pnl[worst]) if worst_index is not None else basis
-    worst_label = params.scenarios[worst].label if worst_index is not None else BASIS_LABEL
+    min_spans, worst = worst_loss(span.pnl, np.array(basis))
+    min_span = float(min_spans)
+    worst_index = int(worst) if worst >= 0 else None
+    worst_label = params.scenarios[int(worst)].label if worst >= 0 else BASIS_LABEL
 
-    f_mm = params.mm_factor
-    f_im = params.im_factor
-    if market.stable_price < params.peg_loss_threshold:
-        f_im += (params.peg_loss_threshold - market.stable_price) * params.peg_loss_factor
+    f_im, f_mm = loss_factors(market.stable_price, params)
     mm_cont, im_cont = cont.mm_total, cont.im_total
     option_mtm = float(span.mtm.sum())
     perp_mtm = portfolio.perp_value if portfolio.perp_position != 0.0 else 0.0

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from portmargin.core import ValidationError
+from portmargin.methods.derive_pm2._chain import forward_split
 from portmargin.methods.derive_pm2._checks import (
     BoolArray,
     FloatArray,
@@ -229,10 +230,8 @@ class DeriveExpiryFeed:
         """``(fixed, variable)`` parts of the forward, USD: ``F_e(s) = variable·s + fixed``."""
         if self.forward_fixed_portion is not None:
             return self.forward_fixed_portion, self.forward - self.forward_fixed_portion
-        t = self.expiry_seconds
-        if t < 1800.0:
-            return self.forward * (1800.0 - t) / 1800.0, self.forward * t / 1800.0
-        return 0.0, self.forward
+        fixed, variable = forward_split(np.array([self.forward]), np.array([self.expiry_seconds]))
+        return float(fixed[0]), float(variable[0])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

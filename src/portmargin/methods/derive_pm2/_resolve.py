@@ -5,42 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from portmargin.core import SECONDS_PER_YEAR, MarketDataError, ValidationError
+from portmargin.core import MarketDataError, ValidationError
+from portmargin.methods.derive_pm2._chain import Chain, IntArray, expiry_terms
 from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
 from portmargin.methods.derive_pm2._inputs import DeriveMarket, DerivePortfolio
 from portmargin.methods.derive_pm2._params import DeriveParams
 
 __all__ = ["Resolved", "resolve"]
 
-IntArray = npt.NDArray[np.intp]
-
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class Resolved:
-    """Column arrays used by the scenario engine (USD, years, fractions).
+class Resolved(Chain):
+    """The account's option chain (see :class:`Chain`) plus holdings and confidences.
 
-    Per option ``(n_o,)``: ``expiry_index`` (into the expiry arrays), ``strike``, ``is_call``,
-    ``amount``, ``vol``. Per held expiry ``(n_e,)``, sorted by time to expiry: ``seconds``,
-    ``tau`` (years), ``rate`` (floored at 0), ``discount``, ``fixed``, ``variable`` (forward
-    portions), ``feed_confidence`` (min of forward, rate and vol confidences). Per collateral
-    ``(n_c,)``: ``collateral_names``, ``collateral_value`` (USD, divided by the stable price),
+    Per option ``(n_o,)``: ``amount`` (signed, base units). Per held expiry ``(n_e,)``:
+    ``feed_confidence`` (min of forward, rate and vol confidences). Per collateral ``(n_c,)``:
+    ``collateral_names``, ``collateral_value`` (USD, divided by the stable price),
     ``risk_cancelling``, ``mm_haircut``, ``im_haircut``, ``collateral_confidence`` (min with
     the spot confidence).
     """
 
-    expiry_index: IntArray
-    strike: FloatArray
-    is_call: BoolArray
     amount: FloatArray
-    vol: FloatArray
-    seconds: FloatArray
-    tau: FloatArray
-    rate: FloatArray
-    discount: FloatArray
-    fixed: FloatArray
-    variable: FloatArray
     feed_confidence: FloatArray
     collateral_names: tuple[str, ...]
     collateral_value: FloatArray
@@ -103,8 +89,7 @@ def resolve(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
     feed_pos = order[pos] if order.size else np.zeros(0, np.intp)
     feeds = [market.expiries[int(i)] for i in feed_pos]
     portions = np.array([f.forward_portions() for f in feeds], dtype=np.float64).reshape(-1, 2)
-    rate = np.maximum(np.array([f.rate for f in feeds], dtype=np.float64), 0.0)
-    tau = held / SECONDS_PER_YEAR
+    tau, rate, discount = expiry_terms(held, np.array([f.rate for f in feeds], dtype=np.float64))
     feed_conf = np.array(
         [min(f.forward_confidence, f.rate_confidence, f.vol_confidence) for f in feeds],
         dtype=np.float64,
@@ -142,7 +127,7 @@ def resolve(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
         seconds=held,
         tau=tau,
         rate=rate,
-        discount=np.exp(-rate * tau),
+        discount=discount,
         fixed=portions[:, 0],
         variable=portions[:, 1],
         feed_confidence=feed_conf,

@@ -1,10 +1,17 @@
-"""PMRM_2 scenario engine: vol and skew shocks, static discounts, expiry values per scenario."""
+"""PMRM_2 scenario engine: vol and skew shocks, static discounts, values and P&L per scenario.
+
+The functions work on arrays so that one account (``compute``) and many accounts (the batch
+path) share every formula.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from portmargin.methods.derive_pm2._checks import FloatArray
+from portmargin.methods.derive_pm2._chain import Chain, IntArray
+from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
 from portmargin.methods.derive_pm2._params import DeriveParams
 from portmargin.methods.derive_pm2._resolve import Resolved
 from portmargin.methods.derive_pm2._scenario import DeriveVolShock
@@ -12,9 +19,15 @@ from portmargin.pricing.black76 import price
 
 __all__ = [
     "DIRECTION_CODES",
+    "ScenarioColumns",
+    "basis_contingency",
+    "delta_one_pnl",
+    "expiry_pnl",
     "expiry_values",
+    "scenario_columns",
     "skew_vols",
     "static_discounts",
+    "unit_values",
     "vol_shock_multipliers",
 ]
 
@@ -29,7 +42,66 @@ DIRECTION_CODES: dict[DeriveVolShock, int] = {
     DeriveVolShock.LINEAR: 3,
     DeriveVolShock.ABS: 4,
 }
-"""Column of each direction in the per-option vol table built by ``expiry_values``."""
+"""Column of each direction in the per-option vol table built by ``unit_values``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ScenarioColumns:
+    """The valuation columns of a parameter set.
+
+    Columns ``0 .. n_s - 1`` are the scenarios in ``params.scenarios`` order; then ``mtm``
+    (``(1, None)``), ``up`` (``(scenario_spot_up, None)``) and ``down``
+    (``(scenario_spot_down, None)``) for the MtM and the basis contingency.
+
+    Attributes
+    ----------
+    n_scenarios
+        ``n_s``.
+    spot
+        Spot multiplier per column, shape ``(n_s + 3,)``.
+    codes
+        Vol direction per column (``DIRECTION_CODES``), shape ``(n_s + 3,)``.
+    dampening, skew
+        Dampening factor and skew flag per scenario, shape ``(n_s,)``.
+    """
+
+    n_scenarios: int
+    spot: FloatArray
+    codes: IntArray
+    dampening: FloatArray
+    skew: BoolArray
+
+    @property
+    def mtm(self) -> int:
+        """Column of the unshocked value."""
+        return self.n_scenarios
+
+    @property
+    def up(self) -> int:
+        """Column of the basis spot-up value."""
+        return self.n_scenarios + 1
+
+    @property
+    def down(self) -> int:
+        """Column of the basis spot-down value."""
+        return self.n_scenarios + 2
+
+
+def scenario_columns(params: DeriveParams) -> ScenarioColumns:
+    """The :class:`ScenarioColumns` of ``params``."""
+    scenarios = params.scenarios
+    none = DIRECTION_CODES[DeriveVolShock.NONE]
+    return ScenarioColumns(
+        n_scenarios=len(scenarios),
+        spot=np.array(
+            [s.spot_shock for s in scenarios]
+            + [1.0, params.scenario_spot_up, params.scenario_spot_down],
+            dtype=np.float64,
+        ),
+        codes=np.array([DIRECTION_CODES[s.vol_shock] for s in scenarios] + [none] * 3, np.intp),
+        dampening=np.array([s.dampening for s in scenarios], dtype=np.float64),
+        skew=np.array([s.vol_shock.is_skew for s in scenarios], dtype=np.bool_),
+    )
 
 
 def vol_shock_multipliers(
@@ -64,7 +136,7 @@ def static_discounts(
     return pos, np.minimum(1.0 / discount, neg)
 
 
-def skew_vols(res: Resolved, params: DeriveParams, direction: DeriveVolShock) -> FloatArray:
+def skew_vols(chain: Chain, params: DeriveParams, direction: DeriveVolShock) -> FloatArray:
     """Skew-shocked vol of every option, shape ``(n_o,)`` (``direction`` LINEAR or ABS).
 
     ``sigma·max(0, 1 + clip(k·cap/k*, -cap, cap))`` with ``k = ln(K/F)`` (``|k|`` for ABS) at the
@@ -72,7 +144,7 @@ def skew_vols(res: Resolved, params: DeriveParams, direction: DeriveVolShock) ->
     ``k* = max(min_k_star, √T·width_scale·(vol_param_static + √T·vol_param_scale))``.
     """
     linear = direction is DeriveVolShock.LINEAR
-    q = np.sqrt(res.tau)[res.expiry_index]
+    q = np.sqrt(chain.tau)[chain.expiry_index]
     c_base = params.linear_c_base if linear else params.abs_c_base
     base_cap = params.linear_base_cap if linear else params.abs_base_cap
     cap = c_base * q + base_cap
@@ -80,51 +152,109 @@ def skew_vols(res: Resolved, params: DeriveParams, direction: DeriveVolShock) ->
         params.min_k_star,
         q * params.width_scale * (params.vol_param_static + q * params.vol_param_scale),
     )
-    forward = (res.variable + res.fixed)[res.expiry_index]
-    k = np.log(res.strike / forward)
+    forward = (chain.variable + chain.fixed)[chain.expiry_index]
+    k = np.log(chain.strike / forward)
     if not linear:
         k = np.abs(k)
     ratio = k * cap / k_star
     mult = 1.0 + np.where(k >= 0.0, np.minimum(cap, ratio), np.maximum(-cap, ratio))
-    return np.asarray(res.vol * np.maximum(mult, 0.0), dtype=np.float64)
+    return np.asarray(chain.vol * np.maximum(mult, 0.0), dtype=np.float64)
 
 
-def expiry_values(
-    res: Resolved,
-    params: DeriveParams,
-    spot: FloatArray,
-    codes: np.ndarray[tuple[int], np.dtype[np.intp]],
+def unit_values(
+    chain: Chain, params: DeriveParams, spot: FloatArray, codes: IntArray
 ) -> FloatArray:
-    """Black-76 value of each expiry's options in each column, USD, shape ``(n_e, n_cols)``.
+    """Black-76 value of one unit of each option in each column, USD, shape ``(n_o, n_cols)``.
 
     Column ``j`` uses the forward ``F_e(spot[j]) = variable·spot[j] + fixed`` and the vols of
     direction ``codes[j]`` (see ``DIRECTION_CODES``); no static discount is applied.
     """
-    n_e, n_cols = res.seconds.shape[0], spot.shape[0]
-    values = np.zeros((n_e, n_cols))
-    if res.strike.shape[0] == 0:
-        return values
-    e = res.expiry_index
-    up, down = vol_shock_multipliers(res.seconds, params)
+    e = chain.expiry_index
+    up, down = vol_shock_multipliers(chain.seconds, params)
     table = np.stack(
         [
-            res.vol,
-            np.maximum(params.min_vol_up_shock, res.vol * up[e]),
-            res.vol * down[e],
-            skew_vols(res, params, DeriveVolShock.LINEAR),
-            skew_vols(res, params, DeriveVolShock.ABS),
+            chain.vol,
+            np.maximum(params.min_vol_up_shock, chain.vol * up[e]),
+            chain.vol * down[e],
+            skew_vols(chain, params, DeriveVolShock.LINEAR),
+            skew_vols(chain, params, DeriveVolShock.ABS),
         ],
         axis=1,
     )
     sigma = table[:, codes]  # (n_o, n_cols)
-    forward = res.variable[e][:, None] * spot[None, :] + res.fixed[e][:, None]
+    forward = chain.variable[e][:, None] * spot[None, :] + chain.fixed[e][:, None]
     prices = price(
         forward,
-        res.strike[:, None],
-        res.tau[e][:, None],
+        chain.strike[:, None],
+        chain.tau[e][:, None],
         sigma,
-        res.is_call[:, None],
-        res.discount[e][:, None],
+        chain.is_call[:, None],
+        chain.discount[e][:, None],
     )
-    np.add.at(values, e, res.amount[:, None] * prices)
+    return np.asarray(prices, dtype=np.float64)
+
+
+def expiry_values(
+    res: Resolved, params: DeriveParams, spot: FloatArray, codes: IntArray
+) -> FloatArray:
+    """Value of each expiry's holdings in each column, USD, shape ``(n_e, n_cols)``.
+
+    ``sum_o amount_o·unit_values[o]`` over the options of the expiry (see :func:`unit_values`).
+    """
+    values = np.zeros((res.seconds.shape[0], spot.shape[0]))
+    if res.strike.shape[0] == 0:
+        return values
+    np.add.at(values, res.expiry_index, res.amount[:, None] * unit_values(res, params, spot, codes))
     return values
+
+
+def expiry_pnl(
+    values: FloatArray,
+    mtm: FloatArray,
+    discounts: tuple[FloatArray, FloatArray],
+    columns: ScenarioColumns,
+) -> FloatArray:
+    """Scenario P&L of expiry holdings (USD, > 0 a gain), shape of ``values``.
+
+    Parameters
+    ----------
+    values
+        Shocked expiry values, USD, shape ``(..., n_s)``.
+    mtm
+        Unshocked values ``MtM_e``, USD, broadcastable against ``values`` (``(..., 1)``).
+    discounts
+        ``(pos, neg)`` static discount factors, broadcastable against ``values``.
+    columns
+        The scenario set (dampening and skew flags, shape ``(n_s,)``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x = (V·pos - MtM)·d`` for ``V >= 0``, ``(V·neg - MtM)·d`` otherwise, and ``-|x|`` in
+        the skew scenarios.
+    """
+    pos, neg = discounts
+    shocked = np.where(values >= 0.0, values * pos, values * neg)
+    pnl = (shocked - mtm) * columns.dampening
+    return np.asarray(np.where(columns.skew, -np.abs(pnl), pnl), dtype=np.float64)
+
+
+def basis_contingency(
+    up: FloatArray, down: FloatArray, mtm: FloatArray, tau: FloatArray, params: DeriveParams
+) -> FloatArray:
+    """``min(V(up_b) - MtM, V(down_b) - MtM, 0)·(add + mult·tau)``, USD (<= 0), elementwise."""
+    factor = params.basis_cont_add_factor + params.basis_cont_mult_factor * tau
+    return np.asarray(np.minimum(np.minimum(up - mtm, down - mtm), 0.0) * factor, dtype=np.float64)
+
+
+def delta_one_pnl(
+    amount: FloatArray | float, price: FloatArray | float, columns: ScenarioColumns
+) -> FloatArray:
+    """``amount·((s - 1)·price)·d`` per scenario: the P&L of a position moving with spot, USD.
+
+    Used for the perp (``amount`` in base units, ``price`` the perp price) and for
+    risk-cancelling collateral (``amount`` its USD value, ``price`` 1). Broadcasts ``amount``
+    and ``price`` against the scenario axis ``(n_s,)`` (pass ``(n, 1)`` for ``n`` accounts).
+    """
+    move = columns.spot[: columns.n_scenarios] - 1.0
+    return np.asarray(amount * (move * price) * columns.dampening, dtype=np.float64)

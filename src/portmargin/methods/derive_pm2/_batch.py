@@ -1,0 +1,387 @@
+"""PMRM_2 over a whole book: one run per base asset, every account at once.
+
+Per base asset the options are priced once per valuation column (``unit_values``, shape
+``(n_o, n_s + 3)``); each expiry's holdings of every account are the sparse product
+``Q[:, cols_e] @ unit_values[cols_e]``, and the nonlinear per-expiry steps (static discount by
+sign, ``-|x|`` for skews, basis contingency) run on those ``(accounts × columns)`` arrays.
+Naked shorts per strike use a sparse option → (expiry, strike) group matrix. Loops run over
+base assets and expiries only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import scipy.sparse as sp
+
+from portmargin.market import MarketSnapshot
+from portmargin.methods.derive_pm2._chain import Chain, IntArray, expiry_terms, forward_split
+from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
+from portmargin.methods.derive_pm2._loss import loss_factors, worst_loss
+from portmargin.methods.derive_pm2._pack import CASH_ASSET, DerivePM2Params
+from portmargin.methods.derive_pm2._scenarios import (
+    ScenarioColumns,
+    basis_contingency,
+    delta_one_pnl,
+    expiry_pnl,
+    scenario_columns,
+    static_discounts,
+    unit_values,
+)
+from portmargin.methods.derive_pm2._support import ColumnRoles, Role, column_roles, set_aside
+from portmargin.risk import Book, InstrumentTable, prepare_book
+
+__all__ = ["STABLE_PRICE", "BaseRun", "DeriveBatchRun", "run_batch"]
+
+STABLE_PRICE = 1.0
+"""USD per unit of the cash asset: the snapshot carries no stablecoin price."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class BaseRun:
+    """Every account holding instruments of one base asset (one Derive manager).
+
+    Amounts are USD (the cash asset); ``a`` accounts, ``n_s`` scenarios.
+
+    Attributes
+    ----------
+    base
+        Base asset, e.g. ``"ETH"``.
+    spot, perp_price
+        Index of the base and perp price (the perpetual's mark, else the index); USD. ``spot``
+        is 0 when the base's rows hold collateral only (no charge uses it then).
+    chain
+        The base's options in the book, sorted by expiry (then book column).
+    option_columns, perp_column, collateral_columns
+        Book columns of the options ``(n_o,)`` (aligned with ``chain``), of the perpetual
+        (-1 if none) and of the enabled collateral ``(n_c,)``.
+    unit_values
+        Value of one unit of each option per valuation column, shape ``(n_o, n_s + 3)``.
+    discounts
+        Static discount factors ``(pos, neg)`` per expiry, shapes ``(n_e,)``.
+    accounts
+        Book rows of the accounts, shape ``(a,)``.
+    pnl
+        Scenario P&L (> 0 a gain), shape ``(a, n_s)``.
+    basis, min_span, worst
+        Basis contingency (<= 0), worst loss (<= 0) and its scenario index (-1: basis),
+        shape ``(a,)``.
+    option_mtm, collateral_mtm, cash, equity
+        MtM pieces, cash and ``equity = option_mtm + collateral_mtm + cash`` (perp value 0),
+        shape ``(a,)``.
+    naked
+        Naked short amount summed over (expiry, strike), base units, shape ``(a,)``.
+    im_components, mm_components
+        Additive parts of the requirements by name (as in ``DeriveResult``), shape ``(a,)``.
+    im_requirement, mm_requirement
+        ``Req_IM`` and ``Req_MM`` (>= 0), shape ``(a,)``.
+    """
+
+    base: str
+    spot: float
+    perp_price: float
+    chain: Chain
+    option_columns: IntArray
+    perp_column: int
+    collateral_columns: IntArray
+    unit_values: FloatArray
+    discounts: tuple[FloatArray, FloatArray]
+    accounts: IntArray
+    pnl: FloatArray
+    basis: FloatArray
+    min_span: FloatArray
+    worst: IntArray
+    option_mtm: FloatArray
+    collateral_mtm: FloatArray
+    cash: FloatArray
+    equity: FloatArray
+    naked: FloatArray
+    im_components: Mapping[str, FloatArray]
+    mm_components: Mapping[str, FloatArray]
+    im_requirement: FloatArray
+    mm_requirement: FloatArray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class DeriveBatchRun:
+    """Outcome of :func:`run_batch`.
+
+    Attributes
+    ----------
+    book, table
+        The accounts computed and their resolved instruments (aligned columns).
+    params
+        The parameters used.
+    columns
+        The valuation columns of ``params.margin``.
+    groups
+        One run per base asset, sorted by base.
+    idle, idle_cash
+        Book rows of accounts without base-asset holdings (empty or cash only) and their cash
+        (USD), shape ``(k,)``; their requirements are 0.
+    errors
+        Accounts set aside → reason.
+    """
+
+    book: Book
+    table: InstrumentTable
+    params: DerivePM2Params
+    columns: ScenarioColumns
+    groups: tuple[BaseRun, ...]
+    idle: IntArray
+    idle_cash: FloatArray
+    errors: Mapping[str, str]
+
+
+def _column(q: sp.csr_array, col: int) -> FloatArray:
+    """Dense column ``col`` of ``q`` (zeros when ``col`` is -1), shape ``(rows,)``."""
+    if col < 0:
+        return np.zeros(q.shape[0])
+    return np.asarray(q[:, [col]].toarray()[:, 0], dtype=np.float64)
+
+
+def _chain(
+    table: InstrumentTable, cols: IntArray, market: MarketSnapshot
+) -> tuple[Chain, IntArray]:
+    """The options ``cols`` as a :class:`Chain` sorted by expiry, and the sorted columns."""
+    cols = cols[np.argsort(table.expiry_ms[cols], kind="stable")]
+    expiries, first, index = np.unique(
+        table.expiry_ms[cols], return_index=True, return_inverse=True
+    )
+    seconds = (expiries - market.valuation_ms) / 1000.0
+    rate = np.full(seconds.shape, market.rates.get(CASH_ASSET, 0.0))
+    tau, floored, discount = expiry_terms(seconds, rate)
+    fixed, variable = forward_split(table.forward[cols][first], seconds)
+    chain = Chain(
+        expiry_index=index.astype(np.intp).reshape(-1),
+        strike=table.strike[cols],
+        is_call=table.is_call[cols],
+        vol=table.sigma[cols],
+        seconds=seconds,
+        tau=tau,
+        rate=floored,
+        discount=discount,
+        fixed=fixed,
+        variable=variable,
+    )
+    return chain, cols
+
+
+def _naked(q_options: sp.csc_array, chain: Chain) -> FloatArray:
+    """``sum over (expiry, strike) of max(0, -net amount)`` per account, shape ``(a,)``."""
+    n_o = chain.strike.shape[0]
+    if n_o == 0:
+        return np.zeros(q_options.shape[0])
+    keys = np.column_stack([chain.expiry_index.astype(np.float64), chain.strike])
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    member = sp.csr_array(
+        (np.ones(n_o), (np.arange(n_o), group)), shape=(n_o, int(group.max()) + 1)
+    )
+    net = sp.csr_array(q_options @ member)
+    rows = np.repeat(np.arange(net.shape[0]), np.diff(net.indptr))
+    short = np.maximum(0.0, -net.data)
+    return np.asarray(np.bincount(rows, weights=short, minlength=net.shape[0]), np.float64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class _Inputs:
+    """What every base-asset run reads: the computable book and its resolved columns."""
+
+    book: Book
+    table: InstrumentTable
+    market: MarketSnapshot
+    params: DerivePM2Params
+    roles: ColumnRoles
+    columns: ScenarioColumns
+    cash: FloatArray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class _Options:
+    """Option part of a base run: P&L, MtM and basis contingency per account."""
+
+    chain: Chain
+    columns: IntArray
+    unit_values: FloatArray
+    discounts: tuple[FloatArray, FloatArray]
+    pnl: FloatArray
+    mtm: FloatArray
+    basis: FloatArray
+    naked: FloatArray
+
+
+def _options(run: _Inputs, cols: IntArray, q: sp.csr_array) -> _Options:
+    """Scenario P&L ``(a, n_s)``, MtM, basis contingency and naked shorts ``(a,)`` of the
+    options ``cols`` held in the rows of ``q``."""
+    margin, sc = run.params.margin, run.columns
+    chain, cols = _chain(run.table, cols, run.market)
+    values = unit_values(chain, margin, sc.spot, sc.codes)
+    pos, neg = static_discounts(chain.tau, chain.rate, chain.discount, margin)
+    q_opt = sp.csc_array(q[:, cols])
+    n_a, n_e = q.shape[0], chain.seconds.shape[0]
+    bounds = np.searchsorted(chain.expiry_index, np.arange(n_e + 1))
+    pnl = np.zeros((n_a, sc.n_scenarios))
+    mtm_sum = np.zeros(n_a)
+    basis = np.zeros(n_a)
+    for e in range(n_e):
+        lo, hi = int(bounds[e]), int(bounds[e + 1])
+        held = np.asarray(q_opt[:, lo:hi] @ values[lo:hi])  # (a, n_s + 3), before discount
+        mtm = held[:, sc.mtm]
+        basis += basis_contingency(held[:, sc.up], held[:, sc.down], mtm, chain.tau[e], margin)
+        pnl += expiry_pnl(held[:, : sc.n_scenarios], mtm[:, None], (pos[e], neg[e]), sc)
+        mtm_sum += mtm
+    return _Options(
+        chain=chain,
+        columns=cols,
+        unit_values=values,
+        discounts=(pos, neg),
+        pnl=pnl,
+        mtm=mtm_sum,
+        basis=basis,
+        naked=_naked(q_opt, chain),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class _Collateral:
+    """Collateral part of a base run, USD per account ``(a,)``."""
+
+    value: FloatArray
+    risk_cancelling: FloatArray
+    mm: FloatArray
+    im: FloatArray
+
+
+def _collateral(run: _Inputs, cols: IntArray, q: sp.csr_array) -> _Collateral:
+    """Value (amount × price / stable price), risk-cancelling value and haircut charges."""
+    enabled = {c.name: c for c in run.params.margin.collaterals}
+    settings = [enabled[run.book.instruments[int(c)].name] for c in cols]
+    price = run.table.index[cols] / STABLE_PRICE  # USD value of one unit
+    rc = np.array([s.is_risk_cancelling for s in settings], dtype=bool)
+    mm_cut = np.array([s.mm_haircut for s in settings], dtype=np.float64)
+    im_cut = np.array([s.im_haircut for s in settings], dtype=np.float64)
+    q_coll = sp.csr_array(q[:, cols])
+    return _Collateral(
+        value=np.asarray(q_coll @ price, dtype=np.float64),
+        risk_cancelling=np.asarray(q_coll @ np.where(rc, price, 0.0), dtype=np.float64),
+        mm=np.asarray(q_coll @ (price * mm_cut), dtype=np.float64),
+        im=np.asarray(q_coll @ (price * im_cut), dtype=np.float64),
+    )
+
+
+def _base_run(run: _Inputs, base: str, assigned: BoolArray) -> BaseRun | None:
+    """The run of one base asset, or None when no account holds any of its instruments.
+
+    ``assigned`` marks accounts whose cash already went to an earlier base (updated here).
+    """
+    table, roles, margin, sc = run.table, run.roles, run.params.margin, run.columns
+    in_base = roles.base == base
+    option_cols = np.flatnonzero(in_base & (roles.role == Role.OPTION))
+    perp = np.flatnonzero(in_base & (roles.role == Role.PERP))
+    coll_cols = np.flatnonzero(in_base & (roles.role == Role.COLLATERAL))
+    derivatives = np.concatenate([option_cols, perp])
+    accounts = np.flatnonzero(run.book.holders(np.concatenate([derivatives, coll_cols])))
+    if accounts.size == 0:
+        return None
+    q = sp.csr_array(run.book.quantities[accounts])
+    opt = _options(run, option_cols, q)
+    coll = _collateral(run, coll_cols, q)
+    perp_col = int(perp[0]) if perp.size else -1
+    perp_price = float(table.forward[perp_col]) if perp_col >= 0 else 0.0
+    spot = float(table.index[derivatives[0]]) if derivatives.size else 0.0
+    position = _column(q, perp_col)
+    pnl = (
+        delta_one_pnl(position[:, None], perp_price, sc)
+        + opt.pnl
+        + delta_one_pnl(coll.risk_cancelling[:, None], 1.0, sc)
+    )
+    min_span, worst = worst_loss(pnl, opt.basis)
+    f_im, f_mm = loss_factors(STABLE_PRICE, margin)
+
+    perp_notional = np.abs(position) * spot
+    naked_notional = opt.naked * spot
+    mm_parts = {
+        "perp_mm": perp_notional * margin.mm_perp_percent,
+        "option_mm": naked_notional * margin.mm_option_percent,
+        "collateral_mm": coll.mm,
+    }
+    im_parts = {
+        "perp_im": perp_notional * margin.im_perp_percent,
+        "option_im": naked_notional * margin.im_option_percent,
+        "collateral_im": coll.im,
+        "confidence": np.zeros(accounts.size),  # every confidence is 1
+    }
+    mm_cont = mm_parts["perp_mm"] + mm_parts["option_mm"] + mm_parts["collateral_mm"]
+    im_cont = im_parts["perp_im"] + im_parts["option_im"] + im_parts["collateral_im"]
+    im_cont = im_cont + im_parts["confidence"]
+    cash = np.where(assigned[accounts], 0.0, run.cash[accounts])
+    assigned[accounts] = True
+    return BaseRun(
+        base=base,
+        spot=spot,
+        perp_price=perp_price,
+        chain=opt.chain,
+        option_columns=opt.columns,
+        perp_column=perp_col,
+        collateral_columns=coll_cols,
+        unit_values=opt.unit_values,
+        discounts=opt.discounts,
+        accounts=accounts,
+        pnl=pnl,
+        basis=opt.basis,
+        min_span=min_span,
+        worst=worst,
+        option_mtm=opt.mtm,
+        collateral_mtm=coll.value,
+        cash=cash,
+        equity=opt.mtm + coll.value + cash,
+        naked=opt.naked,
+        im_components=MappingProxyType({"scenario_loss": -min_span * f_im, **mm_parts, **im_parts}),
+        mm_components=MappingProxyType({"scenario_loss": -min_span * f_mm, **mm_parts}),
+        im_requirement=-min_span * f_im + im_cont + mm_cont,
+        mm_requirement=-min_span * f_mm + mm_cont,
+    )
+
+
+def run_batch(book: Book, market: MarketSnapshot, params: DerivePM2Params) -> DeriveBatchRun:
+    """Derive PMRM_2 requirements of every account of ``book``, one row per base asset.
+
+    Accounts holding an unsupported instrument (see ``SUPPORTED``), a negative collateral
+    balance or an instrument without market data are set aside in ``errors``; the rest is
+    computed. The ``USDC`` balance is the cash of the account's first base-asset row.
+    """
+    errors = set_aside(book, column_roles(book.instruments, params))
+    keep = np.array([a not in errors for a in book.accounts], dtype=bool)
+    prepared = prepare_book(book.select_accounts(keep), market)
+    errors.update(prepared.errors)
+    good = prepared.book
+    roles = column_roles(good.instruments, params)
+    cash_cols = np.flatnonzero(roles.role == Role.CASH)
+    inputs = _Inputs(
+        book=good,
+        table=prepared.table,
+        market=market,
+        params=params,
+        roles=roles,
+        columns=scenario_columns(params.margin),
+        cash=_column(good.quantities, int(cash_cols[0]) if cash_cols.size else -1),
+    )
+    assigned = np.zeros(len(good.accounts), dtype=bool)
+    bases = sorted({str(b) for b in roles.base.tolist() if b is not None})
+    runs = (_base_run(inputs, base, assigned) for base in bases)
+    groups = tuple(g for g in runs if g is not None)
+    idle = np.flatnonzero(~assigned)
+    return DeriveBatchRun(
+        book=good,
+        table=prepared.table,
+        params=params,
+        columns=inputs.columns,
+        groups=groups,
+        idle=idle,
+        idle_cash=inputs.cash[idle],
+        errors=MappingProxyType(errors),
+    )

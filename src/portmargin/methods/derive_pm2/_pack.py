@@ -1,0 +1,185 @@
+"""The ``derive-pm2`` parameter pack: ``DeriveParams`` in snake_case plus enabled collateral.
+
+Pack layout (TOML)::
+
+    version = "mainnet"
+    vol_range_up = 0.5            # every scalar field of DeriveParams, by attribute name
+    ...
+    scenarios = [{ spot_shock = 1.18, vol_shock = "Up", dampening = 1.0 }, ...]
+
+    [[collaterals]]               # optional; one table per enabled collateral asset
+    base = "ETH"                  # the manager (base asset) whose row it backs
+    name = "WEETH"                # the currency code of the balance in a Book
+    is_risk_cancelling = true
+    mm_haircut = 0.156
+    im_haircut = 0.014            # charged on top of mm_haircut
+
+The scalars and scenarios are read by :meth:`DeriveParams.from_mapping` (same number parsing
+and checks); errors name the key path of the pack (``im_factor``, ``scenarios[3].spot_shock``,
+``collaterals[0].mm_haircut``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from portmargin.core import ValidationError, config_from_mapping
+from portmargin.methods.derive_pm2._checks import check_name
+from portmargin.methods.derive_pm2._fields import PARAM_SPECS, PARAMS_BY_ATTR
+from portmargin.methods.derive_pm2._params import DeriveCollateralParams, DeriveParams
+
+__all__ = ["CASH_ASSET", "DerivePM2Params"]
+
+CASH_ASSET = "USDC"
+"""The cash asset: a balance of it is the account's cash ``C``, never collateral."""
+
+_SCENARIO_KEYS = {
+    "spot_shock": "SpotShock",
+    "vol_shock": "VolShockDirection",
+    "dampening": "DampeningFactor",
+}
+_VENUE_SCENARIO_KEYS = {v: k for k, v in _SCENARIO_KEYS.items()}
+_VENUE_PATHS = {f"{s.block}.{s.key}": s.attr for s in PARAM_SPECS}
+_TOP_KEYS = ("version", "scenarios", "collaterals", *PARAMS_BY_ATTR)
+_COLLATERAL_KEYS = ("base", "name", "is_risk_cancelling", "mm_haircut", "im_haircut")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DerivePM2Params:
+    """Parameters of the ``derive-pm2`` batch method.
+
+    Attributes
+    ----------
+    version
+        Pack version recorded in results (``"mainnet"``).
+    margin
+        The PMRM_2 parameter set; ``margin.collaterals`` lists every enabled collateral asset
+        (names unique across base assets).
+    collateral_base
+        Enabled collateral name → the base asset (manager) it backs, e.g. ``{"WEETH": "ETH"}``;
+        same names as ``margin.collaterals``.
+    """
+
+    version: str
+    margin: DeriveParams
+    collateral_base: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        check_name("version", self.version)
+        if not isinstance(self.margin, DeriveParams):
+            raise ValidationError("margin", self.margin, "a DeriveParams")
+        bases = dict(self.collateral_base)
+        names = [c.name for c in self.margin.collaterals]
+        if sorted(bases) != sorted(names):
+            raise ValidationError(
+                "collateral_base", bases, f"a base asset for each of {names} and nothing else"
+            )
+        for index, name in enumerate(names):
+            if name == CASH_ASSET:
+                raise ValidationError(
+                    f"collaterals[{index}].name", name, f"not the cash asset {CASH_ASSET}"
+                )
+            check_name(f"collaterals[{index}].base", bases[name])
+        object.__setattr__(self, "collateral_base", MappingProxyType(bases))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> DerivePM2Params:
+        """Parameters from a parsed pack (layout in the module docstring).
+
+        Raises
+        ------
+        ValidationError
+            An unknown or missing key, a value of the wrong type or outside its admissible
+            interval; ``field`` is the key path in the pack (``"scenarios[2].vol_shock"``).
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationError("<root>", data, "a table of keys")
+        _reject_unknown("", data, _TOP_KEYS)
+        settings, bases = _collaterals(data.get("collaterals", []))
+        venue: dict[str, Any] = {"Scenarios": _venue_scenarios(data.get("scenarios"))}
+        for spec in PARAM_SPECS:
+            block = venue.setdefault(spec.block, {})
+            if spec.attr in data:
+                block[spec.key] = data[spec.attr]
+        version = check_name("version", data.get("version"))
+        try:
+            margin = DeriveParams.from_mapping(venue, collaterals=settings)
+            return cls(version=version, margin=margin, collateral_base=bases)
+        except ValidationError as exc:
+            raise ValidationError(_pack_path(exc.field), exc.value, exc.expected) from None
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The pack form (inverse of :meth:`from_mapping`): plain strings, floats, lists."""
+        out: dict[str, Any] = {"version": self.version}
+        out.update({s.attr: getattr(self.margin, s.attr) for s in PARAM_SPECS})
+        out["scenarios"] = [
+            {"spot_shock": s.spot_shock, "vol_shock": s.vol_shock.value, "dampening": s.dampening}
+            for s in self.margin.scenarios
+        ]
+        out["collaterals"] = [
+            {
+                "base": self.collateral_base[c.name],
+                "name": c.name,
+                "is_risk_cancelling": c.is_risk_cancelling,
+                "mm_haircut": c.mm_haircut,
+                "im_haircut": c.im_haircut,
+            }
+            for c in self.margin.collaterals
+        ]
+        return out
+
+
+def _reject_unknown(prefix: str, node: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    for key in node:
+        if key not in known:
+            path = f"{prefix}.{key}" if prefix else str(key)
+            raise ValidationError(path, node[key], f"a known key (one of {', '.join(known)})")
+
+
+def _venue_scenarios(rows: object) -> object:
+    """``scenarios`` rows in the venue layout (shape errors are left to ``from_mapping``)."""
+    if not isinstance(rows, list | tuple):
+        return rows
+    out: list[object] = []
+    for index, row in enumerate(rows):
+        if isinstance(row, Mapping):
+            _reject_unknown(f"scenarios[{index}]", row, tuple(_SCENARIO_KEYS))
+            row = {_SCENARIO_KEYS[k]: v for k, v in row.items()}
+        out.append(row)
+    return out
+
+
+def _collaterals(rows: object) -> tuple[tuple[DeriveCollateralParams, ...], dict[str, str]]:
+    if not isinstance(rows, list | tuple):
+        raise ValidationError("collaterals", rows, "a list of collateral tables")
+    settings: list[DeriveCollateralParams] = []
+    bases: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        path = f"collaterals[{index}]"
+        if not isinstance(row, Mapping):
+            raise ValidationError(path, row, "a table of keys")
+        _reject_unknown(path, row, _COLLATERAL_KEYS)
+        base = check_name(f"{path}.base", row.get("base"))
+        fields = {k: v for k, v in row.items() if k != "base"}
+        try:
+            setting = config_from_mapping(DeriveCollateralParams, fields, path)
+        except ValidationError as exc:
+            field = exc.field if exc.field.startswith(path) else f"{path}.{exc.field}"
+            raise ValidationError(field, exc.value, exc.expected) from None
+        settings.append(setting)
+        bases.setdefault(setting.name, base)
+    return tuple(settings), bases
+
+
+def _pack_path(field: str) -> str:
+    """Pack key path of a ``DeriveParams.from_mapping`` error path."""
+    if field in _VENUE_PATHS:
+        return _VENUE_PATHS[field]
+    head, dot, key = field.partition(".")
+    if head.startswith("Scenarios"):
+        tail = f".{_VENUE_SCENARIO_KEYS.get(key, key)}" if dot else ""
+        return "scenarios" + head.removeprefix("Scenarios") + tail
+    return field
