@@ -18,6 +18,7 @@ from portmargin.risk import (
     prepare_book,
     resolve_instruments,
     scenario_pnl,
+    set_aside,
 )
 from portmargin.scenarios import Scenario, ScenarioSet, VolShockLaw
 
@@ -189,3 +190,30 @@ def test_discount_follows_each_option_quote_currency(demo_snapshot: MarketSnapsh
     table = resolve_instruments([parse_instrument(n) for n in names], market)
     assert table.df[0] == 1.0  # inverse options are quoted in USD (rate 0 on Deribit)
     assert table.df[1] == pytest.approx(np.exp(-0.05 * table.tau[1]), rel=1e-15)
+
+
+def test_set_aside_first_group_wins_in_group_then_book_order() -> None:
+    """Holders of each group's columns leave the book with the first group's reason; errors
+    list accounts by that group, then in book order; nobody set aside returns the book."""
+    insts = [parse_instrument(n) for n in ("BTC-PERPETUAL", "ETH-PERPETUAL", "BTC-26JUN20")]
+    book = Book.from_arrays(
+        ["a", "b", "c", "d", "e"],
+        insts,
+        np.array([0, 1, 1, 2, 3, 4], dtype=np.intp),
+        np.array([1, 0, 2, 2, 0, 1], dtype=np.intp),
+        np.array([1.0, 1.0, -1.0, 2.0, 1.0, 3.0]),
+    )
+    good, errors = set_aside(book, [(np.array([2]), "no fut"), (np.array([1, 2]), "no eth")])
+    assert list(errors.items()) == [
+        ("b", "no fut"),
+        ("c", "no fut"),
+        ("a", "no eth"),
+        ("e", "no eth"),
+    ]
+    assert good.accounts == ("d",)
+    assert good.instruments == book.instruments
+    assert good.quantities.toarray().tolist() == [[1.0, 0.0, 0.0]]
+    same, none = set_aside(book, [(np.zeros(0, dtype=np.intp), "unused")])
+    assert same is book
+    assert none == {}
+    assert set_aside(book, []) == (book, {})

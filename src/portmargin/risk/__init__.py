@@ -2,7 +2,13 @@
 
 from portmargin.risk._array import RiskArray, build_risk_array
 from portmargin.risk._book import Book
-from portmargin.risk._prepare import PreparedBook, group_columns, prepare_book, scenario_pnl
+from portmargin.risk._prepare import (
+    PreparedBook,
+    group_columns,
+    prepare_book,
+    scenario_pnl,
+    set_aside,
+)
 from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind, resolve_instruments
 
 __all__ = [
@@ -17,4 +23,5 @@ __all__ = [
     "prepare_book",
     "resolve_instruments",
     "scenario_pnl",
+    "set_aside",
 ]

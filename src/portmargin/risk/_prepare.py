@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -13,7 +13,7 @@ from portmargin.market import MarketSnapshot
 from portmargin.risk._book import Book
 from portmargin.risk._table import InstrumentTable, resolve_instruments
 
-__all__ = ["PreparedBook", "group_columns", "prepare_book", "scenario_pnl"]
+__all__ = ["PreparedBook", "group_columns", "prepare_book", "scenario_pnl", "set_aside"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -58,6 +58,43 @@ def prepare_book(book: Book, market: MarketSnapshot) -> PreparedBook:
         quantities=sub.tocsr(),
     )
     return PreparedBook(book=good, table=table.take(keep_cols), errors=MappingProxyType(errors))
+
+
+def set_aside(
+    book: Book, groups: Sequence[tuple[NDArray[np.intp], str]]
+) -> tuple[Book, dict[str, str]]:
+    """Take the holders of some columns out of ``book``, each with a reason.
+
+    Parameters
+    ----------
+    book
+        Accounts × instruments.
+    groups
+        ``(columns, reason)`` pairs in priority order: the accounts holding any of
+        ``columns`` (instrument column indices, shape ``(c,)``) cannot be computed because
+        of ``reason``.
+
+    Returns
+    -------
+    tuple
+        The book without those accounts (same columns; ``book`` itself when nobody is set
+        aside) and account → reason, the reason of the first group an account falls in;
+        accounts are listed by that group, then in book order.
+    """
+    if not groups:
+        return book, {}
+    cols = np.concatenate([np.asarray(c, dtype=np.intp) for c, _ in groups])
+    group_of = np.repeat(np.arange(len(groups)), [len(c) for c, _ in groups])
+    held = book.quantities[:, cols].tocsr()
+    rows = np.flatnonzero(np.diff(held.indptr) > 0)
+    if rows.size == 0:
+        return book, {}
+    first = np.minimum.reduceat(group_of[held.indices], held.indptr[rows])
+    order = np.lexsort((rows, first))
+    errors = {book.accounts[rows[i]]: groups[first[i]][1] for i in order.tolist()}
+    keep = np.ones(len(book.accounts), dtype=bool)
+    keep[rows] = False
+    return book.select_accounts(keep), errors
 
 
 def group_columns(keys: NDArray[np.object_]) -> dict[object, NDArray[np.intp]]:

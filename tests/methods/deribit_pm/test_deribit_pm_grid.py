@@ -9,10 +9,14 @@ import numpy as np
 import pytest
 from deribit_pm_support import names_of, pack
 
+from portmargin.instruments import parse_instrument
 from portmargin.market import MarketSnapshot, VolSmile
 from portmargin.methods.deribit_pm import Assumptions, VolUpFloor, simulate_pme
 from portmargin.methods.deribit_pm._aggregate import worst_case
 from portmargin.methods.deribit_pm._grid import build_grid, vol_law
+from portmargin.pricing import black76
+from portmargin.risk import build_risk_array, resolve_instruments
+from portmargin.scenarios import UpFloor
 
 
 def test_vol_shock_law_at_15_days() -> None:
@@ -128,3 +132,41 @@ def test_vol_up_floor_base_changes_only_up_columns() -> None:
     assert base.standard[1::3] == level.standard[1::3]
     assert base.standard[2::3] == level.standard[2::3]
     assert all(b > lv for b, lv in zip(base.standard[0::3], level.standard[0::3], strict=True))
+
+
+def test_vol_up_floor_base_is_the_engine_base_floor() -> None:
+    """``base``: the law floors the vol before the shock, ``max(sigma, min_vol)(1 + vru f)``,
+    in the vol-up columns only; the risk array reprices them in the same pass."""
+    params = pack()
+    pair = params.currency_pair["btc_usd"]
+    a = dataclasses.replace(params.assumptions, vol_up_floor=VolUpFloor.BASE)
+    law = vol_law(pair, a)
+    assert (law.up_floor, law.min_vol_up) == (UpFloor.BASE, pair.min_volatility_for_shock_up)
+    assert vol_law(pair, params.assumptions).up_floor is UpFloor.LEVEL
+    f = (30 / 20) ** 0.3
+    shocked = law.shocked_vols(np.array([0.3]), np.array([20.0]), np.array([0.5, 0.0, -0.25]))
+    assert shocked[0] == pytest.approx([0.5 * (1 + 0.5 * f), 0.3, 0.3 * (1 - 0.25 * f)])
+
+    expiry = 1593158400000
+    market = MarketSnapshot(
+        valuation_ms=expiry - 20 * 86_400_000,
+        index_prices={"BTC": 10000.0},
+        forwards={("BTC", expiry): 10000.0},
+        smiles={
+            ("BTC", expiry): VolSmile(
+                expiry_ms=expiry,
+                forward=10000.0,
+                strikes=np.array([9000.0, 11000.0]),
+                vols=np.array([0.3, 0.3]),
+            )
+        },
+    )
+    table = resolve_instruments([parse_instrument("BTC-26JUN20-10000-C")], market)
+    grid = build_grid("btc_btc", params.general, pair, a)
+    pnl = build_risk_array(table, grid.scenarios).pnl[0]
+    t = 20 / 365
+    base = float(black76.price(10000.0, 10000.0, t, 0.3, True)) / 10000.0
+    for j in range(0, grid.n_std, 3):  # vol-up columns
+        fwd = 10000.0 * (1 + grid.moves[j])
+        up = float(black76.price(fwd, 10000.0, t, 0.5 * (1 + 0.5 * f), True)) / fwd
+        assert pnl[j] == pytest.approx(up - base, rel=1e-12)

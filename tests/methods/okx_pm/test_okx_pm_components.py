@@ -11,10 +11,12 @@ from linear_market_support import book, linear_future, market, option, perp
 from portmargin.instruments import Currency, parse_instrument
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
-from portmargin.methods.okx_pm import OkxParams, OkxPM, depeg_hedged, tiered_charge
+from portmargin.methods.okx_pm import OkxParams, OkxPM, depeg_hedged, tiered_charge, unit_grid
+from portmargin.methods.okx_pm._reprice import unit_risk
 from portmargin.pricing import black76
 from portmargin.results import MarginBatch
 from portmargin.risk import resolve_instruments
+from portmargin.scenarios import VolShockMode
 
 METHOD = OkxPM()
 SPOT = 70_000.0
@@ -251,3 +253,41 @@ def test_unit_without_tier_is_an_account_error(params: OkxParams) -> None:
     assert "no tier for 'SOL'" in batch.errors["sol"]
     assert _one(batch, "mr1") == pytest.approx(0.12 * SPOT)
     assert "mr1/SOL" not in batch.components
+
+
+@pytest.mark.parametrize("dte", [0.25, 1.0, 7.0, 30.0, 365.0])
+def test_mr1_iv_points_on_the_engine_law(params: OkxParams, dte: float) -> None:
+    """The MR1 states move IV by -1, 0, +1 x 30 max(DTE, 1)^-0.3 vol points (absolute law)."""
+    grid = unit_grid("BTC", params)
+    assert sorted(set(grid.mr1.column("vol_shock").tolist())) == [-0.3, 0.0, 0.3]
+    assert grid.mr1.vol_law.mode is VolShockMode.ABSOLUTE
+    shocked = grid.mr1.vol_law.shocked_vols(
+        np.array([0.5]), np.array([dte]), np.array([-0.3, 0.0, 0.3])
+    )
+    points = 30.0 * max(dte, 1.0) ** -0.3 / 100.0
+    assert shocked[0] == pytest.approx([0.5 - points, 0.5, 0.5 + points], rel=1e-14)
+
+
+def test_iv_floor_in_mr1_states_only(params: OkxParams) -> None:
+    """IV 0.5 %: every MR1 state prices at IV >= 1 % (unchanged IV too), while MR6 and MR2
+    keep the 0.5 % IV (spec: IV unchanged)."""
+    days, vol, strike = 7.0, 0.005, SPOT
+    table = resolve_instruments([option(days, strike)], market(days=(days,), vol=vol))
+    grid = unit_grid("BTC", params)
+    pnl = unit_risk(table, grid).pnl[0]
+    t = days / 365.0
+
+    def value(fwd: float, sigma: float, tau: float = t) -> float:
+        return float(black76.price(fwd, strike, tau, sigma, True))
+
+    now = value(SPOT, vol)
+    same = grid.labels.index("BTC MR1 +0% IV same")
+    assert pnl[same] == pytest.approx(value(SPOT, 0.01) - now, rel=1e-12)
+    assert pnl[same] > 0.0
+    down = grid.labels.index("BTC MR1 +4% IV down")
+    assert pnl[down] == pytest.approx(value(SPOT * 1.04, 0.01) - now, rel=1e-12)
+    mr6 = grid.labels.index("BTC MR6 +24%")
+    assert pnl[mr6] == pytest.approx(value(SPOT * 1.24, vol) - now, rel=1e-12)
+    mr2 = grid.labels.index("BTC MR2 1d theta")
+    assert pnl[mr2] == pytest.approx(value(SPOT, vol, t - 1 / 365) - now, rel=1e-12)
+    assert pnl[mr2] < 0.0 < value(SPOT, 0.01, t - 1 / 365) - now

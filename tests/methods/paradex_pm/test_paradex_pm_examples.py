@@ -134,7 +134,7 @@ def _pnl_matrix(params: ParadexParams, days: float, vol: float) -> np.ndarray:
     asset = params.asset("BTC")
     scen = scenario_set(asset, params.vol_up_floor)
     table = resolve_instruments([option(days, SPOT)], mk)
-    pnl, _ = scan_pnl_usd(table, scen, asset, params.vol_up_floor)
+    pnl, _ = scan_pnl_usd(table, scen)
     return pnl[0]
 
 
@@ -190,7 +190,7 @@ def test_inverse_chain_book_in_usd(params: ParadexParams, demo_snapshot: MarketS
     scen = scenario_set(asset, params.vol_up_floor)
     table = resolve_instruments([inst], demo_snapshot)
     ra = build_risk_array(table, scen)
-    pnl, _ = scan_pnl_usd(table, scen, asset, params.vol_up_floor)
+    pnl, _ = scan_pnl_usd(table, scen)
     s = scen.column("spot_shock")
     np.testing.assert_allclose(pnl[0], ra.pnl[0] * table.index[0] * (1 + s), rtol=1e-12)
     weighted = -10.0 * pnl[0] * scen.column("weight")

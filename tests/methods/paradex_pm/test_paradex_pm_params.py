@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from portmargin.core import ValidationError
 from portmargin.io.params import bundled_packs, load_params, read_pack
 from portmargin.methods.paradex_pm import ParadexParams, ParadexPM, VolUpFloor, scenario_set
 from portmargin.methods.paradex_pm import vol_law as make_law
+from portmargin.scenarios import UpFloor
 
 METHOD = ParadexPM()
 TAIL_MOVES = [-0.66, -0.33, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0]
@@ -90,7 +92,14 @@ def test_vol_law_and_labels() -> None:
     assert (law.short_term_power, law.long_term_power) == (0.30, 0.13)
     assert (law.boundary_days, law.dte_floor_days, law.short_inclusive) == (30.0, 1.0, False)
     assert law.min_vol_up == 0.4
-    assert make_law(a, VolUpFloor.SHOCK).min_vol_up == 0.0
+    # "shock" does not floor the IV level: the engine floors the shock term instead
+    # (was `min_vol_up == 0.0` while the shock floor was applied outside the law).
+    shock = make_law(a, VolUpFloor.SHOCK)
+    assert (shock.up_floor, shock.min_vol_up) == (UpFloor.SHOCK, 0.4)
+    assert law.up_floor is UpFloor.LEVEL
+    up = shock.shocked_vols(np.array([0.2]), np.array([90.0]), np.array([0.4, -0.22]))[0]
+    assert up[0] == pytest.approx(0.2 * 1.4, rel=1e-15)
+    assert up[1] == pytest.approx(0.2 * (1 - 0.22 * (1 / 3) ** 0.13), rel=1e-15)
     scen = scenario_set(a, params.vol_up_floor)
     assert scen.labels[16] == "BTC #17 spot -66% vol +40% w 18%"
     assert scen.column("weight")[23] == 0.024

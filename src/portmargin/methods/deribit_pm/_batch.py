@@ -8,7 +8,6 @@ numbers.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -28,7 +27,6 @@ from portmargin.methods.deribit_pm._params import (
     MarginInputs,
     PairParams,
     RollGrouping,
-    VolUpFloor,
 )
 from portmargin.risk import (
     STABLECOINS,
@@ -38,6 +36,7 @@ from portmargin.risk import (
     build_risk_array,
     group_columns,
     prepare_book,
+    set_aside,
 )
 
 __all__ = ["BatchRun", "GroupRun", "InputOverrides", "group_key", "run_batch"]
@@ -62,8 +61,7 @@ class GroupRun:
     columns
         Instrument columns of ``BatchRun.book`` in this group, shape ``(c,)``.
     pnl
-        P&L per unit, settlement currency, shape ``(c, n)`` (the risk array's, with the
-        vol-up columns of options repriced when ``vol_up_floor = base``).
+        P&L per unit, settlement currency, shape ``(c, n)`` (the risk array's).
     accounts
         Rows of ``BatchRun.book`` holding any of ``columns``, shape ``(a,)``.
     quantities
@@ -154,16 +152,6 @@ def _params_of(
     return ccy, pair
 
 
-def _set_aside(
-    book: Book, columns: NDArray[np.intp], reason: str, errors: dict[str, str]
-) -> NDArray[np.bool_]:
-    """Record ``reason`` for the holders of ``columns`` (first reason wins); their row mask."""
-    held = book.holders(columns)
-    for a in np.flatnonzero(held).tolist():
-        errors.setdefault(book.accounts[a], reason)
-    return held
-
-
 def run_batch(
     book: Book,
     market: MarketSnapshot,
@@ -179,7 +167,7 @@ def run_batch(
     errors = dict(prepared.errors)
     table = prepared.table
     plan: list[tuple[str, NDArray[np.intp], CurrencyParams, PairParams]] = []
-    set_aside = np.zeros(len(prepared.book.accounts), dtype=bool)
+    no_params: list[tuple[NDArray[np.intp], str]] = []
     for key, cols in group_columns(_group_keys(table)).items():
         if key is None:
             continue
@@ -187,38 +175,16 @@ def run_batch(
             params, str(table.settlement_currency[cols[0]]), str(table.underlying[cols[0]])
         )
         if isinstance(found, str):
-            set_aside |= _set_aside(prepared.book, cols, found, errors)
+            no_params.append((cols, found))
         else:
             plan.append((str(key), cols, *found))
-    good = prepared.book.select_accounts(~set_aside) if set_aside.any() else prepared.book
+    good, aside = set_aside(prepared.book, no_params)
+    errors.update(aside)
     groups = tuple(
         _run_group(good, table, key, cols, ccy, pair, params, overrides or {})
         for key, cols, ccy, pair in plan
     )
     return BatchRun(book=good, table=table, groups=groups, errors=MappingProxyType(errors))
-
-
-def _unit_pnl(
-    sub: InstrumentTable, grid: Grid, pair: PairParams, vol_up_floor: VolUpFloor
-) -> tuple[FloatArray, FloatArray]:
-    """P&L per unit, shape ``(c, n)``, and coin delta per unit, shape ``(c,)``.
-
-    ``vol_up_floor = base`` reprices the vol-up columns of options with the base vol floored
-    at ``min_volatility_for_shock_up``.
-    """
-    risk = build_risk_array(sub, grid.scenarios)
-    if vol_up_floor is VolUpFloor.LEVEL or not np.any(sub.is_option):
-        return risk.pnl, risk.delta
-    floored = dataclasses.replace(
-        sub, sigma=np.maximum(sub.sigma, pair.min_volatility_for_shock_up)
-    )
-    alt = build_risk_array(floored, grid.scenarios)
-    up = grid.scenarios.column("vol_shock") > 0
-    opt = sub.is_option
-    pnl = risk.pnl.copy()
-    shifted = alt.pnl + (alt.value - risk.value)[:, None]
-    pnl[np.ix_(opt, up)] = shifted[np.ix_(opt, up)]
-    return pnl, risk.delta
 
 
 def _roll_shock(
@@ -276,7 +242,8 @@ def _run_group(
     to_settle = 1.0 / index if settlement == base else 1.0
     usd_factor = 1.0 if settlement == base else index
     grid = build_grid(key, params.general, pair, a)
-    pnl, delta = _unit_pnl(sub, grid, pair, a.vol_up_floor)
+    risk = build_risk_array(sub, grid.scenarios)
+    pnl, delta = risk.pnl, risk.delta
     accounts = np.flatnonzero(book.holders(cols))
     q = sp.csr_array(book.quantities[accounts][:, cols])
     pre = np.asarray(q @ pnl).reshape(len(accounts), pnl.shape[1])

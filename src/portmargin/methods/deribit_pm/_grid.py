@@ -14,7 +14,7 @@ from portmargin.methods.deribit_pm._params import (
     PairParams,
     VolUpFloor,
 )
-from portmargin.scenarios import Scenario, ScenarioSet, VolShockLaw
+from portmargin.scenarios import Scenario, ScenarioSet, UpFloor, VolShockLaw
 
 __all__ = ["Grid", "build_grid"]
 
@@ -67,15 +67,18 @@ class Grid:
 
 
 def vol_law(pair: PairParams, assumptions: Assumptions) -> VolShockLaw:
-    """The vol-shock law of a pair: ``(30 / max(DTE, floor)) ** p`` with the up-vol floor."""
-    level = assumptions.vol_up_floor is VolUpFloor.LEVEL
+    """The vol-shock law of a pair: ``(30 / max(DTE, floor)) ** p`` with the up-vol floor
+    ``min_volatility_for_shock_up`` on the shocked vol (``level``) or on the base vol
+    (``base``)."""
+    base = assumptions.vol_up_floor is VolUpFloor.BASE
     return VolShockLaw(
         short_term_power=pair.short_term_vega_power,
         long_term_power=pair.long_term_vega_power,
         boundary_days=30.0,
         dte_floor_days=assumptions.dte_floor_days,
         short_inclusive=False,
-        min_vol_up=pair.min_volatility_for_shock_up if level else 0.0,
+        min_vol_up=pair.min_volatility_for_shock_up,
+        up_floor=UpFloor.BASE if base else UpFloor.LEVEL,
     )
 
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from portmargin.core import ValidationError, require_finite, require_non_empty, require_positive
+from portmargin.core import (
+    ValidationError,
+    require_finite,
+    require_non_empty,
+    require_non_negative,
+    require_positive,
+)
 
 __all__ = [
     "Assumptions",
@@ -68,16 +74,9 @@ class DeltaShockModel(StrEnum):
     OFF = "off"
 
 
-def _non_negative(name: str, value: float) -> float:
-    number = require_finite(name, value)
-    if number < 0:
-        raise ValidationError(name, value, "a finite number >= 0")
-    return number
-
-
 def _check_fields(obj: object, names: tuple[str, ...]) -> None:
     for name in names:
-        object.__setattr__(obj, name, _non_negative(name, getattr(obj, name)))
+        object.__setattr__(obj, name, require_non_negative(name, getattr(obj, name)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,7 +12,15 @@ from portmargin.market import MarketSnapshot
 from portmargin.methods.okx_pm._params import OkxParams
 from portmargin.methods.okx_pm._unit import UnitMargin, unit_margin
 from portmargin.results import MarginBatch
-from portmargin.risk import STABLECOINS, Book, InstrumentTable, Kind, group_columns, prepare_book
+from portmargin.risk import (
+    STABLECOINS,
+    Book,
+    InstrumentTable,
+    Kind,
+    group_columns,
+    prepare_book,
+    set_aside,
+)
 
 __all__ = ["METHOD_NAME", "compute"]
 
@@ -64,17 +72,6 @@ def _tierless(units: Iterable[str], params: OkxParams) -> dict[str, str]:
     return reasons
 
 
-def _reject(
-    book: Book, units: Mapping[str, NDArray[np.intp]], tierless: Mapping[str, str]
-) -> dict[str, str]:
-    """Account → reason, for the holders of a unit without tiers."""
-    errors: dict[str, str] = {}
-    for u, reason in tierless.items():
-        for a in np.flatnonzero(book.holders(units[u])):
-            errors.setdefault(book.accounts[a], reason)
-    return errors
-
-
 def _components(units: Sequence[UnitMargin], n: int) -> dict[str, NDArray[np.float64]]:
     mr8 = np.zeros(n)
     out: dict[str, NDArray[np.float64]] = {}
@@ -120,10 +117,8 @@ def compute(book: Book, market: MarketSnapshot, params: OkxParams) -> MarginBatc
     table = prepared.table
     by_unit = _units(table)
     tierless = _tierless(by_unit, params)
-    errors = dict(prepared.errors)
-    errors.update(_reject(prepared.book, by_unit, tierless))
-    accounts = np.array(prepared.book.accounts, dtype=object)
-    good = prepared.book.select_accounts(~np.isin(accounts, list(errors)))
+    good, rejected = set_aside(prepared.book, [(by_unit[u], r) for u, r in tierless.items()])
+    errors = {**prepared.errors, **rejected}
     n = len(good.accounts)
     units = [
         unit_margin(good, table, cols, u, params)

@@ -9,9 +9,10 @@ from numpy.typing import NDArray
 
 from portmargin.methods.okx_pm._params import OkxParams
 from portmargin.pricing import black76
-from portmargin.risk import STABLECOINS, InstrumentTable, Kind
+from portmargin.risk import InstrumentTable, Kind, build_risk_array
+from portmargin.scenarios import Scenario, ScenarioSet, VolShockLaw, VolShockMode
 
-__all__ = ["UnitGrid", "UnitRisk", "unit_grid", "unit_risk"]
+__all__ = ["UnitGrid", "UnitRisk", "mr1_vol_law", "unit_grid", "unit_risk"]
 
 DAYS_PER_YEAR = 365.0
 FloatArray = NDArray[np.float64]
@@ -26,26 +27,41 @@ class UnitGrid:
 
     Attributes
     ----------
-    labels
-        Column labels (``"BTC MR1 -12% IV down"``).
-    spot_shock
-        Relative move of spot, forwards and delta-one prices, shape ``(s,)``.
-    iv_state
-        -1, 0 or +1: IV moved down / kept / moved up by the MR1 points, shape ``(s,)``.
-    iv_floored
-        True on MR1 columns, whose shocked IV is floored at ``mr1_iv_floor``.
-    time_shift_days
-        Days the options are aged (MR2 column), shape ``(s,)``.
-    n_mr1
-        Number of MR1 columns (the first ones).
+    mr1
+        The MR1 states, IV moved by ``s x mr1_iv_points(DTE)`` vol points (``s`` in -1, 0,
+        +1; absolute law ``sigma + vol_shock (1 / max(DTE, 1)) ** mr1_iv_power`` with
+        ``vol_shock = s x mr1_iv_points / 100``) and floored at ``mr1_iv_floor``.
+    other
+        MR6 down / up and the MR2 column (options aged ``mr2_horizon_days``), IV unchanged
+        and not floored.
     """
 
-    labels: tuple[str, ...]
-    spot_shock: FloatArray
-    iv_state: FloatArray
-    iv_floored: NDArray[np.bool_]
-    time_shift_days: FloatArray
-    n_mr1: int
+    mr1: ScenarioSet
+    other: ScenarioSet
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Column labels (``"BTC MR1 -12% IV down"``), MR1 first."""
+        return self.mr1.labels + self.other.labels
+
+    @property
+    def n_mr1(self) -> int:
+        """Number of MR1 columns (the first ones)."""
+        return len(self.mr1)
+
+
+def mr1_vol_law(params: OkxParams) -> VolShockLaw:
+    """The MR1 IV law: ``sigma + vol_shock (1 / max(DTE, 1)) ** mr1_iv_power``, floored at
+    ``mr1_iv_floor``; with ``vol_shock = +-mr1_iv_points / 100`` the move is
+    ``mr1_iv_points x max(DTE, 1) ** -mr1_iv_power`` vol points."""
+    return VolShockLaw(
+        short_term_power=params.mr1_iv_power,
+        long_term_power=params.mr1_iv_power,
+        boundary_days=1.0,
+        dte_floor_days=1.0,
+        min_vol=params.mr1_iv_floor,
+        mode=VolShockMode.ABSOLUTE,
+    )
 
 
 def unit_grid(unit: str, params: OkxParams) -> UnitGrid:
@@ -53,21 +69,31 @@ def unit_grid(unit: str, params: OkxParams) -> UnitGrid:
     grid_moves = params.mr1_moves(unit)
     extreme = params.mr6_move(unit)
     moves = sorted({0.0, *grid_moves, *(-m for m in grid_moves)})
-    states = (-1.0, 0.0, 1.0)
     names = {-1.0: "IV down", 0.0: "IV same", 1.0: "IV up"}
-    mr1 = [(m, s) for m in moves for s in states]
-    labels = [f"{unit} MR1 {m * 100:+g}% {names[s]}" for m, s in mr1]
-    labels += [f"{unit} MR6 {-extreme * 100:+g}%", f"{unit} MR6 {extreme * 100:+g}%"]
-    labels.append(f"{unit} MR2 {params.mr2_horizon_days:g}d theta")
-    n1 = len(mr1)
-    return UnitGrid(
-        labels=tuple(labels),
-        spot_shock=np.array([m for m, _ in mr1] + [-extreme, extreme, 0.0]),
-        iv_state=np.array([s for _, s in mr1] + [0.0, 0.0, 0.0]),
-        iv_floored=np.arange(n1 + 3) < n1,
-        time_shift_days=np.array([0.0] * (n1 + 2) + [params.mr2_horizon_days]),
-        n_mr1=n1,
+    points = params.mr1_iv_points / 100.0
+    mr1 = ScenarioSet(
+        name=f"okx-pm {unit} MR1",
+        scenarios=tuple(
+            Scenario(
+                label=f"{unit} MR1 {m * 100:+g}% {names[s]}", spot_shock=m, vol_shock=s * points
+            )
+            for m in moves
+            for s in (-1.0, 0.0, 1.0)
+        ),
+        vol_law=mr1_vol_law(params),
     )
+    other = ScenarioSet(
+        name=f"okx-pm {unit} MR6 MR2",
+        scenarios=(
+            Scenario(label=f"{unit} MR6 {-extreme * 100:+g}%", spot_shock=-extreme),
+            Scenario(label=f"{unit} MR6 {extreme * 100:+g}%", spot_shock=extreme),
+            Scenario(
+                label=f"{unit} MR2 {params.mr2_horizon_days:g}d theta",
+                time_shift_days=params.mr2_horizon_days,
+            ),
+        ),
+    )
+    return UnitGrid(mr1=mr1, other=other)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -104,23 +130,6 @@ class UnitRisk:
     cash_currency: NDArray[np.intp]
 
 
-def _option_pnl(table: InstrumentTable, grid: UnitGrid, params: OkxParams) -> FloatArray:
-    F, K, T, sig = table.forward, table.strike, table.tau, table.sigma
-    call, D, S = table.is_call, table.df, table.index
-    m = grid.spot_shock[None, :]
-    points = params.mr1_iv_points * np.maximum(T * DAYS_PER_YEAR, 1.0) ** -params.mr1_iv_power
-    sig_s = sig[:, None] + grid.iv_state[None, :] * points[:, None] / 100.0
-    sig_s = np.where(grid.iv_floored[None, :], np.maximum(sig_s, params.mr1_iv_floor), sig_s)
-    T_s = np.maximum(T[:, None] - grid.time_shift_days[None, :] / DAYS_PER_YEAR, 0.0)
-    D_s = D[:, None] ** (T_s / T[:, None])
-    F_s = F[:, None] * (1.0 + m)
-    base = black76.price(F, K, T, sig, call, D)
-    shocked = black76.price(F_s, K[:, None], T_s, np.maximum(sig_s, 0.0), call[:, None], D_s)
-    coin = (shocked / F_s - (base / F)[:, None]) * (S[:, None] * (1.0 + m))
-    result: FloatArray = np.where(table.inverse[:, None], coin, shocked - base[:, None])
-    return result
-
-
 def _cash_currency(table: InstrumentTable) -> NDArray[np.intp]:
     """MR9 currency of derivative rows: the settlement currency of linear ones, ``USD`` for
     coin-margined ones; -1 for spot pairs and balances."""
@@ -132,41 +141,31 @@ def _cash_currency(table: InstrumentTable) -> NDArray[np.intp]:
     return result
 
 
-def unit_risk(table: InstrumentTable, grid: UnitGrid, params: OkxParams) -> UnitRisk:
-    """Scenario P&L and greeks per unit of every row of one risk unit.
+def unit_risk(table: InstrumentTable, grid: UnitGrid) -> UnitRisk:
+    """Scenario P&L in USD and greeks per unit of every row of one risk unit.
 
-    Delta-one P&L per coin for a move ``m`` (pricing-conventions.md section 5): linear
-    futures / perpetuals ``P m`` (USDT, USDC taken at 1 USD), coin-settled ones ``S m``
-    (coin P&L ``1 - 1/(1+m)`` at the scenario price ``S (1+m)``), spot pairs and coin
-    balances ``S m``. Options: Black-76 on ``F (1+m)`` with the column's IV and time,
-    discounting at the row's rate; coin-settled values ``V / F`` converted at ``S (1+m)``.
-    Stablecoin balances have no P&L.
+    The P&L is the engine's risk array in USD (:meth:`~portmargin.risk.RiskArray.pnl_usd`,
+    pricing-conventions.md sections 4-5): delta-one rows move with the column's spot shock
+    ``m`` (linear ``P m``, coin-settled ``S m`` at the scenario price, USDT and USDC taken at
+    1 USD), spot pairs and coin balances ``S m``, stablecoin balances 0; options are Black-76
+    on ``F (1 + m)`` with the column's IV and time (discount factor aged with the time shift),
+    coin-settled values ``V / F`` converted at ``S (1 + m)``.
     """
+    mr1 = build_risk_array(table, grid.mr1)
+    other = build_risk_array(table, grid.other)
     n = len(table)
-    kind, S = table.kind, table.index
-    m = grid.spot_shock[None, :]
-    stable = np.isin(table.underlying, sorted(STABLECOINS))
-    coin = (kind == Kind.CURRENCY) & ~stable
-    d1 = np.isin(kind, (Kind.FUTURE, Kind.PERPETUAL))
-    moves_with_index = coin | (kind == Kind.SPOT) | (d1 & table.inverse)
-    pnl = np.zeros((n, grid.spot_shock.size))
-    pnl[moves_with_index] = S[moves_with_index, None] * m
-    linear = d1 & ~table.inverse
-    pnl[linear] = table.forward[linear, None] * m
-    delta = np.where(d1 | coin | (kind == Kind.SPOT), 1.0, 0.0)
     vega, rho, mark = np.zeros(n), np.zeros(n), np.zeros(n)
     opt = np.flatnonzero(table.is_option)
     if opt.size:
         o = table.take(opt)
-        pnl[opt] = _option_pnl(o, grid, params)
         g = black76.greeks(o.forward, o.strike, o.tau, o.sigma, o.is_call, o.df)
-        value = black76.price(o.forward, o.strike, o.tau, o.sigma, o.is_call, o.df)
-        delta[opt] = np.where(o.inverse, g["delta"] - value / o.forward, g["delta"])
         vega[opt], rho[opt] = g["vega"], g["rho"]
-        mark[opt] = np.where(o.inverse, value / o.forward * o.index, value)
+        value = mr1.value[opt]
+        mark[opt] = np.where(o.inverse, value * o.index, value)
+    d1 = np.isin(table.kind, (Kind.FUTURE, Kind.PERPETUAL))
     return UnitRisk(
-        pnl=pnl,
-        delta=delta,
+        pnl=np.hstack([mr1.pnl_usd(), other.pnl_usd()]),
+        delta=mr1.delta,
         vega=vega,
         rho=rho,
         mark=mark,

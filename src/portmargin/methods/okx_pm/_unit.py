@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from portmargin.methods.okx_pm._charges import basis_risk, depeg_hedged, tiered_charge, vega_twist
 from portmargin.methods.okx_pm._params import OkxParams
 from portmargin.methods.okx_pm._reprice import DAYS_PER_YEAR, UnitRisk, unit_grid, unit_risk
-from portmargin.risk import Book, InstrumentTable, Kind, scenario_pnl
+from portmargin.risk import Book, InstrumentTable, Kind
 
 __all__ = ["UnitMargin", "unit_margin"]
 
@@ -103,10 +103,10 @@ def unit_margin(
     """
     sub = table.take(columns)
     grid = unit_grid(unit, params)
-    risk = unit_risk(sub, grid, params)
+    risk = unit_risk(sub, grid)
     q = book.quantities[:, columns]
     n1 = grid.n_mr1
-    pnl = scenario_pnl(book, columns, risk.pnl)
+    pnl = np.asarray(q @ risk.pnl)
     worst_mr1 = np.argmin(pnl[:, :n1], axis=1)
     mr1 = np.maximum(-pnl[np.arange(pnl.shape[0]), worst_mr1], 0.0)
     mr6 = params.mr6_weight * np.maximum(-pnl[:, n1 : n1 + 2].min(axis=1), 0.0)

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from portmargin.methods.paradex_pm._params import ParadexAssetParams, ParadexParams
 from portmargin.methods.paradex_pm._scenarios import scan_pnl_usd, scenario_set
-from portmargin.risk import Book, InstrumentTable, Kind, scenario_pnl
+from portmargin.risk import Book, InstrumentTable, Kind
 
 __all__ = ["AssetMargin", "asset_margin", "min_delta_requirement"]
 
@@ -132,14 +132,14 @@ def asset_margin(
     """
     sub = table.take(columns)
     scenarios = scenario_set(asset, params.vol_up_floor)
-    pnl, unit_delta = scan_pnl_usd(sub, scenarios, asset, params.vol_up_floor)
-    loss = -scenario_pnl(book, columns, pnl) * scenarios.column("weight")[None, :]
+    pnl, unit_delta = scan_pnl_usd(sub, scenarios)
+    q = book.quantities[:, columns]
+    loss = -np.asarray(q @ pnl) * scenarios.column("weight")[None, :]
     worst = np.argmax(loss, axis=1).astype(np.intp)
     scan = np.maximum(np.take_along_axis(loss, worst[:, None], axis=1)[:, 0], 0.0)
 
     linear_option = sub.is_option & ~sub.inverse
     unit_delta = np.where(linear_option, unit_delta * sub.forward / sub.index, unit_delta)
-    q = book.quantities[:, columns]
     net = np.asarray(q @ unit_delta, dtype=np.float64)
     gross = np.asarray(abs(q) @ np.abs(unit_delta), dtype=np.float64)
     min_delta = min_delta_requirement(

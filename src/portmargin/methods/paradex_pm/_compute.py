@@ -12,7 +12,7 @@ from portmargin.market import MarketSnapshot
 from portmargin.methods.paradex_pm._asset import AssetMargin, asset_margin
 from portmargin.methods.paradex_pm._params import ParadexParams
 from portmargin.results import Contribution, MarginBatch
-from portmargin.risk import Book, InstrumentTable, Kind, group_columns, prepare_book
+from portmargin.risk import Book, InstrumentTable, Kind, group_columns, prepare_book, set_aside
 
 __all__ = ["METHOD_NAME", "compute"]
 
@@ -39,28 +39,25 @@ _ASSUMPTIONS = (
 )
 
 
-def _unsupported(table: InstrumentTable, params: ParadexParams) -> NDArray[np.bool_]:
+def _unsupported(
+    table: InstrumentTable, params: ParadexParams
+) -> list[tuple[NDArray[np.intp], str]]:
+    """Columns of spot pairs and of derivatives on base assets missing from the pack, one at
+    a time in column order, each with the reason given to its holders."""
     derivative = np.isin(table.kind, _DERIVATIVES)
-    known = np.isin(table.underlying, [a.base_asset for a in params.assets])
-    result: NDArray[np.bool_] = (table.kind == Kind.SPOT) | (derivative & ~known)
-    return result
-
-
-def _reject(book: Book, table: InstrumentTable, params: ParadexParams) -> dict[str, str]:
-    """Account → reason, for holders of spot pairs or of derivatives on unknown base assets."""
-    errors: dict[str, str] = {}
     have = [a.base_asset for a in params.assets]
-    for col in np.flatnonzero(_unsupported(table, params)):
-        name = table.names[col]
-        reason = (
-            f"{name}: spot pairs are not margined by paradex-pm"
-            if table.kind[col] == Kind.SPOT
-            else f"{name}: no paradex-pm parameters for base asset "
-            f"{table.underlying[col]!r} (pack has {have})"
+    known = np.isin(table.underlying, have)
+    columns = np.flatnonzero((table.kind == Kind.SPOT) | (derivative & ~known))
+    return [
+        (
+            columns[i : i + 1],
+            f"{table.names[c]}: spot pairs are not margined by paradex-pm"
+            if table.kind[c] == Kind.SPOT
+            else f"{table.names[c]}: no paradex-pm parameters for base asset "
+            f"{table.underlying[c]!r} (pack has {have})",
         )
-        for a in book.quantities[:, [col]].nonzero()[0]:
-            errors.setdefault(book.accounts[a], reason)
-    return errors
+        for i, c in enumerate(columns.tolist())
+    ]
 
 
 def _notes(table: InstrumentTable, market: MarketSnapshot, params: ParadexParams) -> list[str]:
@@ -146,10 +143,8 @@ def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> Margin
     """
     prepared = prepare_book(book, market)
     table = prepared.table
-    errors = dict(prepared.errors)
-    errors.update(_reject(prepared.book, table, params))
-    accounts = np.array(prepared.book.accounts, dtype=object)
-    good = prepared.book.select_accounts(~np.isin(accounts, list(errors)))
+    good, rejected = set_aside(prepared.book, _unsupported(table, params))
+    errors = {**prepared.errors, **rejected}
     n = len(good.accounts)
     derivatives = np.flatnonzero(np.isin(table.kind, _DERIVATIVES))
     by_asset = group_columns(table.underlying[derivatives])

@@ -7,11 +7,10 @@ from numpy.typing import NDArray
 
 from portmargin.methods.paradex_pm._params import ParadexAssetParams, VolUpFloor
 from portmargin.risk import InstrumentTable, build_risk_array
-from portmargin.scenarios import Scenario, ScenarioSet, VolShockLaw
+from portmargin.scenarios import Scenario, ScenarioSet, UpFloor, VolShockLaw
 
 __all__ = ["scan_pnl_usd", "scenario_set", "vol_law"]
 
-DAYS_PER_YEAR = 365.0
 DTE_BOUNDARY_DAYS = 30.0
 """DOC: ``vega_power_short_dte`` applies when ``DTE < 30`` days."""
 
@@ -24,8 +23,8 @@ def vol_law(asset: ParadexAssetParams, vol_up_floor: VolUpFloor) -> VolShockLaw:
     """The IV shock law of ``asset``: relative shock ``vol_shock * (30 / max(1, DTE))**p``.
 
     ``p`` is ``vega_power_short_dte`` for ``DTE < 30`` days, else ``vega_power_long_dte``.
-    With ``vol_up_floor = "level"`` up-shocked vols are floored at ``min_vol_shock_up``; with
-    ``"shock"`` the floor is applied to the shock term instead (see :func:`scan_pnl_usd`).
+    In up-vol scenarios ``min_vol_shock_up`` floors the shocked IV (``vol_up_floor =
+    "level"``) or the shock term ``vol_shock * factor(DTE)`` (``"shock"``).
     """
     v = asset.vol_shock_params
     return VolShockLaw(
@@ -34,7 +33,8 @@ def vol_law(asset: ParadexAssetParams, vol_up_floor: VolUpFloor) -> VolShockLaw:
         boundary_days=DTE_BOUNDARY_DAYS,
         dte_floor_days=v.dte_floor_days,
         short_inclusive=False,
-        min_vol_up=v.min_vol_shock_up if vol_up_floor is VolUpFloor.LEVEL else 0.0,
+        min_vol_up=v.min_vol_shock_up,
+        up_floor=UpFloor.SHOCK if vol_up_floor is VolUpFloor.SHOCK else UpFloor.LEVEL,
     )
 
 
@@ -57,10 +57,7 @@ def scenario_set(asset: ParadexAssetParams, vol_up_floor: VolUpFloor) -> Scenari
 
 
 def scan_pnl_usd(
-    table: InstrumentTable,
-    scenarios: ScenarioSet,
-    asset: ParadexAssetParams,
-    vol_up_floor: VolUpFloor,
+    table: InstrumentTable, scenarios: ScenarioSet
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Scenario P&L in USD and coin delta per unit of every instrument of one base asset.
 
@@ -69,13 +66,7 @@ def scan_pnl_usd(
     table
         Resolved instruments of the base asset, ``n`` rows.
     scenarios
-        Its SCAN set, from :func:`scenario_set` with the same ``vol_up_floor``.
-    asset
-        Parameters of the base asset.
-    vol_up_floor
-        With ``"shock"`` (and ``min_vol_shock_up > 0``) each option expiry is priced with its
-        own per-scenario shock ``max(vol_shock * factor(DTE), min_vol_shock_up)`` for up
-        shocks and ``vol_shock * factor(DTE)`` otherwise, under a flat law.
+        Its SCAN set, from :func:`scenario_set` (the vol floor is in its law).
 
     Returns
     -------
@@ -86,25 +77,4 @@ def scan_pnl_usd(
         Shape ``(n,)``: coin delta of one unit (``RiskArray.delta``).
     """
     risk = build_risk_array(table, scenarios)
-    pnl = risk.pnl_usd()
-    floor = asset.vol_shock_params.min_vol_shock_up
-    if vol_up_floor is VolUpFloor.LEVEL or floor <= 0:
-        return pnl, risk.delta
-    shocks = scenarios.column("vol_shock")
-    opt = table.is_option
-    for expiry in np.unique(table.expiry_ms[opt]):
-        rows = np.flatnonzero(opt & (table.expiry_ms == expiry))
-        factor = scenarios.vol_law.term_factor(table.tau[rows[:1]] * DAYS_PER_YEAR)[0]
-        term = shocks * factor
-        effective = np.where(shocks > 0, np.maximum(term, floor), term)
-        flat = ScenarioSet(
-            name=scenarios.name,
-            scenarios=tuple(
-                Scenario(
-                    label=s.label, spot_shock=s.spot_shock, vol_shock=float(v), weight=s.weight
-                )
-                for s, v in zip(scenarios.scenarios, effective, strict=True)
-            ),
-        )
-        pnl[rows] = build_risk_array(table.take(rows), flat).pnl_usd()
-    return pnl, risk.delta
+    return risk.pnl_usd(), risk.delta
