@@ -31,7 +31,12 @@ from portmargin.methods.derive_pm2._scenarios import (
     static_discounts,
     unit_values,
 )
-from portmargin.methods.derive_pm2._support import ColumnRoles, Role, column_roles, set_aside
+from portmargin.methods.derive_pm2._support import (
+    ColumnRoles,
+    Role,
+    column_roles,
+    set_aside_unsupported,
+)
 from portmargin.risk import Book, InstrumentTable, prepare_book
 
 __all__ = ["STABLE_PRICE", "BaseRun", "DeriveBatchRun", "run_batch"]
@@ -354,9 +359,8 @@ def run_batch(book: Book, market: MarketSnapshot, params: DerivePM2Params) -> De
     balance or an instrument without market data are set aside in ``errors``; the rest is
     computed. The ``USDC`` balance is the cash of the account's first base-asset row.
     """
-    errors = set_aside(book, column_roles(book.instruments, params))
-    keep = np.array([a not in errors for a in book.accounts], dtype=bool)
-    prepared = prepare_book(book.select_accounts(keep), market)
+    supported, errors = set_aside_unsupported(book, column_roles(book.instruments, params))
+    prepared = prepare_book(supported, market)
     errors.update(prepared.errors)
     good = prepared.book
     roles = column_roles(good.instruments, params)

@@ -12,9 +12,9 @@ from numpy.typing import NDArray
 
 from portmargin.instruments import Currency, Future, Instrument, Option, Perpetual, Settlement
 from portmargin.methods.derive_pm2._pack import CASH_ASSET, DerivePM2Params
-from portmargin.risk import Book
+from portmargin.risk import Book, set_aside
 
-__all__ = ["SUPPORTED", "ColumnRoles", "Role", "column_roles", "set_aside"]
+__all__ = ["SUPPORTED", "ColumnRoles", "Role", "column_roles", "set_aside_unsupported"]
 
 SUPPORTED = (
     f"derive-pm2 supports {CASH_ASSET}-settled (linear) options and perpetuals, the "
@@ -93,19 +93,23 @@ def column_roles(instruments: Sequence[Instrument], params: DerivePM2Params) -> 
     )
 
 
-def set_aside(book: Book, roles: ColumnRoles) -> dict[str, str]:
-    """Account → reason, for accounts holding an unsupported instrument (first reason wins)
-    or a negative collateral balance."""
-    errors: dict[str, str] = {}
-    q = book.quantities.tocsc()
-    for col, reason in roles.reasons.items():
-        for a in q[:, [col]].tocoo().coords[0]:
-            errors.setdefault(book.accounts[a], reason)
-    for coll in np.flatnonzero(roles.role == Role.COLLATERAL).tolist():
-        column = q[:, [coll]].tocoo()
-        name = book.instruments[coll].name
-        for a in column.coords[0][column.data < 0]:
-            errors.setdefault(
-                book.accounts[a], f"negative {name} balance: collateral amounts must be >= 0"
-            )
-    return errors
+def set_aside_unsupported(book: Book, roles: ColumnRoles) -> tuple[Book, dict[str, str]]:
+    """Take out accounts holding an unsupported instrument (first reason wins) or a negative
+    collateral balance; return the remaining book and account → reason."""
+    kept, errors = set_aside(
+        book, [(np.array([col], dtype=np.intp), why) for col, why in roles.reasons.items()]
+    )
+    colls = np.flatnonzero(roles.role == Role.COLLATERAL)
+    short = kept.quantities[:, colls].tocsr()
+    short.data = (short.data < 0).astype(np.float64)
+    short.eliminate_zeros()
+    rows = np.flatnonzero(np.diff(short.indptr) > 0)
+    if rows.size == 0:
+        return kept, errors
+    first = colls[short.indices[short.indptr[rows]]]
+    for r, c in zip(rows.tolist(), first.tolist(), strict=True):
+        name = kept.instruments[c].name
+        errors[kept.accounts[r]] = f"negative {name} balance: collateral amounts must be >= 0"
+    keep = np.ones(len(kept.accounts), dtype=bool)
+    keep[rows] = False
+    return kept.select_accounts(keep), errors
