@@ -201,3 +201,23 @@ def test_check_deribit_docs_example_via_cli() -> None:
     assert row["im"] == pytest.approx(0.122861343, abs=5e-10)
     assert row["expected_im"] == 0.122861343
     assert row["mismatches"] == []
+
+
+def test_margin_derive_on_usdc_books(tmp_path: Path) -> None:
+    path = tmp_path / "usdc.csv"
+    path.write_text(
+        "account,instrument,quantity\n"
+        "u1,BTC_USDC-26JUN20-10000-C,-5\n"
+        "u1,BTC_USDC-PERPETUAL,2\n"
+        "u1,USDC,10000\n"
+        "u2,BTC-26JUN20-10000-C,-1\n",
+        encoding="utf-8",
+    )
+    proc = run("margin", str(path), "--market", CHAIN, "--method", "derive-pm2", "--json")
+    assert proc.returncode == 1  # u2 holds a coin-settled option
+    rows = {a["account"]: a for a in json.loads(proc.stdout)["accounts"]}
+    assert rows["u1"]["status"] == "ok"
+    assert rows["u1"]["currency"] == "USDC"
+    assert rows["u1"]["group"] == "BTC"
+    assert rows["u1"]["initial_margin"] > rows["u1"]["maintenance_margin"] > 0
+    assert "coin-settled" in rows["u2"]["error"]
