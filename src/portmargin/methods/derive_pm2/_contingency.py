@@ -96,39 +96,33 @@ def contingencies(
     )
     confidence = float(sum(float(c.sum()) for c in charges))
     coll = res.collateral_value
-    mm_parts = (
-        DeriveComponent(
-            name="perp_mm",
-            amount=perp_notional * params.mm_perp_percent,
-            detail=f"|P|·S = {perp_notional:,.2f} x {params.mm_perp_percent:g}",
-        ),
-        DeriveComponent(
-            name="option_mm",
-            amount=naked_notional * params.mm_option_percent,
-            detail=f"naked shorts x S = {naked_notional:,.2f} x {params.mm_option_percent:g}",
-        ),
-        DeriveComponent(
-            name="collateral_mm",
-            amount=float((coll * res.mm_haircut).sum()),
-            detail="collateral value x MM haircut",
-        ),
+
+    def notional_parts(
+        tag: str, perp_pct: float, option_pct: float, haircut: FloatArray
+    ) -> tuple[DeriveComponent, ...]:
+        return (
+            DeriveComponent(
+                name=f"perp_{tag}",
+                amount=perp_notional * perp_pct,
+                detail=f"|P|·S = {perp_notional:,.2f} x {perp_pct:g}",
+            ),
+            DeriveComponent(
+                name=f"option_{tag}",
+                amount=naked_notional * option_pct,
+                detail=f"naked shorts x S = {naked_notional:,.2f} x {option_pct:g}",
+            ),
+            DeriveComponent(
+                name=f"collateral_{tag}",
+                amount=float((coll * haircut).sum()),
+                detail=f"collateral value x {tag.upper()} haircut",
+            ),
+        )
+
+    mm_parts = notional_parts(
+        "mm", params.mm_perp_percent, params.mm_option_percent, res.mm_haircut
     )
     im_parts = (
-        DeriveComponent(
-            name="perp_im",
-            amount=perp_notional * params.im_perp_percent,
-            detail=f"|P|·S = {perp_notional:,.2f} x {params.im_perp_percent:g}",
-        ),
-        DeriveComponent(
-            name="option_im",
-            amount=naked_notional * params.im_option_percent,
-            detail=f"naked shorts x S = {naked_notional:,.2f} x {params.im_option_percent:g}",
-        ),
-        DeriveComponent(
-            name="collateral_im",
-            amount=float((coll * res.im_haircut).sum()),
-            detail="collateral value x IM haircut",
-        ),
+        *notional_parts("im", params.im_perp_percent, params.im_option_percent, res.im_haircut),
         DeriveComponent(
             name="confidence",
             amount=confidence,
