@@ -20,7 +20,7 @@ def _params() -> OkxParams:
 def test_pack_tiers_and_defaults() -> None:
     """DOC tiers since 2025-01-06 and the section-6 assumption defaults."""
     p = _params()
-    assert bundled_packs("okx-pm") == ("okx-pm/2025",)
+    assert bundled_packs("okx-pm") == ("okx-pm/2024", "okx-pm/2025")
     assert p.mr1_moves("BTC") == (0.04, 0.08, 0.12)
     assert p.mr1_moves("DOT") == (0.06, 0.12, 0.18)
     assert p.mr1_moves("SOL") == (0.08, 0.16, 0.25)

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from portmargin.core import ValidationError
 from portmargin.market import MarketSnapshot
-from portmargin.methods.okx_pm._params import OkxParams
+from portmargin.methods.okx_pm._borrowing import borrowing_charge
+from portmargin.methods.okx_pm._params import OkxParams, RiskUnitGrouping
 from portmargin.methods.okx_pm._unit import UnitMargin, unit_margin
+from portmargin.methods.okx_pm._units import RiskUnit, risk_units
 from portmargin.results import MarginBatch
-from portmargin.risk import (
-    STABLECOINS,
-    Book,
-    InstrumentTable,
-    Kind,
-    group_columns,
-    prepare_book,
-    set_aside,
-)
+from portmargin.risk import Book, prepare_book, set_aside
 
 __all__ = ["METHOD_NAME", "compute"]
 
@@ -37,7 +31,7 @@ _SOURCES = {
     "mr6": "extreme move: mr6_weight x max(0, -min P&L(+-move)), IV unchanged",
     "mr7": "minimum charge scaled incrementally by tier",
     "mr7_raw": "raw minimum charge: rates on notional and option mark",
-    "mr8": "borrowing: not modelled, 0",
+    "mr8": "borrowing: input per account (USD), default 0",
     "mr9": "stablecoin depeg: mr9_rate x cross-currency hedged cash delta",
 }
 
@@ -46,34 +40,45 @@ _ASSUMPTIONS = (
     "okx-pm: MR2 theta, MR3 vega twist, MR4 formula, MR5 rho shift, MR6 weighting, MR7 raw "
     "charge and MR9 depeg are engine assumptions (specs/okx-pm.md section 6)",
     "okx-pm: MR7 tiers are the BTC/ETH table published before 2025-01-15, used for every unit",
-    "okx-pm: MR8 borrowing not modelled (0)",
-    "okx-pm: merged risk units (one per underlying), spot-derivatives offset on",
+    "okx-pm: MR8 borrowing is an input (0 for accounts without one)",
     "okx-pm: MR9 cash deltas of derivatives only (coin-margined count as USD)",
     "okx-pm: USDT and USDC valued at 1 USD",
 )
 
 
-def _units(table: InstrumentTable) -> dict[str, NDArray[np.intp]]:
-    """Columns of each risk unit (underlying), in sorted order: everything but stablecoin
-    balances."""
-    stable = np.isin(table.underlying, sorted(STABLECOINS))
-    cols = np.flatnonzero(~((table.kind == Kind.CURRENCY) & stable))
-    return {str(u): cols[c] for u, c in group_columns(table.underlying[cols]).items()}
+def _notes(params: OkxParams) -> tuple[str, ...]:
+    """The assumptions of a run with ``params``: the fixed ones, the risk-unit grouping and
+    whether MR9 is off."""
+    if params.risk_unit_grouping is RiskUnitGrouping.UNDERLYING:
+        units = "okx-pm: merged risk units (one per underlying), spot-derivatives offset on"
+    else:
+        units = (
+            "okx-pm: pre-merge risk units (one per underlying and margin currency, "
+            "coin-margined = USD); spot and coin balances in the "
+            f"{params.spot_margin_currency} unit (engine assumption)"
+        )
+    mr9 = () if params.include_mr9 else ("okx-pm: MR9 off",)
+    return (*_ASSUMPTIONS, units, *mr9)
 
 
-def _tierless(units: Iterable[str], params: OkxParams) -> dict[str, str]:
-    """Unit → reason, for the units some tier table does not cover."""
+def _tierless(units: Iterable[RiskUnit], params: OkxParams) -> dict[str, str]:
+    """Unit name → reason, for the units whose underlying some tier table does not cover."""
     reasons: dict[str, str] = {}
     for u in units:
         try:
-            params.check_underlying(u)
+            params.check_underlying(u.underlying)
         except ValidationError as exc:
-            reasons[u] = f"okx-pm: no tier for {u!r}: {exc}"
+            reasons[u.name] = f"okx-pm: no tier for {u.underlying!r}: {exc}"
     return reasons
 
 
-def _components(units: Sequence[UnitMargin], n: int) -> dict[str, NDArray[np.float64]]:
-    mr8 = np.zeros(n)
+def _components(
+    units: Sequence[UnitMargin], mr8: NDArray[np.float64]
+) -> dict[str, NDArray[np.float64]]:
+    """Account totals of every component of :data:`_SOURCES`, USD, shape ``(n_accounts,)``:
+    ``mr8`` as given, ``mmr`` including it, every other one the sum over ``units`` with one
+    child per unit (``"mr1/BTC"``)."""
+    n = mr8.size
     out: dict[str, NDArray[np.float64]] = {}
     for name in _SOURCES:
         if name == "mr8":
@@ -88,15 +93,24 @@ def _components(units: Sequence[UnitMargin], n: int) -> dict[str, NDArray[np.flo
     return out
 
 
-def compute(book: Book, market: MarketSnapshot, params: OkxParams) -> MarginBatch:
+def compute(
+    book: Book,
+    market: MarketSnapshot,
+    params: OkxParams,
+    *,
+    borrowing: Mapping[str, float] | None = None,
+) -> MarginBatch:
     """OKX PM MMR and IMR of every account of ``book``, one USD row per account.
 
-    Per risk unit (one underlying: its futures, perpetuals, options, spot pairs and coin
-    balances): ``Derivatives MMR = max(max(MR1, MR2, MR6) + MR4 + MR3 + MR5 + MR9, MR7)``;
-    the account's ``MMR = sum over units + MR8`` and ``IMR = im_factor x MMR``. Components
-    ``mmr``, ``derivatives_mmr``, ``mr1`` ... ``mr9`` and ``mr7_raw`` are sums over units,
-    each with one child per unit (``"mr1/BTC"``); ``worst_scenario`` is the worst MR1 state
-    of the unit with the largest MR1.
+    Per risk unit (``params.risk_unit_grouping``: one underlying with its futures,
+    perpetuals, options, spot pairs and coin balances; or, pre-merge, one underlying and
+    margin currency): ``Derivatives MMR = max(max(MR1, MR2, MR6) + MR4 + MR3 + MR5 + MR9,
+    MR7)`` (MR9 = 0 when ``include_mr9`` is off); the account's
+    ``MMR = sum over units + MR8`` and ``IMR = im_factor x MMR``. Components ``mmr``,
+    ``derivatives_mmr``, ``mr1`` ... ``mr7``, ``mr9`` and ``mr7_raw`` are sums over units,
+    each with one child per unit (``"mr1/BTC"``, pre-merge ``"mr1/BTC-USDT"``); ``mr8`` is
+    the account's borrowing input; ``worst_scenario`` is the worst MR1 state of the unit with
+    the largest MR1.
 
     Parameters
     ----------
@@ -106,26 +120,34 @@ def compute(book: Book, market: MarketSnapshot, params: OkxParams) -> MarginBatc
         Index prices, forwards, vol smiles, marks (USD per coin) and rates.
     params
         An ``okx-pm`` pack.
+    borrowing
+        MR8 per account (margin on borrowed funds), USD, finite and >= 0; accounts not
+        listed, and every account when None, get 0. Entries for accounts not in ``book``
+        are ignored.
 
     Returns
     -------
     MarginBatch
         Rows of the computable accounts (currency ``"USD"``); accounts with instruments
         lacking market data or a tier are in ``errors``. ``notes`` lists the assumptions.
+
+    Raises
+    ------
+    ValidationError
+        If a ``borrowing`` value is not a finite number >= 0 (the field names the account).
     """
     prepared = prepare_book(book, market)
     table = prepared.table
-    by_unit = _units(table)
-    tierless = _tierless(by_unit, params)
-    good, rejected = set_aside(prepared.book, [(by_unit[u], r) for u, r in tierless.items()])
+    all_units = risk_units(table, params)
+    tierless = _tierless(all_units, params)
+    good, rejected = set_aside(
+        prepared.book, [(u.columns, tierless[u.name]) for u in all_units if u.name in tierless]
+    )
+    mr8 = borrowing_charge(good.accounts, borrowing)
     errors = {**prepared.errors, **rejected}
     n = len(good.accounts)
-    units = [
-        unit_margin(good, table, cols, u, params)
-        for u, cols in by_unit.items()
-        if u not in tierless
-    ]
-    components = _components(units, n)
+    units = [unit_margin(good, table, u, params) for u in all_units if u.name not in tierless]
+    components = _components(units, mr8)
     mmr = components["mmr"]
     if units:
         mr1 = np.stack([u.parts["mr1"] for u in units])
@@ -144,5 +166,5 @@ def compute(book: Book, market: MarketSnapshot, params: OkxParams) -> MarginBatc
         sources=_SOURCES,
         worst_scenario=worst,
         errors=errors,
-        notes=_ASSUMPTIONS if params.include_mr9 else (*_ASSUMPTIONS, "okx-pm: MR9 off"),
+        notes=_notes(params),
     )

@@ -19,7 +19,9 @@ class OkxPM:
     """OKX portfolio margin (MR1-MR9 per risk unit, IMR = 1.3 x MMR), USD per account.
 
     Published pieces follow ``specs/okx-pm.md``; every unpublished piece is a pack parameter
-    and is named in each batch's ``notes``.
+    and is named in each batch's ``notes``. Packs: ``okx-pm/2025`` (merged risk units, MR9,
+    the grids since 2025-01-06) and ``okx-pm/2024`` (pre-merge units, no MR9, the earlier
+    MR1 and MR6 moves). MR8 (borrowing) is an optional per-account input of ``compute``.
     """
 
     name: str = METHOD_NAME
@@ -30,6 +32,17 @@ class OkxPM:
         """Parameters from a parsed pack; unknown keys raise with their key path."""
         return config_from_mapping(OkxParams, data)
 
-    def compute(self, book: Book, market: MarketSnapshot, params: OkxParams) -> MarginBatch:
-        """Margin of every account of ``book`` (see :func:`compute`)."""
-        return compute(book, market, params)
+    def compute(
+        self,
+        book: Book,
+        market: MarketSnapshot,
+        params: OkxParams,
+        *,
+        borrowing: Mapping[str, float] | None = None,
+    ) -> MarginBatch:
+        """Margin of every account of ``book``, USD (see :func:`compute`).
+
+        ``borrowing`` maps accounts to MR8 (margin on borrowed funds, USD, >= 0), added to
+        their MMR; accounts not listed, and all of them when it is None, get 0.
+        """
+        return compute(book, market, params, borrowing=borrowing)

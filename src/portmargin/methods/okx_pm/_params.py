@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from portmargin.core import (
     ValidationError,
@@ -13,7 +14,20 @@ from portmargin.core import (
     require_positive,
 )
 
-__all__ = ["GridTier", "MoveTier", "OkxParams"]
+__all__ = ["GridTier", "MoveTier", "OkxParams", "RiskUnitGrouping"]
+
+
+class RiskUnitGrouping(StrEnum):
+    """What makes a risk unit (DOC).
+
+    ``UNDERLYING``: one unit per coin, all margin currencies merged (since the December 2024
+    merge). ``UNDERLYING_AND_MARGIN_CURRENCY``: one unit per coin and margin currency, as
+    before it: coin-margined (``"BTC-USD"``), USDT- (``"BTC-USDT"``) and USDC-margined
+    (``"BTC-USDC"``) products are separate units with no offset between them.
+    """
+
+    UNDERLYING = "underlying"
+    UNDERLYING_AND_MARGIN_CURRENCY = "underlying_and_margin_currency"
 
 
 def _check_underlyings(underlyings: tuple[str, ...]) -> None:
@@ -119,6 +133,13 @@ class OkxParams:
         False gives the pre-2025 form without MR9.
     im_factor
         ``IMR = im_factor x MMR`` (DOC 1.3).
+    risk_unit_grouping
+        Merged units (one per underlying, default) or the pre-merge units (one per
+        underlying and margin currency).
+    spot_margin_currency
+        With pre-merge units, the margin currency of the unit that takes the coin's spot
+        pairs and balances (spot-derivatives offset); NOT PUBLISHED, engine assumption:
+        ``"USD"``, the coin-margined unit. Unused with merged units.
     """
 
     version: str
@@ -150,9 +171,12 @@ class OkxParams:
     mr9_rate: float = 0.01
     include_mr9: bool = True
     im_factor: float = 1.3
+    risk_unit_grouping: RiskUnitGrouping = RiskUnitGrouping.UNDERLYING
+    spot_margin_currency: str = "USD"
 
     def __post_init__(self) -> None:
         require_non_empty("version", self.version)
+        require_non_empty("spot_margin_currency", self.spot_margin_currency)
         for name in ("mr1_tiers", "mr4_tiers", "mr6_tiers"):
             if not getattr(self, name):
                 raise ValidationError(name, getattr(self, name), "at least one tier")

@@ -64,10 +64,13 @@ def mr1_vol_law(params: OkxParams) -> VolShockLaw:
     )
 
 
-def unit_grid(unit: str, params: OkxParams) -> UnitGrid:
-    """The scenario columns of ``unit``: ``7 x 3`` MR1 states (BTC/ETH), MR6 -/+, MR2."""
-    grid_moves = params.mr1_moves(unit)
-    extreme = params.mr6_move(unit)
+def unit_grid(underlying: str, params: OkxParams, unit: str | None = None) -> UnitGrid:
+    """The scenario columns of a unit of ``underlying``: ``7 x 3`` MR1 states (BTC/ETH),
+    MR6 -/+, MR2; moves from ``underlying``'s tiers, labels and set names start with
+    ``unit`` (default ``underlying``)."""
+    grid_moves = params.mr1_moves(underlying)
+    extreme = params.mr6_move(underlying)
+    unit = underlying if unit is None else unit
     moves = sorted({0.0, *grid_moves, *(-m for m in grid_moves)})
     names = {-1.0: "IV down", 0.0: "IV same", 1.0: "IV up"}
     points = params.mr1_iv_points / 100.0

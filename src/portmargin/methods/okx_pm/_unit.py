@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from portmargin.methods.okx_pm._charges import basis_risk, depeg_hedged, tiered_charge, vega_twist
 from portmargin.methods.okx_pm._params import OkxParams
 from portmargin.methods.okx_pm._reprice import DAYS_PER_YEAR, UnitRisk, unit_grid, unit_risk
+from portmargin.methods.okx_pm._units import RiskUnit
 from portmargin.risk import Book, InstrumentTable, Kind
 
 __all__ = ["UnitMargin", "unit_margin"]
@@ -25,7 +26,7 @@ class UnitMargin:
     Attributes
     ----------
     unit
-        Risk unit (the underlying).
+        Risk unit name (:attr:`RiskUnit.name`).
     parts
         ``"mr1"`` ... ``"mr7"``, ``"mr9"``, ``"mr7_raw"`` and ``"derivatives_mmr"``.
     worst
@@ -84,9 +85,9 @@ def _depeg(q: sp.csr_array, risk: UnitRisk, spot: float, params: OkxParams) -> F
 
 
 def unit_margin(
-    book: Book, table: InstrumentTable, columns: NDArray[np.intp], unit: str, params: OkxParams
+    book: Book, table: InstrumentTable, unit: RiskUnit, params: OkxParams
 ) -> UnitMargin:
-    """OKX components of the unit ``unit`` (an underlying) for every account of ``book``.
+    """OKX components of the risk unit ``unit`` for every account of ``book``.
 
     Parameters
     ----------
@@ -94,17 +95,16 @@ def unit_margin(
         Accounts × instruments (coins of underlying, currency units for balances).
     table
         Resolved instruments aligned with ``book.instruments``.
-    columns
-        Columns of the unit: futures, perpetuals, options, spot pairs and coin balances.
     unit
-        The underlying.
+        The unit: its columns (futures, perpetuals, options, and spot pairs and coin
+        balances where they belong to it) and its underlying, whose tiers apply.
     params
         The pack.
     """
-    sub = table.take(columns)
-    grid = unit_grid(unit, params)
+    sub = table.take(unit.columns)
+    grid = unit_grid(unit.underlying, params, unit.name)
     risk = unit_risk(sub, grid)
-    q = book.quantities[:, columns]
+    q = book.quantities[:, unit.columns]
     n1 = grid.n_mr1
     pnl = np.asarray(q @ risk.pnl)
     worst_mr1 = np.argmin(pnl[:, :n1], axis=1)
@@ -113,7 +113,7 @@ def unit_margin(
     mr2 = np.maximum(-pnl[:, n1 + 2], 0.0)
 
     spot = float(sub.index[0])
-    bucket, moves = _buckets(sub, params, params.mr4_annual_move(unit))
+    bucket, moves = _buckets(sub, params, params.mr4_annual_move(unit.underlying))
     mr4 = basis_risk(_by_group(q, bucket, risk.delta, moves.size), moves, params.mr4_min_move, spot)
 
     expiry, tau = _expiry_groups(sub, sub.is_option)
@@ -151,4 +151,4 @@ def unit_margin(
         "mr7_raw": mr7_raw,
         "mr9": mr9,
     }
-    return UnitMargin(unit=unit, parts={k: v + 0.0 for k, v in parts.items()}, worst=worst)
+    return UnitMargin(unit=unit.name, parts={k: v + 0.0 for k, v in parts.items()}, worst=worst)
