@@ -291,3 +291,17 @@ def test_iv_floor_in_mr1_states_only(params: OkxParams) -> None:
     mr2 = grid.labels.index("BTC MR2 1d theta")
     assert pnl[mr2] == pytest.approx(value(SPOT, vol, t - 1 / 365) - now, rel=1e-12)
     assert pnl[mr2] < 0.0 < value(SPOT, 0.01, t - 1 / 365) - now
+
+
+def test_explain_adds_up_to_the_worst_mr1_state(params: OkxParams) -> None:
+    """Per-position USD P&L in the worst MR1 state sums to -MR1 of that unit."""
+    bk = book({"a": [(option(30.0, 75_000.0), -3.0), (perp("BTC"), 1.0)]})
+    batch = METHOD.compute(bk, market(), params)
+    result = batch.result(0)
+    assert result.worst_scenario is not None
+    assert {c.instrument for c in result.contributions} == {
+        "BTC_USDC-PERPETUAL",
+        option(30.0, 75_000.0).name,
+    }
+    total = sum(c.pnl for c in result.contributions)
+    assert total == pytest.approx(-float(batch.components["mr1"][0]), rel=1e-12)

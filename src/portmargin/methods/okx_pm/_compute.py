@@ -13,7 +13,7 @@ from portmargin.methods.okx_pm._borrowing import borrowing_charge
 from portmargin.methods.okx_pm._params import OkxParams, RiskUnitGrouping
 from portmargin.methods.okx_pm._unit import UnitMargin, unit_margin
 from portmargin.methods.okx_pm._units import RiskUnit, risk_units
-from portmargin.results import MarginBatch
+from portmargin.results import Contribution, MarginBatch
 from portmargin.risk import Book, prepare_book, set_aside
 
 __all__ = ["METHOD_NAME", "compute"]
@@ -110,7 +110,7 @@ def compute(
     ``derivatives_mmr``, ``mr1`` ... ``mr7``, ``mr9`` and ``mr7_raw`` are sums over units,
     each with one child per unit (``"mr1/BTC"``, pre-merge ``"mr1/BTC-USDT"``); ``mr8`` is
     the account's borrowing input; ``worst_scenario`` is the worst MR1 state of the unit with
-    the largest MR1.
+    the largest MR1, and ``explain`` gives each position's USD P&L in that state.
 
     Parameters
     ----------
@@ -154,7 +154,24 @@ def compute(
         which = np.argmax(mr1, axis=0)
         worst: NDArray[np.object_] = np.stack([u.worst for u in units])[which, np.arange(n)]
     else:
+        which = np.zeros(n, dtype=np.intp)
         worst = np.full(n, None, dtype=object)
+
+    def explain(i: int) -> tuple[Contribution, ...]:
+        if worst[i] is None:
+            return ()
+        unit = units[int(which[i])]
+        row = good.quantities[[i]][:, unit.columns].tocoo()
+        s = int(unit.worst_index[i])
+        return tuple(
+            Contribution(
+                instrument=good.instruments[int(unit.columns[c])].name,
+                quantity=float(q),
+                pnl=float(q * unit.mr1_pnl[c, s]),
+            )
+            for c, q in zip(row.coords[1].tolist(), row.data.tolist(), strict=True)
+        )
+
     return MarginBatch(
         method=METHOD_NAME,
         params_version=params.version,
@@ -166,5 +183,6 @@ def compute(
         sources=_SOURCES,
         worst_scenario=worst,
         errors=errors,
+        explain=explain,
         notes=_notes(params),
     )

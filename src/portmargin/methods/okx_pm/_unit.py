@@ -31,11 +31,20 @@ class UnitMargin:
         ``"mr1"`` ... ``"mr7"``, ``"mr9"``, ``"mr7_raw"`` and ``"derivatives_mmr"``.
     worst
         Label of the worst MR1 column per account (None where MR1 is 0).
+    worst_index
+        Index of that MR1 column per account, shape ``(n_accounts,)``.
+    columns
+        The unit's instrument columns in the book, shape ``(c,)``.
+    mr1_pnl
+        USD P&L per unit held of those instruments in every MR1 state, shape ``(c, n_mr1)``.
     """
 
     unit: str
     parts: dict[str, FloatArray]
     worst: NDArray[np.object_]
+    worst_index: NDArray[np.intp]
+    columns: NDArray[np.intp]
+    mr1_pnl: FloatArray
 
 
 def _expiry_groups(
@@ -151,4 +160,11 @@ def unit_margin(
         "mr7_raw": mr7_raw,
         "mr9": mr9,
     }
-    return UnitMargin(unit=unit.name, parts={k: v + 0.0 for k, v in parts.items()}, worst=worst)
+    return UnitMargin(
+        unit=unit.name,
+        parts={k: v + 0.0 for k, v in parts.items()},
+        worst=worst,
+        worst_index=worst_mr1,
+        columns=unit.columns,
+        mr1_pnl=risk.pnl[:, :n1],
+    )
