@@ -54,6 +54,18 @@ class MarginBatch:
         Optional callable giving the per-position contributions of a row.
     notes
         Assumptions and warnings that apply to the whole batch.
+    equity
+        Equity of the account in the row's currency, shape ``(r,)``, or None when not valued
+        (see :func:`portmargin.methods.run_method`). Rows of one account in one currency
+        share that currency's equity.
+    excess
+        ``equity`` minus the initial margin of every row of the account in that currency,
+        shape ``(r,)``, in the row's currency (< 0: the account is under-margined); None
+        when ``equity`` is.
+    margin_ratio
+        Maintenance margin of every row of the account in that currency divided by
+        ``equity``, shape ``(r,)``; NaN where equity is <= 0 (the ratio is undefined: the
+        account is insolvent or holds nothing); None when ``equity`` is.
     """
 
     method: str
@@ -69,6 +81,9 @@ class MarginBatch:
     errors: Mapping[str, str] = field(default_factory=_empty)
     explain: Explainer | None = None
     notes: tuple[str, ...] = ()
+    equity: NDArray[np.float64] | None = None
+    excess: NDArray[np.float64] | None = None
+    margin_ratio: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         r = len(self.account)
@@ -82,6 +97,14 @@ class MarginBatch:
             arrays["worst_scenario"] = self.worst_scenario
         if self.group is not None:
             arrays["group"] = self.group
+        funds = (self.equity, self.excess, self.margin_ratio)
+        if any(a is not None for a in funds) and any(a is None for a in funds):
+            raise ValidationError(
+                "equity, excess, margin_ratio", "some None", "all three arrays or none"
+            )
+        for name, fund in zip(("equity", "excess", "margin_ratio"), funds, strict=True):
+            if fund is not None:
+                arrays[name] = fund
         for name, arr in arrays.items():
             if len(arr) != r:
                 raise ValidationError(name, len(arr), f"{r} rows like 'account'")
@@ -133,6 +156,9 @@ class MarginBatch:
             contributions=() if self.explain is None else self.explain(i),
             params_version=self.params_version,
             notes=self.notes,
+            equity=_optional(self.equity, i),
+            excess=_optional(self.excess, i),
+            margin_ratio=_optional(self.margin_ratio, i),
         )
 
     def results(self) -> list[MarginResult]:
@@ -166,6 +192,11 @@ class MarginBatch:
             k = int(np.searchsorted(offsets, i, side="right") - 1)
             part = parts[k]
             return () if part.explain is None else part.explain(i - int(offsets[k]))
+
+        def amounts(name: str) -> NDArray[np.float64] | None:
+            if any(getattr(p, name) is None for p in parts):
+                return None
+            return np.concatenate([getattr(p, name) for p in parts])
 
         def column(name: str) -> NDArray[np.object_] | None:
             if all(getattr(p, name) is None for p in parts):
@@ -201,4 +232,14 @@ class MarginBatch:
             errors=errors,
             explain=explain,
             notes=tuple(dict.fromkeys(n for p in parts for n in p.notes)),
+            equity=amounts("equity"),
+            excess=amounts("excess"),
+            margin_ratio=amounts("margin_ratio"),
         )
+
+
+def _optional(values: NDArray[np.float64] | None, i: int) -> float | None:
+    """``values[i]`` as a float, None where ``values`` is None or the entry is NaN."""
+    if values is None or not np.isfinite(values[i]):
+        return None
+    return float(values[i])

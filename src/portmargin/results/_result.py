@@ -124,6 +124,12 @@ class MarginResult:
         Per-position P&L in the worst scenario.
     params_version
         Version of the parameter pack used.
+    notes
+        Assumptions and warnings of the run.
+    equity, excess, margin_ratio
+        The account's equity in ``currency``, equity minus the IM of all its rows in
+        ``currency``, and their MM over equity; None when not valued (or, for the ratio,
+        when equity is <= 0).
     """
 
     account: str
@@ -137,6 +143,9 @@ class MarginResult:
     contributions: tuple[Contribution, ...] = ()
     params_version: str = ""
     notes: tuple[str, ...] = field(default=())
+    equity: float | None = None
+    excess: float | None = None
+    margin_ratio: float | None = None
 
     def __post_init__(self) -> None:
         require_non_empty("account", self.account)
@@ -145,6 +154,9 @@ class MarginResult:
             if value < 0:
                 raise ValidationError(name, value, "a requirement >= 0")
             object.__setattr__(self, name, value)
+        for name in ("equity", "excess", "margin_ratio"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _amount(name, getattr(self, name)))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready); :meth:`from_dict` restores an equal result."""
@@ -160,6 +172,9 @@ class MarginResult:
             "contributions": [c.to_dict() for c in self.contributions],
             "params_version": self.params_version,
             "notes": list(self.notes),
+            "equity": self.equity,
+            "excess": self.excess,
+            "margin_ratio": self.margin_ratio,
         }
 
     @classmethod
@@ -177,6 +192,9 @@ class MarginResult:
             contributions=tuple(Contribution(**c) for c in data.get("contributions", ())),
             params_version=data.get("params_version", ""),
             notes=tuple(data.get("notes", ())),
+            equity=data.get("equity"),
+            excess=data.get("excess"),
+            margin_ratio=data.get("margin_ratio"),
         )
 
     def component_rows(self) -> list[tuple[int, MarginComponent]]:

@@ -1,6 +1,7 @@
 """Risk arrays and books: instruments priced once per scenario, accounts as sparse rows."""
 
-from portmargin.risk._array import RiskArray, build_risk_array
+from portmargin.risk._accounts import Equity, account_equity, oversized_accounts
+from portmargin.risk._array import RiskArray, build_risk_array, unit_values
 from portmargin.risk._book import Book
 from portmargin.risk._prepare import (
     PreparedBook,
@@ -14,14 +15,18 @@ from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind, resolve_i
 __all__ = [
     "STABLECOINS",
     "Book",
+    "Equity",
     "InstrumentTable",
     "Kind",
     "PreparedBook",
     "RiskArray",
+    "account_equity",
     "build_risk_array",
     "group_columns",
+    "oversized_accounts",
     "prepare_book",
     "resolve_instruments",
     "scenario_pnl",
     "set_aside",
+    "unit_values",
 ]

@@ -12,7 +12,7 @@ from portmargin.pricing import black76
 from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
 from portmargin.scenarios import ScenarioSet
 
-__all__ = ["RiskArray", "build_risk_array"]
+__all__ = ["RiskArray", "build_risk_array", "unit_values"]
 
 DAYS_PER_YEAR = 365.0
 
@@ -72,6 +72,29 @@ class RiskArray:
         return result
 
 
+def unit_values(table: InstrumentTable) -> NDArray[np.float64]:
+    """Value of one unit of every row of ``table`` now, in its settlement currency.
+
+    Options: Black-76 value at the row's vol, discounted, in coin for inverse options;
+    futures and perpetuals: 0 (their P&L is settled into balances); spot pairs: the index in
+    the quote currency; currency balances: 1. Shape ``(n_instruments,)``; rows listed in
+    ``table.missing`` are NaN.
+    """
+    kind = table.kind
+    value = np.zeros(len(table))
+    spot_rows = kind == Kind.SPOT
+    value[spot_rows] = table.forward[spot_rows]
+    value[kind == Kind.CURRENCY] = 1.0
+    usable = table.usable
+    opt = (kind == Kind.OPTION) & usable
+    if np.any(opt):
+        F, K, T = table.forward[opt], table.strike[opt], table.tau[opt]
+        base = black76.price(F, K, T, table.sigma[opt], table.is_call[opt], table.df[opt])
+        value[opt] = np.where(table.inverse[opt], base / F, base)
+    value[~usable] = np.nan
+    return value
+
+
 def build_risk_array(table: InstrumentTable, scenarios: ScenarioSet) -> RiskArray:
     """Price every instrument of ``table`` under every scenario of ``scenarios``.
 
@@ -94,7 +117,7 @@ def build_risk_array(table: InstrumentTable, scenarios: ScenarioSet) -> RiskArra
     n, s = len(table), len(scenarios)
     m1 = scenarios.column("delta_one_shock")
     pnl = np.zeros((n, s))
-    value = np.zeros(n)
+    value = unit_values(table)
     delta = np.zeros(n)
     kind = table.kind
     linear = ~table.inverse
@@ -105,16 +128,13 @@ def build_risk_array(table: InstrumentTable, scenarios: ScenarioSet) -> RiskArra
     pnl[inv_d1] = 1.0 - 1.0 / (1.0 + m1)[None, :]
     pnl[lin_d1] = table.forward[lin_d1, None] * m1[None, :]
     delta[d1_rows] = 1.0
-    spot_rows = kind == Kind.SPOT
-    value[spot_rows] = table.forward[spot_rows]
     cash = kind == Kind.CURRENCY
     stable = np.isin(table.underlying, sorted(STABLECOINS))
-    value[cash] = 1.0
     delta[cash & ~stable] = 1.0
 
     opt = np.flatnonzero(kind == Kind.OPTION)
     if opt.size:
-        _price_options(table, scenarios, opt, pnl, value, delta)
+        _price_options(table, scenarios, opt, value[opt], pnl, delta)
 
     return RiskArray(
         table=table,
@@ -130,10 +150,12 @@ def _price_options(
     table: InstrumentTable,
     scenarios: ScenarioSet,
     rows: NDArray[np.intp],
+    base_settle: NDArray[np.float64],
     pnl: NDArray[np.float64],
-    value: NDArray[np.float64],
     delta: NDArray[np.float64],
 ) -> None:
+    """Fill ``pnl`` and ``delta`` of the option ``rows``; ``base_settle`` is their unit value
+    now in the settlement currency (from :func:`unit_values`)."""
     F = table.forward[rows]
     K = table.strike[rows]
     T = table.tau[rows]
@@ -142,10 +164,8 @@ def _price_options(
     D = table.df[rows]
     inverse = table.inverse[rows]
 
-    base = black76.price(F, K, T, sig, call, D)
+    base = np.where(inverse, base_settle * F, base_settle)
     g = black76.greeks(F, K, T, sig, call, D)
-    base_settle = np.where(inverse, base / F, base)
-    value[rows] = base_settle
     delta[rows] = np.where(inverse, g["delta"] - base / F, g["delta"])
 
     m = scenarios.column("spot_shock")
