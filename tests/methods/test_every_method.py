@@ -1,8 +1,7 @@
 """Invariants every registered margin method must satisfy.
 
-Books come from the bundled Deribit chain (coin-settled options, futures, perpetual), except
-for derive-pm2, which margins USDC-settled options and perpetuals only and gets a hand-built
-USDC market of the same shape (``linear_market_support``).
+Books come from the bundled Deribit chain, except for derive-pm2, which gets a USDC market
+(``method_universe``).
 
 The scenario component of a method is the part produced by its scenario losses; methods name
 it in ``SCENARIO_COMPONENT`` (standard margin has none and is not subadditive, because its
@@ -13,18 +12,14 @@ the homogeneity and subadditivity checks run deribit-pm with the dampener off
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from method_universe import LINEAR_ONLY, Universe, coin_books, usdc_books
 
-import linear_market_support as lm
 from portmargin.analysis import to_usd
 from portmargin.bench import synthetic_book
-from portmargin.bench._margin import venue_instruments
-from portmargin.instruments import Instrument, parse_instrument
 from portmargin.io.params import load_params, read_pack
 from portmargin.market import MarketSnapshot
 from portmargin.methods import get_method, method_names
@@ -37,49 +32,16 @@ SCENARIO_COMPONENT = {
     "paradex-pm": "scan_risk",
 }
 PORTFOLIO_METHODS = [m for m in method_names() if m != "standard"]
-LINEAR_ONLY = {"derive-pm2"}
-
-
-@dataclass(frozen=True)
-class Universe:
-    """A market, the instruments listed on it, and named instruments the tests use."""
-
-    market: MarketSnapshot
-    instruments: list[Instrument]
-    short_call: Instrument
-    unpriced: Instrument
-    hedged_book: list[tuple[Instrument, float]]
 
 
 @pytest.fixture(scope="module")
 def coin_universe(demo_snapshot: MarketSnapshot) -> Universe:
-    p = parse_instrument
-    return Universe(
-        market=demo_snapshot,
-        instruments=venue_instruments(demo_snapshot),
-        short_call=p("BTC-26JUN20-10000-C"),
-        unpriced=p("ETH-26JUN20-200-C"),
-        hedged_book=[
-            (p("BTC-26JUN20"), 10.0),
-            (p("BTC-PERPETUAL"), -10.0),
-            (p("BTC-26JUN20-9000-C"), -2.0),
-            (p("BTC-26JUN20-9500-C"), 2.0),
-        ],
-    )
+    return coin_books(demo_snapshot)
 
 
 @pytest.fixture(scope="module")
 def usdc_universe() -> Universe:
-    days = (7.0, 30.0, 90.0)
-    strikes = np.linspace(50_000.0, 90_000.0, 9)
-    options = [lm.option(d, k, c) for d in days for k in strikes for c in (True, False)]
-    return Universe(
-        market=lm.market({"BTC": 70_000.0}, days=days, vol=0.6),
-        instruments=[*options, lm.perp("BTC")],
-        short_call=lm.option(30.0, 75_000.0),
-        unpriced=lm.option(30.0, 3_000.0, asset="ETH"),
-        hedged_book=[(lm.option(30.0, 75_000.0), -5.0), (lm.perp("BTC"), 3.0)],
-    )
+    return usdc_books()
 
 
 @pytest.fixture

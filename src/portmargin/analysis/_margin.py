@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from portmargin.core import ValidationError
 from portmargin.market import MarketSnapshot
-from portmargin.methods import MarginMethod
+from portmargin.methods import MarginMethod, run_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginBatch, MarginResult
 from portmargin.risk import STABLECOINS, Book
@@ -32,10 +32,11 @@ def compute_margin(
 ) -> MarginBatch:
     """Margin of every portfolio under ``method`` (one sparse book, one call).
 
-    Accounts that cannot be computed are in the batch's ``errors``; empty portfolios are
-    included and get whatever the method gives an empty book (0).
+    Accounts that cannot be computed are in the batch's ``errors``; every other account has
+    at least one row (empty, flat and collateral-only accounts margin 0), with its equity
+    (see :func:`portmargin.methods.run_method`).
     """
-    return method.compute(Book.from_portfolios(portfolios), market, params)
+    return run_method(method, Book.from_portfolios(portfolios), market, params)
 
 
 def to_usd(amount: float, currency: str, market: MarketSnapshot) -> float:

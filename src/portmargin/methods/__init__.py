@@ -12,6 +12,7 @@ from portmargin.methods._protocol import (
     method_names,
     register,
 )
+from portmargin.methods._run import RunOptions, run_method
 from portmargin.methods.deribit_pm import DERIBIT_PM
 from portmargin.methods.derive_pm2 import DerivePM2
 from portmargin.methods.okx_pm import OkxPM
@@ -24,4 +25,12 @@ register(ParadexPM())
 register(OkxPM())
 register(DerivePM2())
 
-__all__ = ["MarginMethod", "MethodParams", "get_method", "method_names", "register"]
+__all__ = [
+    "MarginMethod",
+    "MethodParams",
+    "RunOptions",
+    "get_method",
+    "method_names",
+    "register",
+    "run_method",
+]
