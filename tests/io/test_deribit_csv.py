@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 
 from portmargin.core import MS_PER_DAY, DataFormatError, ValidationError
+from portmargin.data import demo_chain_path
 from portmargin.io.deribit import SnapshotLoad, load_deribit_chain_csv
 from portmargin.market import OptionQuote
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_CSV = ROOT / "tests" / "data" / "deribit" / "chain_btc_small.csv"
 SHARED = Path(os.environ.get("PORTMARGIN_SHARED_DIR", ROOT.parent / "shared"))
-BUNDLED = SHARED / "data" / "deribit_btc_options_2020-05-21.csv"
+BUNDLED = demo_chain_path()
 DAILY = SHARED / "data" / "btc_usd_daily.csv"
 
 EXPIRY = {
@@ -38,7 +39,7 @@ def shared_file(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def bundled() -> SnapshotLoad:
-    return load_deribit_chain_csv(shared_file(BUNDLED))
+    return load_deribit_chain_csv(BUNDLED)
 
 
 def rewrite(tmp_path: Path, edits: dict[tuple[int, str], str], source: Path = SMALL_CSV) -> Path:
@@ -138,7 +139,7 @@ class TestBundledChain:
         [("22MAY20", 1.3e-5), ("26JUN20", 1.06e-3), ("25SEP20", 1.05e-2), ("25DEC20", 1.95e-2)],
     )
     def test_median_pick(self, expiry: str, basis: float) -> None:
-        load = load_deribit_chain_csv(shared_file(BUNDLED), forward_pick="median")
+        load = load_deribit_chain_csv(BUNDLED, forward_pick="median")
         rows = [
             q for q in load.snapshot.quotes.values() if q.instrument.expiry_ms == EXPIRY[expiry]
         ]
