@@ -240,7 +240,10 @@ def test_an_account_gets_the_same_alone_in_any_batch_in_any_order(
     qty = np.concatenate([rng.normal(size=3), random.data[random.row >= 2]])
     accounts = [f"acc{k}" for k in range(5)]
     book = Book.from_arrays(accounts, instruments, rows, cols, qty)
+    before = book.quantities.copy()
     whole = per_account(run(name, book, universe.market))
+    assert (book.quantities != before).nnz == 0  # the caller's book is left as it was
+    assert np.array_equal(book.quantities.indices, before.indices)
 
     assert "acc0" in whole
     assert isinstance(whole["acc0"], str)

@@ -1,6 +1,8 @@
-"""Analyses built on pricing and margin: chain repricing, margin runs, what-if, comparisons."""
+"""Analyses built on pricing and margin: chain repricing, margin runs, an incremental engine,
+what-if, comparisons."""
 
 from portmargin.analysis._chain import ChainRow, ChainSummary, reprice_chain, summarise_chain
+from portmargin.analysis._engine import MarginEngine
 from portmargin.analysis._margin import (
     Comparison,
     MethodRun,
@@ -16,6 +18,7 @@ __all__ = [
     "ChainRow",
     "ChainSummary",
     "Comparison",
+    "MarginEngine",
     "MethodRun",
     "RiskMatrix",
     "WhatIf",

@@ -6,7 +6,7 @@ prices and vols live in the market snapshot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from portmargin.core import ValidationError, require_epoch_ms, require_non_empty, require_positive
@@ -135,18 +135,18 @@ class Future(_Derivative):
     contract_size
         Venue contract size: USD per contract for inverse futures, coins for linear.
         Positions are always held in coins; this is informational.
+    name
+        Venue name, e.g. ``BTC-26JUN20`` or ``BTC_USDC-26JUN20`` (derived from the terms when
+        the future is made).
     """
 
     expiry_ms: int
+    name: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _Derivative.__post_init__(self)
         object.__setattr__(self, "expiry_ms", require_epoch_ms("expiry_ms", self.expiry_ms))
-
-    @property
-    def name(self) -> str:
-        """Venue name, e.g. ``BTC-26JUN20`` or ``BTC_USDC-26JUN20``."""
-        return f"{self._prefix}-{format_expiry(self.expiry_ms)}"
+        object.__setattr__(self, "name", f"{self._prefix}-{format_expiry(self.expiry_ms)}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,11 +175,15 @@ class Option(_Derivative):
         Inverse options pay ``max(S-K,0)/S`` coin per coin; linear ones ``max(S-K,0)`` quote.
     contract_size
         Coins of underlying per contract (positions are held in coins).
+    name
+        Venue name, e.g. ``BTC-26JUN20-9000-C`` (derived from the terms when the option is
+        made).
     """
 
     option_type: OptionType
     strike: float
     expiry_ms: int
+    name: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _Derivative.__post_init__(self)
@@ -187,18 +191,15 @@ class Option(_Derivative):
             raise ValidationError("option_type", self.option_type, "OptionType.CALL or PUT")
         object.__setattr__(self, "strike", require_positive("strike", self.strike))
         object.__setattr__(self, "expiry_ms", require_epoch_ms("expiry_ms", self.expiry_ms))
+        letter = "C" if self.is_call else "P"
+        expiry = format_expiry(self.expiry_ms)
+        name = f"{self._prefix}-{expiry}-{format_strike(self.strike)}-{letter}"
+        object.__setattr__(self, "name", name)
 
     @property
     def is_call(self) -> bool:
         """True for a call."""
         return self.option_type is OptionType.CALL
-
-    @property
-    def name(self) -> str:
-        """Venue name, e.g. ``BTC-26JUN20-9000-C``."""
-        letter = "C" if self.is_call else "P"
-        expiry = format_expiry(self.expiry_ms)
-        return f"{self._prefix}-{expiry}-{format_strike(self.strike)}-{letter}"
 
 
 Instrument = Currency | Spot | Future | Perpetual | Option

@@ -86,14 +86,17 @@ def run_method(
 
 
 def _columns_by_name(book: Book) -> Book:
-    names = [i.name for i in book.instruments]
-    order = np.argsort(np.array(names, dtype=object), kind="stable")
-    if np.array_equal(order, np.arange(len(names))):
+    names = np.array([i.name for i in book.instruments], dtype=object)
+    if names.size < 2 or bool(np.all(names[1:] > names[:-1])):
         return book
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    q = book.quantities.tocoo()
-    quantities = sp.csr_array((q.data, (q.row, inverse[q.col])), shape=q.shape)
+    order = np.argsort(names, kind="stable")
+    new_column = np.empty_like(order)
+    new_column[order] = np.arange(len(order))
+    q = book.quantities
+    quantities = sp.csr_array(
+        (q.data.copy(), new_column[q.indices].astype(q.indices.dtype), q.indptr.copy()),
+        shape=q.shape,
+    )
     quantities.sort_indices()
     return Book(
         accounts=book.accounts,

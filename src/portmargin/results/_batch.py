@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -175,6 +176,39 @@ class MarginBatch:
         for i, account in enumerate(self.account.tolist()):
             rows.setdefault(str(account), []).append(i)
         return rows
+
+    def take(self, rows: NDArray[np.intp], errors: Mapping[str, str] | None = None) -> MarginBatch:
+        """The batch restricted to ``rows`` (row indices, shape ``(k,)``, in that order).
+
+        ``errors`` replaces the batch's errors (default: kept as they are).
+        """
+        idx = np.asarray(rows, dtype=np.intp)
+        explain = self.explain
+
+        def explain_taken(i: int) -> tuple[Contribution, ...]:
+            return () if explain is None else explain(int(idx[i]))
+
+        def pick(values: NDArray[Any] | None) -> NDArray[Any] | None:
+            return None if values is None else values[idx]
+
+        return MarginBatch(
+            method=self.method,
+            params_version=self.params_version,
+            account=self.account[idx],
+            currency=self.currency[idx],
+            initial_margin=self.initial_margin[idx],
+            maintenance_margin=self.maintenance_margin[idx],
+            components={name: v[idx] for name, v in self.components.items()},
+            sources=self.sources,
+            worst_scenario=pick(self.worst_scenario),
+            group=pick(self.group),
+            errors=self.errors if errors is None else errors,
+            explain=explain_taken,
+            notes=self.notes,
+            equity=pick(self.equity),
+            excess=pick(self.excess),
+            margin_ratio=pick(self.margin_ratio),
+        )
 
     @classmethod
     def concat(cls, parts: Sequence[MarginBatch]) -> MarginBatch:
