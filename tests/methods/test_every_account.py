@@ -15,9 +15,9 @@ import pytest
 import QuantLib as ql
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from method_universe import LINEAR_ONLY, Universe, coin_books, usdc_books
 
 import linear_market_support as lm
+from method_universe import LINEAR_ONLY, Universe, coin_books, usdc_books
 from portmargin.analysis import to_usd
 from portmargin.bench import synthetic_book
 from portmargin.instruments import Instrument, parse_instrument
