@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 
 import numpy as np
 from numpy.typing import NDArray
@@ -166,7 +167,7 @@ def compute(
     n = len(good.accounts)
     choice = np.full(n, default, dtype=object)
     if spot_unit:
-        choice[:] = [spot_unit.get(a, default) for a in good.accounts]
+        choice[:] = list(map(spot_unit.get, good.accounts, repeat(default)))
     split = split_spot(good.quantities, table, choice, default)
     columns = table.take(split.source)
     skip = {u.underlying for u in all_units if u.name in tierless}
