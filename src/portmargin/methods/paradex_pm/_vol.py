@@ -17,10 +17,12 @@ def own_mark_iv(
 ) -> tuple[InstrumentTable, tuple[str, ...]]:
     """``table`` with every quoted option's ``sigma`` set to that option's own mark IV.
 
-    Paradex revalues each option from its own mark IV (``specs/paradex-pm.md`` §2:
-    ``shocked IV = mark IV x (...)``). The resolved table holds the snapshot smile's vol at the
-    option's strike, which takes one side's IV where call and put of a strike differ; an
-    in-the-money option then carries the out-of-the-money side's IV instead of its own.
+    Paradex revalues each option from its own mark IV (Paradex, "Portfolio Margin",
+    https://docs.paradex.trade/risk/portfolio-margin: ``Shocked IV = Mark IV x (1 + Vol Shock
+    x (30 / max(DTE Floor, DTE))**Vega Power)``; ``specs/paradex-pm.md`` §2). The resolved
+    table holds the snapshot smile's vol at the option's strike, which takes one side's IV
+    where call and put of a strike differ; an in-the-money option then carries the
+    out-of-the-money side's IV instead of its own.
 
     Parameters
     ----------
