@@ -11,7 +11,7 @@ import pytest
 from linear_market_support import book, market, option, perp
 from portmargin.instruments import Currency, Perpetual, Settlement
 from portmargin.io.params import bundled_packs, load_params
-from portmargin.methods.okx_pm import OkxParams, OkxPM, RiskUnitGrouping, unit_grid
+from portmargin.methods.okx_pm import Mr4Form, OkxParams, OkxPM, RiskUnitGrouping, unit_grid
 from portmargin.results import MarginBatch
 
 METHOD = OkxPM()
@@ -50,8 +50,11 @@ def test_both_packs_load(old: OkxParams, new: OkxParams) -> None:
     assert old.risk_unit_grouping is RiskUnitGrouping.UNDERLYING_AND_MARGIN_CURRENCY
     assert new.risk_unit_grouping is RiskUnitGrouping.UNDERLYING
     assert (old.include_mr9, new.include_mr9) == (False, True)
-    assert old.spot_margin_currency == "USD"
+    assert old.spot_margin_currency == "USDT"
+    assert old.mr4_form is Mr4Form.MAX_FORWARD_MOVE
+    assert new.mr4_form is Mr4Form.ANNUALISED_MOVE
     changed = {"version", "risk_unit_grouping", "include_mr9", "mr1_tiers", "mr6_tiers"}
+    changed |= {"spot_margin_currency", "mr4_form", "mr4_tiers"}
     for field in dataclasses.fields(OkxParams):
         if field.name not in changed:
             assert getattr(old, field.name) == getattr(new, field.name), field.name
@@ -132,9 +135,9 @@ def test_usdt_and_usdc_are_separate_units(old: OkxParams) -> None:
 
 
 def test_spot_joins_the_coin_margined_unit(old: OkxParams) -> None:
-    """A BTC balance offsets a coin-margined perp (one BTC-USD unit: MR1 = MR6 = 0, MR4 =
-    2 S x 0.5 % = 700) but not a USDT perp; with ``spot_margin_currency = "USDT"`` the
-    other way round."""
+    """With ``spot_margin_currency = "USD"`` a BTC balance offsets a coin-margined perp (one
+    BTC-USD unit: MR1 = MR6 = 0, MR4 = 2 S x 0.6 % = 840, the pre-merge maximum forward move)
+    but not a USDT perp; with ``"USDT"`` (the pack's value) the other way round."""
     coin = Currency(code="BTC")
     bk = book(
         {
@@ -142,15 +145,15 @@ def test_spot_joins_the_coin_margined_unit(old: OkxParams) -> None:
             "usdt": [(coin, 1.0), (perp("BTC", "USDT"), -1.0)],
         }
     )
-    batch = METHOD.compute(bk, market(), old)
+    batch = METHOD.compute(bk, market(), dataclasses.replace(old, spot_margin_currency="USD"))
     assert _one(batch, "mr6/BTC-USD", "inv") == pytest.approx(0.0, abs=1e-6)
-    assert _one(batch, "mr4/BTC-USD", "inv") == pytest.approx(700.0)
-    assert _mmr(batch, "inv") == pytest.approx(700.0)
+    assert _one(batch, "mr4/BTC-USD", "inv") == pytest.approx(840.0)
+    assert _mmr(batch, "inv") == pytest.approx(840.0)
     assert _one(batch, "mr6/BTC-USD", "usdt") == pytest.approx(21_000.0)
     assert _one(batch, "mr6/BTC-USDT", "usdt") == pytest.approx(21_000.0)
 
     usdt = METHOD.compute(bk, market(), dataclasses.replace(old, spot_margin_currency="USDT"))
-    assert _mmr(usdt, "usdt") == pytest.approx(700.0)
+    assert _mmr(usdt, "usdt") == pytest.approx(840.0)
     assert _mmr(usdt, "inv") == pytest.approx(42_000.0)
 
 

@@ -179,7 +179,11 @@ def test_vol_up_floor_level_and_shock(params: ParadexParams) -> None:
 
 
 def test_inverse_chain_book_in_usd(params: ParadexParams, demo_snapshot: MarketSnapshot) -> None:
-    """A coin-settled Deribit option's SCAN P&L is its coin P&L at the scenario price."""
+    """A coin-settled Deribit option's SCAN P&L is its coin P&L at the scenario price.
+
+    The option is revalued from its own quote's mark IV (spec §2), not the smile's vol at its
+    strike: BTC-22MAY20-9250-P is in the money, its mark IV 0.8505 and the smile's 0.8519.
+    """
     name = next(iter(demo_snapshot.quotes))
     inst = demo_snapshot.quotes[name].instrument
     batch = METHOD.compute(book({"a": [(inst, -10.0)]}), demo_snapshot, params)
@@ -189,6 +193,7 @@ def test_inverse_chain_book_in_usd(params: ParadexParams, demo_snapshot: MarketS
     asset = params.asset("BTC")
     scen = scenario_set(asset, params.vol_up_floor)
     table = resolve_instruments([inst], demo_snapshot)
+    table = dataclasses.replace(table, sigma=np.array([demo_snapshot.quotes[name].mark_iv]))
     ra = build_risk_array(table, scen)
     pnl, _ = scan_pnl_usd(table, scen)
     s = scen.column("spot_shock")

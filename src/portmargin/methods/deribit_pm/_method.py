@@ -12,13 +12,14 @@ from portmargin.market import MarketSnapshot
 from portmargin.methods.deribit_pm._batch import BatchRun, GroupRun, InputOverrides, run_batch
 from portmargin.methods.deribit_pm._params import DeribitPMParams
 from portmargin.results import Contribution, MarginBatch
-from portmargin.risk import Book
+from portmargin.risk import STABLECOINS, Book, Kind
 
 __all__ = ["COMPONENT_SOURCES", "DeribitPM"]
 
 COMPONENT_SOURCES: Mapping[str, str] = {
     "risk_matrix_margin": "round(worst_case, worst_case_decimals) + roll_shock + delta_shock"
-    " + correlation_contingency",
+    " + correlation_contingency; S:PM of the row's settlement currency only (no"
+    " cross-collateral, X:PM not applied)",
     "risk_matrix_margin/worst_case": "largest loss of the aggregated standard (27) and extended"
     " (8) vectors after pnl_offset and extended_dampener",
     "risk_matrix_margin/roll_shock": "sum over roll groups of |delta| * max(min_annualised_move,"
@@ -35,7 +36,7 @@ _GROUP_FIELDS = {name: name.rpartition("/")[2] for name in COMPONENT_SOURCES}
 """Component name → the :class:`GroupRun` array holding it (the last path segment)."""
 
 
-def _notes(params: DeribitPMParams) -> tuple[str, ...]:
+def _notes(params: DeribitPMParams, run: BatchRun) -> tuple[str, ...]:
     a = params.assumptions
     return (
         "segregated portfolio margin: one row per account and key <settlement>_<base>",
@@ -47,6 +48,57 @@ def _notes(params: DeribitPMParams) -> tuple[str, ...]:
         f"roll_grouping={a.roll_grouping.value}; delta_shock_model={a.delta_shock_model.value}",
         f"worst_case_decimals={a.worst_case_decimals}; im_decimals={a.im_decimals}",
         "max_offsetable_pnl and extended_dampener are USD, converted at the index (coin books)",
+        *_split_notes(run),
+        *_linear_option_notes(params, run),
+    )
+
+
+def _split_notes(run: BatchRun) -> tuple[str, ...]:
+    """The S:PM split of accounts holding positions in several settlement currencies."""
+    settlements = sorted({g.settlement for g in run.groups})
+    if len(settlements) < 2:
+        return ()
+    held = np.stack(
+        [
+            run.book.holders(np.concatenate([g.columns for g in run.groups if g.settlement == c]))
+            for c in settlements
+        ]
+    )
+    mixed = held.sum(axis=0) > 1
+    if not mixed.any():
+        return ()
+    names = [c for c, h in zip(settlements, held, strict=True) if bool((h & mixed).any())]
+    return (
+        f"S:PM computed separately per settlement currency: {', '.join(names)};"
+        " cross-collateral (X:PM) is not applied",
+        f"{int(mixed.sum())} account(s) hold positions in several settlement currencies:"
+        " one row per currency and key (group column), margins not netted across them",
+    )
+
+
+def _linear_option_notes(params: DeribitPMParams, run: BatchRun) -> tuple[str, ...]:
+    """The extended-table assumptions, when computed accounts hold stablecoin-settled options
+    (Deribit publishes no linear example: the treatment is the coin books' one)."""
+    table = run.table
+    stable = np.isin(table.settlement_currency, sorted(STABLECOINS))
+    columns = np.flatnonzero((table.kind == Kind.OPTION) & stable)
+    holders = run.book.holders(columns)
+    if not holders.any():
+        return ()
+    a = params.assumptions
+    currencies = sorted(set(table.settlement_currency[columns].tolist()))
+    dampeners = [
+        f"currency.{'usd' if c.lower() not in params.currency else c.lower()}"
+        f" extended_dampener={p.extended_dampener:g} USD"
+        for c in currencies
+        if (p := params.currency_for(c, True)) is not None
+    ]
+    return (
+        f"assumption for {', '.join(currencies)}-settled options ({int(holders.sum())}"
+        f" account(s)): extended table clamp_options_in_extended={a.clamp_options_in_extended},"
+        f" extended_dampener_mode={a.extended_dampener_mode.value}"
+        f"{''.join(f', {d}' for d in dampeners)}; Deribit does not publish the linear (USDC)"
+        " treatment",
     )
 
 
@@ -100,7 +152,7 @@ def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
         group=per_row([g.key for g in groups]),
         errors=run.errors,
         explain=explain,
-        notes=_notes(params),
+        notes=_notes(params, run),
     )
 
 
@@ -108,7 +160,8 @@ class DeribitPM:
     """Deribit segregated portfolio margin (S:PM), ``specs/deribit-pm.md``.
 
     Every amount is in the row's settlement currency (BTC for inverse BTC products, USDC for
-    linear ones). Cross books (X:PM) are not computed.
+    linear ones). An account holding several settlement currencies gets one row per
+    currency, said in ``notes``; cross margin (X:PM, ``margin_mode``) is refused by the pack.
     """
 
     name = "deribit-pm"

@@ -37,6 +37,9 @@ __all__ = [
 VOL_SLOTS = ("up", "same", "down")
 """The three vol slots of a price bucket."""
 
+SEGREGATED = "S:PM"
+"""The only margin mode computed: one risk matrix per settlement currency."""
+
 
 class VolUpFloor(StrEnum):
     """How ``min_volatility_for_shock_up`` floors the vol-up scenario (ASSUMPTION).
@@ -297,11 +300,15 @@ class DeribitPMParams:
         Lower-case settlement currency (``btc``, ``usd``) → :class:`CurrencyParams`.
     currency_pair
         ``<base>_usd`` lower case (``btc_usd``) → :class:`PairParams`.
+    margin_mode
+        ``"S:PM"`` (segregated: one matrix per settlement currency), the only mode accepted:
+        the rules of cross portfolio margin (``"X:PM"``) are not published.
     assumptions
         Engine choices for unpublished rules.
     """
 
     version: str
+    margin_mode: str = SEGREGATED
     general: GeneralParams
     currency: Mapping[str, CurrencyParams]
     currency_pair: Mapping[str, PairParams]
@@ -309,6 +316,15 @@ class DeribitPMParams:
 
     def __post_init__(self) -> None:
         require_non_empty("version", self.version)
+        if self.margin_mode != SEGREGATED:
+            raise ValidationError(
+                "margin_mode",
+                self.margin_mode,
+                f"{SEGREGATED!r}: cross portfolio margin (X:PM) is not supported because "
+                "Deribit has not published its rules"
+                if self.margin_mode == "X:PM"
+                else f"{SEGREGATED!r} (segregated portfolio margin)",
+            )
         object.__setattr__(self, "currency", _frozen_map("currency", self.currency, CurrencyParams))
         object.__setattr__(
             self, "currency_pair", _frozen_map("currency_pair", self.currency_pair, PairParams)

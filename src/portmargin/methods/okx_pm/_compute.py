@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 
 import numpy as np
 from numpy.typing import NDArray
@@ -10,7 +11,8 @@ from numpy.typing import NDArray
 from portmargin.core import ValidationError
 from portmargin.market import MarketSnapshot
 from portmargin.methods.okx_pm._borrowing import borrowing_charge
-from portmargin.methods.okx_pm._params import OkxParams, RiskUnitGrouping
+from portmargin.methods.okx_pm._params import Mr4Form, OkxParams, RiskUnitGrouping
+from portmargin.methods.okx_pm._spot_unit import check_spot_unit, split_spot
 from portmargin.methods.okx_pm._unit import UnitMargin, unit_margin
 from portmargin.methods.okx_pm._units import RiskUnit, risk_units
 from portmargin.results import Contribution, MarginBatch
@@ -26,7 +28,7 @@ _SOURCES = {
     "mr1": "spot shock grid x IV down/same/up: max(0, -min P&L)",
     "mr2": "theta: option loss over mr2_horizon_days, market unchanged",
     "mr3": "vega term structure twist, no offset between expiries",
-    "mr4": "basis: S (sum |delta_g| m_g - |sum delta_g| mr4_min_move)",
+    "mr4": "basis: S (sum |delta_g| m_g - |sum delta_g| credit), m_g and credit per mr4_form",
     "mr5": "interest rate: |sum q rho| x mr5_rate_shift / 1%",
     "mr6": "extreme move: mr6_weight x max(0, -min P&L(+-move)), IV unchanged",
     "mr7": "minimum charge scaled incrementally by tier",
@@ -46,19 +48,26 @@ _ASSUMPTIONS = (
 )
 
 
-def _notes(params: OkxParams) -> tuple[str, ...]:
-    """The assumptions of a run with ``params``: the fixed ones, the risk-unit grouping and
-    whether MR9 is off."""
+def _notes(params: OkxParams, chosen: int) -> tuple[str, ...]:
+    """The assumptions of a run with ``params``: the fixed ones, the risk-unit grouping (and
+    how many accounts chose their own spot unit), the MR4 form and whether MR9 is off."""
     if params.risk_unit_grouping is RiskUnitGrouping.UNDERLYING:
         units = "okx-pm: merged risk units (one per underlying), spot-derivatives offset on"
     else:
         units = (
             "okx-pm: pre-merge risk units (one per underlying and margin currency, "
             "coin-margined = USD); spot and coin balances in the "
-            f"{params.spot_margin_currency} unit (engine assumption)"
+            f"{params.spot_margin_currency} unit unless the account chose another "
+            f"(spot_unit: {chosen} account(s))"
+        )
+    mr4: tuple[str, ...] = ()
+    if params.mr4_form is Mr4Form.MAX_FORWARD_MOVE:
+        mr4 = (
+            "okx-pm: MR4 pre-merge form, maximum forward price move per tier for every "
+            "bucket (spot, perpetuals, each expiry) and for the net-delta credit",
         )
     mr9 = () if params.include_mr9 else ("okx-pm: MR9 off",)
-    return (*_ASSUMPTIONS, units, *mr9)
+    return (*_ASSUMPTIONS, units, *mr4, *mr9)
 
 
 def _tierless(units: Iterable[RiskUnit], params: OkxParams) -> dict[str, str]:
@@ -99,6 +108,7 @@ def compute(
     params: OkxParams,
     *,
     borrowing: Mapping[str, float] | None = None,
+    spot_unit: Mapping[str, str] | None = None,
 ) -> MarginBatch:
     """OKX PM MMR and IMR of every account of ``book``, one USD row per account.
 
@@ -124,6 +134,11 @@ def compute(
         MR8 per account (margin on borrowed funds), USD, finite and >= 0; accounts not
         listed, and every account when None, get 0. Entries for accounts not in ``book``
         are ignored.
+    spot_unit
+        Pre-merge risk units only: account → margin currency of the unit its spot pairs
+        and coin balances join, ``"USDT"``, ``"USDC"`` or ``"USD"`` (coin-margined), as
+        chosen in OKX's spot-derivatives risk offset mode; accounts not listed, and every
+        account when None, use the pack's ``spot_margin_currency``.
 
     Returns
     -------
@@ -134,11 +149,15 @@ def compute(
     Raises
     ------
     ValidationError
-        If a ``borrowing`` value is not a finite number >= 0 (the field names the account).
+        If a ``borrowing`` value is not a finite number >= 0 (the field names the account);
+        if a ``spot_unit`` account is not in ``book`` or its unit is not one of the three,
+        or ``spot_unit`` is given with merged risk units.
     """
+    check_spot_unit(book.accounts, spot_unit, params)
+    default = params.spot_margin_currency
     prepared = prepare_book(book, market)
     table = prepared.table
-    all_units = risk_units(table, params)
+    all_units = risk_units(table, params, np.full(len(table), default, dtype=object))
     tierless = _tierless(all_units, params)
     good, rejected = set_aside(
         prepared.book, [(u.columns, tierless[u.name]) for u in all_units if u.name in tierless]
@@ -146,7 +165,17 @@ def compute(
     mr8 = borrowing_charge(good.accounts, borrowing)
     errors = {**prepared.errors, **rejected}
     n = len(good.accounts)
-    units = [unit_margin(good, table, u, params) for u in all_units if u.name not in tierless]
+    choice = np.full(n, default, dtype=object)
+    if spot_unit:
+        choice[:] = list(map(spot_unit.get, good.accounts, repeat(default)))
+    split = split_spot(good.quantities, table, choice, default)
+    columns = table.take(split.source)
+    skip = {u.underlying for u in all_units if u.name in tierless}
+    units = [
+        unit_margin(split.quantities, columns, u, params)
+        for u in risk_units(columns, params, split.spot_currency)
+        if u.underlying not in skip
+    ]
     components = _components(units, mr8)
     mmr = components["mmr"]
     if units:
@@ -161,11 +190,11 @@ def compute(
         if worst[i] is None:
             return ()
         unit = units[int(which[i])]
-        row = good.quantities[[i]][:, unit.columns].tocoo()
+        row = split.quantities[[i]][:, unit.columns].tocoo()
         s = int(unit.worst_index[i])
         return tuple(
             Contribution(
-                instrument=good.instruments[int(unit.columns[c])].name,
+                instrument=columns.names[int(unit.columns[c])],
                 quantity=float(q),
                 pnl=float(q * unit.mr1_pnl[c, s]),
             )
@@ -184,5 +213,5 @@ def compute(
         worst_scenario=worst,
         errors=errors,
         explain=explain,
-        notes=_notes(params),
+        notes=_notes(params, int(np.count_nonzero(choice != default))),
     )

@@ -21,7 +21,8 @@ class OkxPM:
     Published pieces follow ``specs/okx-pm.md``; every unpublished piece is a pack parameter
     and is named in each batch's ``notes``. Packs: ``okx-pm/2025`` (merged risk units, MR9,
     the grids since 2025-01-06) and ``okx-pm/2024`` (pre-merge units, no MR9, the earlier
-    MR1 and MR6 moves). MR8 (borrowing) is an optional per-account input of ``compute``.
+    MR1 and MR6 moves, the pre-merge MR4 form). MR8 (borrowing) and, with pre-merge units,
+    the spot unit are optional per-account inputs of ``compute``.
     """
 
     name: str = METHOD_NAME
@@ -39,10 +40,13 @@ class OkxPM:
         params: OkxParams,
         *,
         borrowing: Mapping[str, float] | None = None,
+        spot_unit: Mapping[str, str] | None = None,
     ) -> MarginBatch:
         """Margin of every account of ``book``, USD (see :func:`compute`).
 
         ``borrowing`` maps accounts to MR8 (margin on borrowed funds, USD, >= 0), added to
         their MMR; accounts not listed, and all of them when it is None, get 0.
+        ``spot_unit`` maps accounts to the pre-merge unit their spot joins (``"USDT"``,
+        ``"USDC"``, ``"USD"``); others use the pack's ``spot_margin_currency``.
         """
-        return compute(book, market, params, borrowing=borrowing)
+        return compute(book, market, params, borrowing=borrowing, spot_unit=spot_unit)

@@ -14,7 +14,7 @@ from portmargin.core import (
     require_positive,
 )
 
-__all__ = ["GridTier", "MoveTier", "OkxParams", "RiskUnitGrouping"]
+__all__ = ["GridTier", "MoveTier", "Mr4Form", "OkxParams", "RiskUnitGrouping"]
 
 
 class RiskUnitGrouping(StrEnum):
@@ -28,6 +28,20 @@ class RiskUnitGrouping(StrEnum):
 
     UNDERLYING = "underlying"
     UNDERLYING_AND_MARGIN_CURRENCY = "underlying_and_margin_currency"
+
+
+class Mr4Form(StrEnum):
+    """How MR4 reads ``mr4_tiers`` (``specs/okx-pm.md`` MR4).
+
+    ``ANNUALISED_MOVE`` (since December 2024, DOC parameter): the tier ``move`` is an
+    annualised move risk, bucket move ``m_g = max(mr4_min_move, move x T_g)``, net-delta
+    credit at ``mr4_min_move``. ``MAX_FORWARD_MOVE`` (before it): the tier ``move`` is the
+    maximum forward price move (BTC/ETH 0.6 %), the same for every bucket and for the credit:
+    ``MR4 = S x move x (sum_g |D_g| - |sum_g D_g|)``; ``mr4_min_move`` is unused.
+    """
+
+    ANNUALISED_MOVE = "annualised_move"
+    MAX_FORWARD_MOVE = "max_forward_move"
 
 
 def _check_underlyings(underlyings: tuple[str, ...]) -> None:
@@ -114,8 +128,10 @@ class OkxParams:
     mr3_points, mr3_power, mr3_boundary_days
         MR3 shift ``mr3_points * (boundary / max(DTE, 1))**mr3_power`` vol points; expiries
         with ``DTE < boundary`` move opposite to the others.
+    mr4_form
+        What the ``mr4_tiers`` moves mean (:class:`Mr4Form`).
     mr4_min_move
-        MR4 minimum move per bucket and net-delta credit rate.
+        MR4 minimum move per bucket and net-delta credit rate (``annualised_move`` form).
     mr5_rate_shift
         MR5 rate shift (0.01 = 1 %).
     mr6_weight
@@ -138,8 +154,9 @@ class OkxParams:
         underlying and margin currency).
     spot_margin_currency
         With pre-merge units, the margin currency of the unit that takes the coin's spot
-        pairs and balances (spot-derivatives offset); NOT PUBLISHED, engine assumption:
-        ``"USD"``, the coin-margined unit. Unused with merged units.
+        pairs and balances (spot-derivatives offset), for accounts without a choice of
+        their own (``compute``'s ``spot_unit``): ``"USDT"``, ``"USDC"`` or ``"USD"``
+        (coin-margined). Unused with merged units.
     """
 
     version: str
@@ -153,6 +170,7 @@ class OkxParams:
     mr3_points: float = 5.0
     mr3_power: float = 0.3
     mr3_boundary_days: float = 30.0
+    mr4_form: Mr4Form = Mr4Form.ANNUALISED_MOVE
     mr4_min_move: float = 0.005
     mr5_rate_shift: float = 0.01
     mr6_weight: float = 1.0
@@ -214,7 +232,8 @@ class OkxParams:
         return self.mr1_tiers[_pick(self.mr1_tiers, "mr1_tiers", underlying)].price_moves
 
     def mr4_annual_move(self, underlying: str) -> float:
-        """MR4 annualised move risk of ``underlying``."""
+        """MR4 tier move of ``underlying``: the annualised move risk, or the maximum forward
+        price move with ``mr4_form = "max_forward_move"``."""
         return self.mr4_tiers[_pick(self.mr4_tiers, "mr4_tiers", underlying)].move
 
     def mr6_move(self, underlying: str) -> float:

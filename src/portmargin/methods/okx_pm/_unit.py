@@ -9,10 +9,10 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from portmargin.methods.okx_pm._charges import basis_risk, depeg_hedged, tiered_charge, vega_twist
-from portmargin.methods.okx_pm._params import OkxParams
+from portmargin.methods.okx_pm._params import Mr4Form, OkxParams
 from portmargin.methods.okx_pm._reprice import DAYS_PER_YEAR, UnitRisk, unit_grid, unit_risk
 from portmargin.methods.okx_pm._units import RiskUnit
-from portmargin.risk import Book, InstrumentTable, Kind
+from portmargin.risk import InstrumentTable, Kind
 
 __all__ = ["UnitMargin", "unit_margin"]
 
@@ -60,14 +60,21 @@ def _expiry_groups(
 
 
 def _buckets(
-    table: InstrumentTable, params: OkxParams, annual: float
-) -> tuple[NDArray[np.intp], FloatArray]:
-    """MR4 bucket per row (0 spot, 1 perpetuals, 2+ each expiry) and each bucket's move."""
+    table: InstrumentTable, params: OkxParams, tier_move: float
+) -> tuple[NDArray[np.intp], FloatArray, float]:
+    """MR4 bucket per row (0 spot, 1 perpetuals, 2+ each expiry), each bucket's move and the
+    net-delta credit rate, as ``params.mr4_form`` reads the tier's ``tier_move``:
+    ``max(mr4_min_move, tier_move x T_g)`` and ``mr4_min_move`` (annualised move), or
+    ``tier_move`` for every bucket and the credit (maximum forward price move)."""
     dated = table.expiry_ms > 0
     expiry, tau = _expiry_groups(table, dated)
     bucket = np.where(dated, 2 + expiry, np.where(table.kind == Kind.PERPETUAL, 1, 0))
-    moves: FloatArray = np.maximum(params.mr4_min_move, annual * np.concatenate(([0.0, 0.0], tau)))
-    return bucket.astype(np.intp), moves
+    if params.mr4_form is Mr4Form.MAX_FORWARD_MOVE:
+        return bucket.astype(np.intp), np.full(tau.size + 2, tier_move), tier_move
+    moves: FloatArray = np.maximum(
+        params.mr4_min_move, tier_move * np.concatenate(([0.0, 0.0], tau))
+    )
+    return bucket.astype(np.intp), moves, params.mr4_min_move
 
 
 def _by_group(
@@ -94,16 +101,16 @@ def _depeg(q: sp.csr_array, risk: UnitRisk, spot: float, params: OkxParams) -> F
 
 
 def unit_margin(
-    book: Book, table: InstrumentTable, unit: RiskUnit, params: OkxParams
+    quantities: sp.csr_array, table: InstrumentTable, unit: RiskUnit, params: OkxParams
 ) -> UnitMargin:
-    """OKX components of the risk unit ``unit`` for every account of ``book``.
+    """OKX components of the risk unit ``unit`` for every account (row of ``quantities``).
 
     Parameters
     ----------
-    book
-        Accounts × instruments (coins of underlying, currency units for balances).
+    quantities
+        CSR accounts × columns (coins of underlying, currency units for balances).
     table
-        Resolved instruments aligned with ``book.instruments``.
+        Resolved instruments aligned with the columns of ``quantities``.
     unit
         The unit: its columns (futures, perpetuals, options, and spot pairs and coin
         balances where they belong to it) and its underlying, whose tiers apply.
@@ -113,7 +120,7 @@ def unit_margin(
     sub = table.take(unit.columns)
     grid = unit_grid(unit.underlying, params, unit.name)
     risk = unit_risk(sub, grid)
-    q = book.quantities[:, unit.columns]
+    q = quantities[:, unit.columns]
     n1 = grid.n_mr1
     pnl = np.asarray(q @ risk.pnl)
     worst_mr1 = np.argmin(pnl[:, :n1], axis=1)
@@ -122,8 +129,8 @@ def unit_margin(
     mr2 = np.maximum(-pnl[:, n1 + 2], 0.0)
 
     spot = float(sub.index[0])
-    bucket, moves = _buckets(sub, params, params.mr4_annual_move(unit.underlying))
-    mr4 = basis_risk(_by_group(q, bucket, risk.delta, moves.size), moves, params.mr4_min_move, spot)
+    bucket, moves, credit = _buckets(sub, params, params.mr4_annual_move(unit.underlying))
+    mr4 = basis_risk(_by_group(q, bucket, risk.delta, moves.size), moves, credit, spot)
 
     expiry, tau = _expiry_groups(sub, sub.is_option)
     vega = _by_group(q, expiry, risk.vega, tau.size)

@@ -3,7 +3,8 @@
 Per base asset (BTC, ETH, HYPE, CL; specification in ``specs/paradex-pm.md``):
 
 - SCAN Risk: the largest ``weight x loss`` over 24 spot / IV scenarios. Options are repriced
-  with Black-76 on forwards moved with spot and IVs shocked by
+  with Black-76 from their own venue mark IV (the smile's vol only for an option without a
+  quote) on forwards moved with spot and IVs shocked by
   ``vol_shock x (30 / max(1, DTE))**p`` (``p`` 0.30 below 30 days, 0.13 beyond);
   ``min_vol_shock_up`` floors the up shock as a level (default) or a shock.
 - Minimum delta requirement on net and hedged delta.

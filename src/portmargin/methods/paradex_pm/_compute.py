@@ -11,6 +11,7 @@ from portmargin.instruments import Option
 from portmargin.market import MarketSnapshot
 from portmargin.methods.paradex_pm._asset import AssetMargin, asset_margin
 from portmargin.methods.paradex_pm._params import ParadexParams
+from portmargin.methods.paradex_pm._vol import own_mark_iv
 from portmargin.results import Contribution, MarginBatch
 from portmargin.risk import Book, InstrumentTable, Kind, group_columns, prepare_book, set_aside
 
@@ -60,8 +61,31 @@ def _unsupported(
     ]
 
 
-def _notes(table: InstrumentTable, market: MarketSnapshot, params: ParadexParams) -> list[str]:
+_LISTED = 5
+"""Instrument names spelled out in a note before the rest is counted."""
+
+
+def _vol_note(unquoted: Sequence[str]) -> str:
+    if not unquoted:
+        return "paradex-pm: every option revalued from its own venue mark IV"
+    shown = ", ".join(unquoted[:_LISTED])
+    more = f" and {len(unquoted) - _LISTED} more" if len(unquoted) > _LISTED else ""
+    return (
+        f"paradex-pm: no venue quote (own mark IV) for {len(unquoted)} option(s): "
+        f"{shown}{more}; their IV is the snapshot smile's at strike and expiry, the other "
+        "options are revalued from their own mark IV"
+    )
+
+
+def _notes(
+    table: InstrumentTable,
+    market: MarketSnapshot,
+    params: ParadexParams,
+    unquoted: Sequence[str],
+) -> list[str]:
     notes = list(_ASSUMPTIONS)
+    if bool(np.any(table.is_option)):
+        notes.append(_vol_note(unquoted))
     notes.append(f"paradex-pm: min_vol_shock_up read as a {params.vol_up_floor.value!r} floor")
     if params.funding_rates:
         notes.append("paradex-pm: funding provision pay-only from the pack's funding_rates")
@@ -129,8 +153,10 @@ def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> Margin
     book
         Accounts × instruments, signed quantities in coins of underlying.
     market
-        Index prices, forwards, vol smiles and perpetual marks (USD per coin); rates by
-        quote currency (flat 0 when absent, flagged in ``notes``).
+        Index prices, forwards, perpetual marks (USD per coin) and option quotes: each
+        option is revalued from its own quote's ``mark_iv``; an option without a quote takes
+        the smile's vol at its strike (listed in ``notes``). Rates by quote currency (flat 0
+        when absent, flagged in ``notes``).
     params
         A ``paradex-pm`` pack.
 
@@ -142,7 +168,7 @@ def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> Margin
         ``errors``.
     """
     prepared = prepare_book(book, market)
-    table = prepared.table
+    table, unquoted = own_mark_iv(prepared.table, market)
     good, rejected = set_aside(prepared.book, _unsupported(table, params))
     errors = {**prepared.errors, **rejected}
     n = len(good.accounts)
@@ -185,5 +211,5 @@ def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> Margin
         worst_scenario=worst,
         errors=errors,
         explain=explain,
-        notes=tuple(_notes(table, market, params)),
+        notes=tuple(_notes(table, market, params, unquoted)),
     )
