@@ -51,9 +51,9 @@ max-width:1200px;color:#1d2330;padding:0 1rem}
 h1{font-size:1.6rem;word-break:break-all}h2{font-size:1.2rem;margin-top:2rem;
 border-bottom:1px solid #dde}h3{font-size:1rem;margin-bottom:.3rem}
 table{border-collapse:collapse;font-size:.9rem}td,th{padding:.25rem .6rem;text-align:right;
-border-bottom:1px solid #eef;vertical-align:top}th{background:#f5f6fa}
+border-bottom:1px solid #eef;vertical-align:top;white-space:nowrap}th{background:#f5f6fa}
 th:first-child,td:first-child,td.l,th.l{text-align:left}
-td.l{max-width:28rem;word-break:break-word}
+td.l{max-width:24rem;white-space:normal;overflow-wrap:anywhere}
 .note{color:#556;font-size:.85rem}.scroll{max-height:36rem;overflow:auto;display:inline-block}.neg{color:#b3261e}.warn{color:#8a5300}
 a{color:#1f5fbf}
 """
