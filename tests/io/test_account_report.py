@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from portmargin.analysis import compute_margin, linear_twin, sample_portfolios
 from portmargin.core import ValidationError
-from portmargin.io._account_grids import grids
+from portmargin.io._account_grids import _layout, grids
 from portmargin.io.params import load_params
 from portmargin.io.report import (
     AccountReport,
@@ -286,3 +286,27 @@ def test_names_that_sanitise_alike_stay_apart() -> None:
     assert names[".."].startswith("account-")
     assert names["../x"].startswith("x-")
     assert safe_page_names(accounts) == names  # same ids, same names
+
+
+def test_report_inputs_are_checked(
+    books: tuple[Portfolio, ...], demo_snapshot: MarketSnapshot
+) -> None:
+    report = _run("standard", books[:3], demo_snapshot)
+    with pytest.raises(ValidationError, match="portfolios"):
+        replace(report, portfolios=books[1:3])
+    with pytest.raises(ValidationError, match="one portfolio per account"):
+        replace(report, portfolios=(*books[:3], books[0]))
+
+
+def test_scenarios_sharing_a_cell_are_laid_out_in_one_row() -> None:
+    layout = _layout([0.1, 0.1, -0.1], ["+10%", "+10%", "-10%"], ["up", "up", "up"], ["up"])
+    assert layout.y == ("",)
+    assert layout.x == ("+10% up", "+10% up", "-10% up")
+    z, text = layout.fill(np.array([1.0, 2.0, 3.0]), ["a", "b", "c"])
+    assert z.tolist() == [[1.0, 2.0, 3.0]]
+    assert text.tolist() == [["a", "b", "c"]]
+    grid = _layout([0.1, -0.1, 0.1], ["+10%", "-10%", "+10%"], ["up", "up", "down"], ["up", "down"])
+    assert grid.x == ("-10%", "+10%")
+    assert grid.y == ("up", "down")
+    z, _ = grid.fill(np.array([1.0, 2.0, 3.0]), ["a", "b", "c"])
+    assert np.array_equal(z, [[2.0, 1.0], [np.nan, 3.0]], equal_nan=True)

@@ -107,6 +107,19 @@ class AccountReport:
     file_errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     warnings: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        have = {pf.account for pf in self.portfolios}
+        if len(have) != len(self.portfolios):
+            raise ValidationError("portfolios", len(self.portfolios), "one portfolio per account")
+        missing = sorted(set(self.batch.account.tolist()) - have)
+        if missing:
+            raise ValidationError(
+                "batch", missing[:5], "rows of accounts present in 'portfolios' only"
+            )
+        object.__setattr__(self, "portfolios", tuple(self.portfolios))
+        object.__setattr__(self, "file_errors", MappingProxyType(dict(self.file_errors)))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+
 
 def safe_page_names(accounts: Sequence[str]) -> dict[str, str]:
     """A distinct, portable file name per account id (``"alice-2bd806c9.html"``).
