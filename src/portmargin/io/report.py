@@ -12,15 +12,29 @@ import numpy as np
 from portmargin.analysis import ChainSummary, RiskMatrix
 from portmargin.core import PortmarginError
 from portmargin.instruments import format_expiry
+from portmargin.io._account_grids import ScenarioGrid
+from portmargin.io._account_report import (
+    DEFAULT_PAGES,
+    AccountReport,
+    safe_page_names,
+    scenario_grid_html,
+    write_account_report,
+)
 from portmargin.market import MarketSnapshot
 
 __all__ = [
+    "DEFAULT_PAGES",
+    "AccountReport",
     "ReportSection",
+    "ScenarioGrid",
     "margin_bars_html",
     "risk_matrix_html",
+    "safe_page_names",
+    "scenario_grid_html",
     "smile_figure_html",
     "summary_table_html",
     "table_html",
+    "write_account_report",
     "write_report",
 ]
 
