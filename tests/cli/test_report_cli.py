@@ -20,7 +20,7 @@ CHAIN = str(demo_chain_path())
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*['\"]?(https?:)?//", re.IGNORECASE)
 ROW = re.compile(
     r"<tr><td>\d+</td><td class='l'>(?:<a href='accounts/([^']+)'>)?([^<]*)(?:</a>)?</td>"
-    r"<td>([^<]*)</td>"
+    r"<td>[^<]*</td><td>[^<]*</td><td[^>]*>([^<]*)</td>"
 )
 
 
@@ -36,9 +36,9 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def _rows(index: Path) -> list[tuple[str, str, float]]:
-    """(page file or "", account as shown, IM USD) per index line, in order."""
+    """(page file or "", account as shown, excess USD) per index line, in order."""
     text = index.read_text(encoding="utf-8")
-    return [(page, account, float(im.replace(",", ""))) for page, account, im in ROW.findall(text)]
+    return [(page, account, float(x.replace(",", ""))) for page, account, x in ROW.findall(text)]
 
 
 def _assert_offline(folder: Path) -> None:
@@ -69,8 +69,8 @@ def test_report_on_sample_books(method: str, sample_file: Path, tmp_path: Path) 
     assert proc.stdout.strip() == str(index)
     assert proc.returncode == (1 if method == "derive-pm2" else 0), proc.stderr  # coin books
     rows = _rows(index)
-    ims = [im for _, _, im in rows]
-    assert ims == sorted(ims, reverse=True)
+    excess = [x for _, _, x in rows]
+    assert excess == sorted(excess)  # the most at risk first
     pages = {p.name for p in (out / "accounts").glob("*.html")}
     assert pages == {page for page, _, _ in rows}
     assert len(pages) == len(rows) >= 7
@@ -130,8 +130,8 @@ def test_report_on_many_accounts_with_a_page_cap(
     assert proc.stdout.strip() == str(index)
     rows = _rows(index)
     assert len(rows) == 66
-    ims = [im for _, _, im in rows]
-    assert ims == sorted(ims, reverse=True)
+    excess = [x for _, _, x in rows]
+    assert excess == sorted(excess)  # the most at risk first
     paged = [page for page, _, _ in rows if page]
     assert paged == [page for page, _, _ in rows[:10]]
     assert {p.name for p in (out / "accounts").glob("*.html")} == set(paged)
@@ -176,9 +176,9 @@ def test_default_out_folder_and_one_account(tmp_path: Path) -> None:
     index = tmp_path / "portmargin-report" / "index.html"
     assert Path(proc.stdout.strip()) in (index, Path("portmargin-report/index.html"))
     assert index.is_file()
-    ((page, account, im),) = _rows(index)
+    ((page, account, excess),) = _rows(index)
     assert account == "me"
-    assert im > 0
+    assert excess < 0  # a short call and no collateral: under-margined
     html_text = (index.parent / "accounts" / page).read_text(encoding="utf-8")
     assert "BTC-26JUN20-10000-C" in html_text
     assert '"name": "worst scenario"' in html_text

@@ -26,7 +26,7 @@ from portmargin.io.report import (
 from portmargin.market import MarketSnapshot
 from portmargin.methods import get_method, method_names
 from portmargin.portfolio import Portfolio
-from portmargin.results import MarginBatch
+from portmargin.risk import Book
 
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*['\"]?(https?:)?//", re.IGNORECASE)
 
@@ -41,6 +41,16 @@ def _run(method: str, books: tuple[Portfolio, ...], snap: MarketSnapshot) -> Acc
     m = get_method(method)
     pack = load_params(m)
     batch = compute_margin(m, books, snap, pack)
+    return AccountReport(batch=batch, portfolios=books, market=snap, params=pack)
+
+
+def _run_without_equity(
+    method: str, books: tuple[Portfolio, ...], snap: MarketSnapshot
+) -> AccountReport:
+    """A batch straight from the method's ``compute``: no equity valued."""
+    m = get_method(method)
+    pack = load_params(m)
+    batch = m.compute(Book.from_portfolios(books), snap, pack)
     return AccountReport(batch=batch, portfolios=books, market=snap, params=pack)
 
 
@@ -121,7 +131,7 @@ def test_method_without_grid_says_so(
 def test_report_files_offline_and_ordered_by_initial_margin(
     method: str, books: tuple[Portfolio, ...], demo_snapshot: MarketSnapshot, tmp_path: Path
 ) -> None:
-    report = _run(method, books, demo_snapshot)
+    report = _run_without_equity(method, books, demo_snapshot)
     index = write_account_report(report, tmp_path)
     assert index == tmp_path / "index.html"
     text = index.read_text(encoding="utf-8")
@@ -157,27 +167,19 @@ def test_report_files_offline_and_ordered_by_initial_margin(
     assert marked >= 1
 
 
-class _WithEquity:
-    """A batch carrying ``equity`` (row currency) and the derived ``excess`` and
-    ``margin_ratio``, as the batch will once equity is an input."""
-
-    def __init__(self, batch: MarginBatch, equity: np.ndarray[Any, Any]) -> None:
-        self._batch = batch
-        self.equity = equity
-        self.excess = equity - batch.initial_margin
-        self.margin_ratio = batch.maintenance_margin / equity
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._batch, name)
-
-
 def test_with_equity_accounts_are_ranked_by_excess(
     books: tuple[Portfolio, ...], demo_snapshot: MarketSnapshot, tmp_path: Path
 ) -> None:
     report = _run("paradex-pm", books, demo_snapshot)  # one USD row per account
     batch = report.batch
     equity = np.linspace(40_000.0, 2_000.0, len(batch))
-    wrapped = replace(report, batch=_WithEquity(batch, equity))  # type: ignore[arg-type]
+    funds = replace(
+        batch,
+        equity=equity,
+        excess=equity - batch.initial_margin,
+        margin_ratio=batch.maintenance_margin / equity,
+    )
+    wrapped = replace(report, batch=funds)
     text = write_account_report(wrapped, tmp_path).read_text(encoding="utf-8")
     excess = {
         str(a): float(e - im)

@@ -84,10 +84,10 @@ class AccountReport:
     Attributes
     ----------
     batch
-        Margin of the accounts under one method. When it has an ``equity`` attribute (shape
-        ``(r,)``, row currency) that is not None, its ``excess`` and ``margin_ratio`` are shown
-        and accounts are ranked by excess; otherwise they show ``n/a`` and accounts are ranked
-        by initial margin.
+        Margin of the accounts under one method. When it carries equity (as every batch of
+        :func:`portmargin.methods.run_method` does), equity, excess and margin ratio are shown
+        and accounts are ranked by excess in USD (each account's currencies counted once);
+        otherwise they show ``n/a`` and accounts are ranked by initial margin.
     portfolios
         The accounts' positions (those of ``batch``).
     market
@@ -140,13 +140,6 @@ def safe_page_names(accounts: Sequence[str]) -> dict[str, str]:
         taken.add(name.lower())
         out[account] = f"{name}.html"
     return out
-
-
-def _column(batch: MarginBatch, name: str) -> NDArray[np.float64] | None:
-    """The batch's optional per-row array ``name`` (``equity``, ``excess``,
-    ``margin_ratio``), shape ``(r,)``, or None when the batch does not carry it."""
-    values = getattr(batch, name, None)
-    return None if values is None else np.asarray(values, dtype=np.float64)
 
 
 def _plotly_js() -> str:
@@ -267,6 +260,18 @@ class _Ranked:
     excess_usd: NDArray[np.float64] | None
 
 
+def _first_of_currency(batch: MarginBatch) -> NDArray[np.float64]:
+    """1 on the first row of each (account, currency), 0 on the others: rows of one account in
+    one currency share that currency's equity and excess, which count once."""
+    seen: set[tuple[str, str]] = set()
+    first = np.zeros(len(batch))
+    for i, key in enumerate(zip(batch.account.tolist(), batch.currency.tolist(), strict=True)):
+        if key not in seen:
+            seen.add(key)
+            first[i] = 1.0
+    return first
+
+
 def _rank(report: AccountReport) -> _Ranked:
     """Order the accounts: most at risk first (lowest excess, else largest IM), then by id."""
     batch = report.batch
@@ -283,8 +288,7 @@ def _rank(report: AccountReport) -> _Ranked:
         return np.bincount(idx, weights=(values * factor)[keep], minlength=n).astype(np.float64)
 
     im, mm = total(batch.initial_margin), total(batch.maintenance_margin)
-    equity, excess_rows = _column(batch, "equity"), _column(batch, "excess")
-    excess = None if equity is None or excess_rows is None else total(excess_rows)
+    excess = None if batch.excess is None else total(batch.excess * _first_of_currency(batch))
     names = np.array(computed, dtype=object)
     order = np.lexsort((names, im * -1.0 if excess is None else excess)) if n else np.zeros(0, int)
     return _Ranked(
@@ -302,14 +306,13 @@ def _row_name(result: MarginResult) -> str:
 
 def _row_values(batch: MarginBatch, i: int) -> tuple[str, str, str]:
     """Equity, excess and margin ratio of row ``i`` as text (``n/a`` without equity)."""
-    equity = _column(batch, "equity")
-    if equity is None:
+    equity, excess, ratio = batch.equity, batch.excess, batch.margin_ratio
+    if equity is None or excess is None or ratio is None:
         return "n/a", "n/a", "n/a"
-    excess, ratio = _column(batch, "excess"), _column(batch, "margin_ratio")
     return (
         _amount(float(equity[i])),
-        "n/a" if excess is None else _amount(float(excess[i])),
-        "n/a" if ratio is None or not np.isfinite(ratio[i]) else f"{float(ratio[i]):.4g}",
+        _amount(float(excess[i])),
+        f"{float(ratio[i]):.4g}" if np.isfinite(ratio[i]) else "n/a",
     )
 
 
@@ -398,7 +401,7 @@ def _account_page(
         parts.append(
             "<p>The method reports no margin row for this account (nothing it margins).</p>"
         )
-    if _column(batch, "equity") is None:
+    if batch.equity is None:
         parts.append("<p class='note'>Equity, excess and margin ratio: n/a (no equity given).</p>")
     parts.append("<h2>P&amp;L on the method's scenario grid</h2>")
     if account_grids is None:
