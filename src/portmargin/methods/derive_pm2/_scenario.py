@@ -72,7 +72,7 @@ class DeriveScenario:
     dampening: float = 1.0
 
     def __post_init__(self) -> None:
-        spot = check_range("spot_shock", self.spot_shock, 0.0, lo_open=True)
+        spot = check_range("spot_shock", self.spot_shock, 0.0)
         damp = check_range("dampening", self.dampening, 0.0)
         if not isinstance(self.vol_shock, DeriveVolShock):
             raise ValidationError(
