@@ -10,9 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from portmargin.core import DataFormatError, ValidationError
-from portmargin.methods import MarginMethod, MethodParams
+from portmargin.methods import MarginMethod, MethodParams, method_names
 
-__all__ = ["OVERRIDE_SUFFIX", "apply_overrides", "bundled_packs", "load_params", "read_pack"]
+__all__ = [
+    "OVERRIDE_SUFFIX",
+    "apply_overrides",
+    "bundled_packs",
+    "load_params",
+    "method_overrides",
+    "read_pack",
+]
 
 OVERRIDE_SUFFIX = "+set"
 """Appended to the version of a pack changed by overrides (``"2024-06-17+set"``)."""
@@ -118,6 +125,30 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     if overrides and isinstance(out.get("version"), str):
         out["version"] += OVERRIDE_SUFFIX
     return out
+
+
+def method_overrides(method: str, overrides: Sequence[str]) -> tuple[str, ...]:
+    """The ``KEY=VALUE`` overrides of ``method`` among ``METHOD:KEY=VALUE`` strings.
+
+    Used where several methods run at once (``compare``): each override names its method,
+    e.g. ``deribit-pm:general.mm_factor=0.9``; the prefix is removed.
+
+    Raises
+    ------
+    ValidationError
+        If an override has no ``METHOD:`` prefix or names a method that is not registered.
+    """
+    selected: list[str] = []
+    names = method_names()
+    for item in overrides:
+        prefix, sep, rest = item.partition(":")
+        if not sep or prefix.strip() not in names:
+            raise ValidationError(
+                "--set", item, f"METHOD:KEY=VALUE with METHOD one of {list(names)}"
+            )
+        if prefix.strip() == method:
+            selected.append(rest)
+    return tuple(selected)
 
 
 def _deep_copy(node: Any) -> Any:
