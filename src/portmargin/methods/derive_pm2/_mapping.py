@@ -127,6 +127,10 @@ def _scenarios_from(value: object) -> tuple[DeriveScenario, ...]:
         node = _as_mapping(prefix, item)
         _reject_unknown(prefix, node, tuple(_SCENARIO_KEYS.values()))
         direction = node.get("VolShockDirection", _MISSING)
+        if direction is _MISSING:
+            raise DeriveParamsFormatError(
+                f"{prefix}.VolShockDirection", direction, "a direction (required key missing)"
+            )
         try:
             vol_shock = DeriveVolShock.parse(direction)
         except ValidationError as exc:
