@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portmargin.core import ValidationError
 from portmargin.io.params import (
     OVERRIDE_SUFFIX,
     apply_overrides,
+    bundled_packs,
     load_params,
     method_overrides,
     read_pack,
 )
-from portmargin.methods import get_method
+from portmargin.methods import get_method, method_names
 from portmargin.methods.deribit_pm import DeribitPMParams
 from portmargin.methods.okx_pm import OkxParams
 from portmargin.methods.paradex_pm import ParadexParams, VolUpFloor
@@ -127,3 +133,43 @@ def test_method_overrides_select_by_method_prefix() -> None:
         method_overrides("standard", ["general.mm_factor=0.5"])
     with pytest.raises(ValidationError, match="METHOD:KEY=VALUE"):
         method_overrides("standard", ["no-such:general.mm_factor=0.5"])
+
+
+def _scalar_leaves() -> list[tuple[str, str, str]]:
+    """(pack, key path, TOML text of its current value) of every scalar leaf of every pack."""
+    out: list[tuple[str, str, str]] = []
+
+    def walk(pack: str, node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(pack, value, f"{path}.{key}" if path else key)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(pack, value, f"{path}[{i}]")
+        elif isinstance(node, bool):
+            out.append((pack, path, "true" if node else "false"))
+        elif isinstance(node, int | float):
+            out.append((pack, path, repr(node)))
+        elif isinstance(node, str):
+            out.append((pack, path, json.dumps(node)))
+
+    for method in method_names():
+        for pack in bundled_packs(method):
+            walk(pack, read_pack(pack), "")
+    return out
+
+
+SCALARS = _scalar_leaves()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(SCALARS))
+def test_setting_a_value_to_itself_changes_only_the_version(leaf: tuple[str, str, str]) -> None:
+    pack, path, text = leaf
+    method = get_method(pack.split("/")[0])
+    if path == "version":
+        return
+    same = load_params(method, pack, [f"{path}={text}"])
+    base = load_params(method, pack)
+    assert same.version == base.version + OVERRIDE_SUFFIX
+    assert dataclasses.replace(same, version=base.version) == base
