@@ -55,8 +55,9 @@ class DeriveScenario:
     Attributes
     ----------
     spot_shock
-        Spot multiplier ``s`` (> 0; 1.18 is a +18 % move). Forwards move as
-        ``F_e(s) = var_e·s + fixed_e``; the perp and risk-cancelling collateral by ``s - 1``.
+        Spot multiplier ``s`` (>= 0, a ``uint`` in the venue contract; 1.18 is a +18 %
+        move). Forwards move as ``F_e(s) = var_e·s + fixed_e``; the perp and
+        risk-cancelling collateral by ``s - 1``.
         A skew scenario (``LINEAR`` / ``ABS``) must have ``s = 1``: its option values are
         taken at the unshocked forward, so a spot move would shock the perp and collateral
         alone. Such a set-up is rejected with :class:`ValidationError`.
