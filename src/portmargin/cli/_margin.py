@@ -13,7 +13,7 @@ from portmargin.cli._common import EXIT_FAILED, dump_json, stderr, stdout
 from portmargin.core import PortmarginError, ValidationError
 from portmargin.instruments import parse_instrument
 from portmargin.io import load_snapshot, read_positions
-from portmargin.io.params import bundled_packs, load_params
+from portmargin.io.params import bundled_packs, load_params, method_overrides
 from portmargin.market import MarketSnapshot
 from portmargin.methods import MarginMethod, MethodParams, get_method, method_names
 from portmargin.portfolio import Portfolio, Position
@@ -24,6 +24,14 @@ __all__ = ["compare", "comparison_cells", "error_notes", "margin", "methods"]
 _POSITIONS = Annotated[Path, typer.Argument(help="Positions file: account,instrument,quantity.")]
 _MARKET = Annotated[Path, typer.Option("--market", help="Market snapshot (Deribit CSV/JSON).")]
 _JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_SET = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override one pack parameter, KEY=VALUE with the full key path, e.g. "
+        "general.mm_factor=0.9 or assets[0].scenarios[0].weight=0.5 (repeatable).",
+    ),
+]
 
 
 def _flat_components(result: MarginResult) -> list[dict[str, Any]]:
@@ -59,6 +67,7 @@ def margin(
         str | None, typer.Option("--account", help="Only this account (with --add).")
     ] = None,
     as_json: _JSON = False,
+    overrides: _SET = None,
 ) -> None:
     """Margin of every account in POSITIONS; bad accounts are listed with their error.
 
@@ -66,7 +75,7 @@ def margin(
     and MM that the trades would cause for each account (or ``--account``).
     """
     m = get_method(method)
-    pack = load_params(m, params)
+    pack = load_params(m, params, overrides or ())
     snap = load_snapshot(market).snapshot
     pos = read_positions(positions)
     for w in pos.warnings:
@@ -210,41 +219,61 @@ def error_notes(comparisons: list[Comparison]) -> list[str]:
 
 
 def methods(as_json: _JSON = False) -> None:
-    """List the registered methods with their parameter packs and versions."""
+    """List the registered methods with their parameter packs, versions and the currencies
+    each pack covers (``*``: any other, through a catch-all or default entry)."""
     rows: list[dict[str, Any]] = []
     for name in method_names():
         m = get_method(name)
         packs: list[dict[str, Any]] = []
         for pack in bundled_packs(name):
+            coverage: dict[str, list[str]] = {}
             try:
-                version = load_params(m, pack).version
+                loaded = load_params(m, pack)
+                version = loaded.version
+                coverage = {k: list(v) for k, v in loaded.coverage().items()}
             except PortmarginError as exc:
                 version = f"invalid: {exc}"
-            packs.append({"pack": pack, "version": version, "default": pack == m.default_pack})
+            packs.append(
+                {
+                    "pack": pack,
+                    "version": version,
+                    "default": pack == m.default_pack,
+                    "coverage": coverage,
+                }
+            )
         rows.append({"method": name, "description": m.description, "packs": packs})
     if as_json:
         dump_json(rows)
         return
     table = Table(title="Registered margin methods", title_justify="left")
-    for col in ("method", "description", "parameter packs (version)"):
+    for col in ("method", "description", "parameter pack (version)", "covers"):
         table.add_column(col)
     for r in rows:
-        listing = "\n".join(
-            f"{p['pack']} ({p['version']}){' default' if p['default'] else ''}" for p in r["packs"]
-        )
-        table.add_row(r["method"], r["description"], listing)
+        for i, p in enumerate(r["packs"]):
+            covers = "; ".join(
+                f"{kind} {', '.join(codes)}" for kind, codes in p["coverage"].items() if codes
+            )
+            table.add_row(
+                r["method"] if i == 0 else "",
+                r["description"] if i == 0 else "",
+                f"{p['pack']} ({p['version']}){' default' if p['default'] else ''}",
+                covers,
+            )
     stdout.print(table)
 
 
-def compare(positions: _POSITIONS, market: _MARKET, as_json: _JSON = False) -> None:
+def compare(
+    positions: _POSITIONS, market: _MARKET, as_json: _JSON = False, overrides: _SET = None
+) -> None:
     """Every method side by side per account (USD at index), with the capital each portfolio
-    method saves relative to standard margin."""
+    method saves relative to standard margin. ``--set KEY`` paths start with the method name
+    (``deribit-pm:general.mm_factor=0.9``)."""
     snap = load_snapshot(market).snapshot
     pos = read_positions(positions)
     runs = {}
     for name in method_names():
         m = get_method(name)
-        runs[name] = (m, load_params(m))
+        runs[name] = (m, load_params(m, None, method_overrides(name, overrides or ())))
     rows = compare_methods(runs, pos.portfolios, snap)
     if as_json:
         dump_json(

@@ -7,7 +7,12 @@ from portmargin.core._checks import (
     require_non_negative,
     require_positive,
 )
-from portmargin.core._config import config_from_mapping, config_to_mapping
+from portmargin.core._config import (
+    OPTIONAL_KEY,
+    config_from_mapping,
+    config_to_mapping,
+    optional_key,
+)
 from portmargin.core._errors import (
     DataFormatError,
     InstrumentNameError,
@@ -26,6 +31,7 @@ from portmargin.core._time import (
 
 __all__ = [
     "MS_PER_DAY",
+    "OPTIONAL_KEY",
     "SECONDS_PER_YEAR",
     "DataFormatError",
     "InstrumentNameError",
@@ -37,6 +43,7 @@ __all__ = [
     "config_to_mapping",
     "datetime_to_ms",
     "ms_to_datetime",
+    "optional_key",
     "require_epoch_ms",
     "require_finite",
     "require_non_empty",

@@ -1,4 +1,13 @@
-"""Build frozen parameter dataclasses from plain mappings (TOML, JSON), rejecting unknown keys."""
+"""Build frozen parameter dataclasses from plain mappings (TOML, JSON), strictly.
+
+A mapping must carry every field of the dataclass: a dataclass default is never a silent
+fallback for a key missing from a parameter pack. The only keys a pack may omit are fields
+declared with :func:`optional_key`, each with the reason it may be left out (a feature that
+is optional or off, a section used by another profile). Every error names the full key path
+(``currency_pair.btc_usd.price_range``, ``assets[0].scenarios[0].weight``), including the
+errors raised by a dataclass's own ``__post_init__`` checks, which name fields relative to
+their object and are prefixed here with the object's path.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +21,26 @@ from typing import Any, TypeVar
 
 from portmargin.core._errors import ValidationError
 
-__all__ = ["config_from_mapping", "config_to_mapping"]
+__all__ = ["OPTIONAL_KEY", "config_from_mapping", "config_to_mapping", "optional_key"]
 
 T = TypeVar("T")
+
+OPTIONAL_KEY = "portmargin.optional"
+"""Field-metadata key of :func:`optional_key`: why a mapping may omit the field."""
+
+
+def optional_key(reason: str) -> dict[str, str]:
+    """Field metadata letting a parameter mapping omit the field (then its default applies).
+
+    Use as ``field(default=None, metadata=optional_key("used by profile X only"))``.
+
+    Parameters
+    ----------
+    reason
+        Why the key may be left out (a feature that is optional or off, a section of another
+        profile); kept in the field's metadata under :data:`OPTIONAL_KEY`.
+    """
+    return {OPTIONAL_KEY: reason}
 
 
 def config_from_mapping(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
@@ -22,7 +48,7 @@ def config_from_mapping(cls: type[T], data: Mapping[str, Any], path: str = "") -
 
     Nested dataclasses, ``tuple[X, ...]`` of dataclasses or scalars, ``dict[str, X]``,
     enums, ``X | None``, ``float``, ``int``, ``bool`` and ``str`` fields are converted.
-    Fields with defaults may be omitted.
+    Every field is required except those declared with :func:`optional_key`.
 
     Parameters
     ----------
@@ -36,8 +62,9 @@ def config_from_mapping(cls: type[T], data: Mapping[str, Any], path: str = "") -
     Raises
     ------
     ValidationError
-        On an unknown key, a missing required key, or a value of the wrong type; the error
-        names the full key path (e.g. ``currency.btc.pnl_offset``).
+        On an unknown key, a missing required key, a value of the wrong type or a value
+        rejected by the dataclass's own checks; the error names the full key path (e.g.
+        ``currency.btc.pnl_offset``).
     """
     if not isinstance(data, Mapping):
         raise ValidationError(path or cls.__name__, data, "a table of keys")
@@ -51,11 +78,16 @@ def config_from_mapping(cls: type[T], data: Mapping[str, Any], path: str = "") -
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            if OPTIONAL_KEY not in f.metadata:
                 raise ValidationError(_join(path, name), None, "a value (required key missing)")
             continue
         kwargs[name] = _convert(hints[name], data[name], _join(path, name))
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValidationError as exc:
+        if not path:
+            raise
+        raise type(exc)(_join(path, exc.field), exc.value, exc.expected) from None
 
 
 def config_to_mapping(obj: Any) -> Any:

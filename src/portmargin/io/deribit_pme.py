@@ -35,7 +35,9 @@ import numpy as np
 
 from portmargin.core import DataFormatError, PortmarginError, ValidationError, config_from_mapping
 from portmargin.instruments import Future, Option, Perpetual, parse_instrument
+from portmargin.io.params import read_pack
 from portmargin.market import FutureQuote, MarketSnapshot, VolSmile
+from portmargin.methods import get_method
 from portmargin.methods.deribit_pm import (
     DeribitPMParams,
     ExpectedLiteral,
@@ -125,10 +127,16 @@ def _document(path: Path, r: _Reader) -> Mapping[str, Any]:
 
 
 def _params(doc: Mapping[str, Any], name: str, r: _Reader) -> DeribitPMParams:
+    """The response's ``model_params`` plus what the venue does not publish there (the
+    engine's ``[assumptions]`` and the margin mode, S:PM) from the method's default pack."""
     model = _plain(r.table(r.get(doc, "model_params", ""), "model_params"))
+    pack = read_pack(get_method("deribit-pm").default_pack)
+    engine = {"assumptions": pack["assumptions"], "margin_mode": pack["margin_mode"]}
     try:
         return config_from_mapping(
-            DeribitPMParams, {**model, "version": f"pme-simulate:{name}"}, "model_params"
+            DeribitPMParams,
+            {**engine, **model, "version": f"pme-simulate:{name}"},
+            "model_params",
         )
     except ValidationError as exc:
         r.fail(exc.field, f"got {exc.value!r}, expected {exc.expected}")

@@ -15,11 +15,17 @@ __all__ = ["MarginMethod", "MethodParams", "get_method", "method_names", "regist
 
 @runtime_checkable
 class MethodParams(Protocol):
-    """What every parameter type offers: a version string recorded in results."""
+    """What every parameter type offers: a version string recorded in results and the
+    currencies the pack covers."""
 
     @property
     def version(self) -> str:
         """Version of the parameter pack (e.g. ``"2024-06-17"``)."""
+        ...
+
+    def coverage(self) -> dict[str, tuple[str, ...]]:
+        """Currencies the pack covers, by kind (``"underlyings"``, ``"settlement"``, ...),
+        upper-case codes; ``"*"`` means any other code (a catch-all or default entry)."""
         ...
 
 

@@ -11,7 +11,7 @@ from deribit_pm_support import names_of, pack
 
 from portmargin.instruments import parse_instrument
 from portmargin.market import MarketSnapshot, VolSmile
-from portmargin.methods.deribit_pm import Assumptions, VolUpFloor, simulate_pme
+from portmargin.methods.deribit_pm import VolUpFloor, simulate_pme
 from portmargin.methods.deribit_pm._aggregate import worst_case
 from portmargin.methods.deribit_pm._grid import build_grid, vol_law
 from portmargin.pricing import black76
@@ -34,7 +34,8 @@ def test_vol_shock_law_at_15_days() -> None:
 
 def test_grid_layout() -> None:
     params = pack()
-    grid = build_grid("btc_btc", params.general, params.currency_pair["btc_usd"], Assumptions())
+    pair = params.currency_pair["btc_usd"]
+    grid = build_grid("btc_btc", params.general, pair, params.assumptions)
     assert grid.n_std == 27
     assert len(grid.labels) == 35
     assert grid.labels[:4] == ("-16% vol up", "-16% vol same", "-16% vol down", "-12% vol up")
@@ -52,7 +53,8 @@ def test_grid_layout() -> None:
 
 def test_ties_prefer_standard_lower_bucket_same_slot() -> None:
     params = pack()
-    grid = build_grid("btc_btc", params.general, params.currency_pair["btc_usd"], Assumptions())
+    pair = params.currency_pair["btc_usd"]
+    grid = build_grid("btc_btc", params.general, pair, params.assumptions)
     agg = np.zeros((3, 35))
     agg[0, [0, 1, 2, 3]] = -1.0
     agg[1, [5, 27]] = -1.0

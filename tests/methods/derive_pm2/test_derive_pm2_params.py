@@ -30,11 +30,20 @@ BLOCKS = ("VolShock", "Margin", "BasisContingency", "OtherContingency", "SkewSho
 
 
 SCALAR_KEYS = [(block, key) for block in BLOCKS for key in mainnet_mapping()[block]]
+# The powers are ``int`` in IPMRMLib_2.sol and setVolShockParams checks only ``<= 10e18``.
 NON_NEGATIVE = {
     (block, key)
     for block, key in SCALAR_KEYS
-    if key not in ("LINEAR_CBASE", "ABS_CBASE", "VOL_PARAM_SCALE")
+    if key
+    not in ("LINEAR_CBASE", "ABS_CBASE", "VOL_PARAM_SCALE", "SHORTTERMPOWER", "LONGTERMPOWER")
 }
+
+
+def _eth(*, is_risk_cancelling: bool) -> DeriveCollateralParams:
+    """ETH collateral without haircuts."""
+    return DeriveCollateralParams(
+        name="ETH", is_risk_cancelling=is_risk_cancelling, mm_haircut=0.0, im_haircut=0.0
+    )
 
 
 def _market() -> DeriveMarket:
@@ -123,9 +132,9 @@ def test_negative_is_rejected(mainnet: dict[str, Any], block: str, key: str) -> 
         ("BasisContingency", "SCENARIO_SPOT_UP", 1.0),
         ("BasisContingency", "SCENARIO_SPOT_DOWN", 1.0),
         ("OtherContingency", "CONF_THRESHOLD", 1.01),
-        ("VolShock", "DTE_FLOOR", 0.0),
+        ("VolShock", "DTE_FLOOR", -1.0),
         ("VolShock", "DTE_FLOOR", 401.0),
-        ("SkewShock", "MIN_K_STAR", 0.0),
+        ("SkewShock", "MIN_K_STAR", -0.01),
         ("SkewShock", "VOL_PARAM_SCALE", -20.5),
     ],
 )
@@ -156,7 +165,7 @@ def test_skew_scenario_with_spot_shock_is_rejected(mainnet: dict[str, Any], dire
     [
         ("VolShockDirection", "Sideways", True),
         ("VolShockDirection", 1, True),
-        ("SpotShock", 0.0, False),
+        ("SpotShock", -0.01, False),
         ("SpotShock", -0.5, False),
         ("DampeningFactor", -1.0, False),
         ("DampeningFactor", "x", True),
@@ -200,12 +209,14 @@ def test_scenario_and_collateral_settings() -> None:
     assert DeriveScenario(spot_shock=1.0, vol_shock=DeriveVolShock.LINEAR).label == "Linear skew"
     assert DeriveVolShock.parse("none") is DeriveVolShock.NONE
     with pytest.raises(ValidationError) as info:
-        DeriveCollateralParams(name="ETH", mm_haircut=0.6, im_haircut=0.5)
+        DeriveCollateralParams(name="ETH", is_risk_cancelling=False, mm_haircut=0.6, im_haircut=0.5)
     assert info.value.field == "im_haircut"
 
 
 def test_duplicate_collateral_settings_are_rejected(mainnet: dict[str, Any]) -> None:
-    eth = DeriveCollateralParams(name="ETH", mm_haircut=0.056, im_haircut=0.07)
+    eth = DeriveCollateralParams(
+        name="ETH", is_risk_cancelling=False, mm_haircut=0.056, im_haircut=0.07
+    )
     with pytest.raises(ValidationError) as info:
         DeriveParams.from_mapping(mainnet, collaterals=(eth, eth))
     assert info.value.field == "collaterals[1].name"
@@ -267,7 +278,7 @@ def test_missing_market_data_raises(mainnet: dict[str, Any]) -> None:
     holding = DerivePortfolio(collaterals=(DeriveCollateralHolding(name="ETH", amount=1.0),))
     with pytest.raises(ValidationError, match="not enabled"):
         compute(holding, market, params)
-    enabled = dataclasses.replace(params, collaterals=(DeriveCollateralParams(name="ETH"),))
+    enabled = dataclasses.replace(params, collaterals=(_eth(is_risk_cancelling=False),))
     with pytest.raises(MarketDataError, match="no price feed"):
         compute(holding, market, enabled)
     with pytest.raises(MarketDataError, match="perp price"):
@@ -275,9 +286,7 @@ def test_missing_market_data_raises(mainnet: dict[str, Any]) -> None:
 
 
 def test_any_valid_parameter_set_works(mainnet: dict[str, Any]) -> None:
-    params = DeriveParams.from_mapping(
-        mainnet, collaterals=(DeriveCollateralParams(name="ETH", is_risk_cancelling=True),)
-    )
+    params = DeriveParams.from_mapping(mainnet, collaterals=(_eth(is_risk_cancelling=True),))
     market = dataclasses.replace(
         _market(), collaterals=(DeriveCollateralFeed(name="ETH", price=3000.0),)
     )

@@ -44,7 +44,10 @@ def test_futures_rate_lookup_order() -> None:
     [
         ({"unknown_knob": 1}, "unknown_knob"),
         ({"option_fractions": {"im_max": 0.2}}, "option_fractions.im_max"),
-        ({"futures_rates": {"default": {"im_base": 0.02}}}, "futures_rates.default.mm_base"),
+        (
+            {"futures_rates": {"instruments": {}, "inverse": {}, "default": {"im_base": 0.02}}},
+            "futures_rates.default.mm_base",
+        ),
     ],
 )
 def test_bad_key_is_named(patch: dict[str, Any], key: str) -> None:

@@ -3,7 +3,8 @@
 Layout mirrors ``private/pme/simulate`` ``model_params`` (``specs/deribit-pm.md`` §2):
 ``general``, ``currency.<ccy>`` (lower-case settlement currency, ``usd`` for stablecoin-settled
 books) and ``currency_pair.<base>_usd``. Every unpublished rule the engine needs is a named
-field of :class:`Assumptions`, with the spec's default.
+field of :class:`Assumptions`; its values (the spec's defaults) are written in every pack.
+Every key is required except ``general.timestamp`` (informational).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from types import MappingProxyType
 
 from portmargin.core import (
     ValidationError,
+    optional_key,
     require_finite,
     require_non_empty,
     require_non_negative,
@@ -89,7 +91,9 @@ class GeneralParams:
     Attributes
     ----------
     mm_factor
-        MM = ``mm_factor`` x risk-matrix margin, > 0 (0.8).
+        MM = ``mm_factor`` x risk-matrix margin, in (0, 1] (0.8): IM is the risk-matrix margin
+        plus non-negative venue inputs (``specs/deribit-pm.md`` §10), so ``mm_factor > 1``
+        would make MM exceed IM.
     buckets_count
         Price steps ``B`` on each side of 0, >= 1 (4).
     vol_scenarios_count
@@ -101,11 +105,16 @@ class GeneralParams:
 
     mm_factor: float
     buckets_count: int
-    vol_scenarios_count: int = 3
-    timestamp: int | None = None
+    vol_scenarios_count: int
+    timestamp: int | None = field(
+        default=None, metadata=optional_key("informational: valuation time of a replayed response")
+    )
 
     def __post_init__(self) -> None:
-        require_positive("mm_factor", self.mm_factor)
+        if not 0 < require_positive("mm_factor", self.mm_factor) <= 1:
+            raise ValidationError(
+                "mm_factor", self.mm_factor, "a factor in (0, 1] (MM must not exceed IM)"
+            )
         if self.buckets_count < 1:
             raise ValidationError("buckets_count", self.buckets_count, "an integer >= 1")
         if self.vol_scenarios_count != len(VOL_SLOTS):
@@ -135,9 +144,9 @@ class CurrencyParams:
     pnl_offset: float
     max_offsetable_pnl: float
     extended_dampener: float
-    haircut: float = 0.0
-    equity_side_impact: str = "both"
-    correlation_set: bool = False
+    haircut: float
+    equity_side_impact: str
+    correlation_set: bool
 
     def __post_init__(self) -> None:
         _check_fields(
@@ -215,7 +224,7 @@ class Assumptions:
     ----------
     vol_order
         Vol slots inside a price bucket of the standard vector (a permutation of
-        ``up, same, down``; default ``up, same, down``).
+        ``up, same, down``; spec default ``up, same, down``).
     vol_up_floor
         Semantics of ``min_volatility_for_shock_up`` (:class:`VolUpFloor`).
     dte_floor_days
@@ -223,34 +232,34 @@ class Assumptions:
     extended_moves
         Moves of the extended table, in order (DOC: -66 %, -33 %, +50 %, +100 % ... +500 %).
     clamp_options_in_extended
-        Clamp the extended moves of options to ``±R`` too (default False: full move).
+        Clamp the extended moves of options to ``±R`` too (spec default False: full move).
     extended_dampener_mode
-        :class:`DampenerMode` (default ``fixed_offset``).
+        :class:`DampenerMode` (spec default ``fixed_offset``).
     roll_grouping
-        :class:`RollGrouping` (default ``expiry``).
+        :class:`RollGrouping` (spec default ``expiry``).
     delta_shock_model
-        :class:`DeltaShockModel` (default ``excess_linear``).
+        :class:`DeltaShockModel` (spec default ``excess_linear``).
     worst_case_decimals
         Decimals of ``worst_case`` inside ``risk_matrix_margin`` (9, half-even).
     im_decimals
         Decimals of the reported initial margin (9).
     open_orders_margin, mmp_margin, spot_margin
-        Default venue inputs of every row, settlement currency (0).
+        Venue inputs of every row without its own, settlement currency, >= 0 (spec §10: 0).
     """
 
-    vol_order: tuple[str, ...] = VOL_SLOTS
-    vol_up_floor: VolUpFloor = VolUpFloor.LEVEL
-    dte_floor_days: float = 1.0
-    extended_moves: tuple[float, ...] = (-0.66, -0.33, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0)
-    clamp_options_in_extended: bool = False
-    extended_dampener_mode: DampenerMode = DampenerMode.FIXED_OFFSET
-    roll_grouping: RollGrouping = RollGrouping.EXPIRY
-    delta_shock_model: DeltaShockModel = DeltaShockModel.EXCESS_LINEAR
-    worst_case_decimals: int = 9
-    im_decimals: int = 9
-    open_orders_margin: float = 0.0
-    mmp_margin: float = 0.0
-    spot_margin: float = 0.0
+    vol_order: tuple[str, ...]
+    vol_up_floor: VolUpFloor
+    dte_floor_days: float
+    extended_moves: tuple[float, ...]
+    clamp_options_in_extended: bool
+    extended_dampener_mode: DampenerMode
+    roll_grouping: RollGrouping
+    delta_shock_model: DeltaShockModel
+    worst_case_decimals: int
+    im_decimals: int
+    open_orders_margin: float
+    mmp_margin: float
+    spot_margin: float
 
     def __post_init__(self) -> None:
         if sorted(self.vol_order) != sorted(VOL_SLOTS):
@@ -280,9 +289,11 @@ class MarginInputs:
 
 
 def _frozen_map(name: str, value: Mapping[str, object], kind: type) -> Mapping[str, object]:
-    """``value`` as a read-only copy, after checking every value is a ``kind``."""
+    """``value`` as a read-only copy, after checking it is non-empty and of ``kind`` values."""
     if not isinstance(value, Mapping) or not all(isinstance(v, kind) for v in value.values()):
         raise ValidationError(name, value, f"a mapping of {kind.__name__}")
+    if not value:
+        raise ValidationError(name, dict(value), "at least one entry")
     return MappingProxyType(dict(value))
 
 
@@ -308,11 +319,11 @@ class DeribitPMParams:
     """
 
     version: str
-    margin_mode: str = SEGREGATED
+    margin_mode: str
     general: GeneralParams
     currency: Mapping[str, CurrencyParams]
     currency_pair: Mapping[str, PairParams]
-    assumptions: Assumptions = field(default_factory=Assumptions)
+    assumptions: Assumptions
 
     def __post_init__(self) -> None:
         require_non_empty("version", self.version)
@@ -329,6 +340,16 @@ class DeribitPMParams:
         object.__setattr__(
             self, "currency_pair", _frozen_map("currency_pair", self.currency_pair, PairParams)
         )
+
+    def coverage(self) -> dict[str, tuple[str, ...]]:
+        """Currencies the pack covers: ``underlyings`` (the ``<base>_usd`` pairs) and
+        ``settlement`` currencies (``currency`` keys; ``USD`` also serves stablecoins), upper
+        case, sorted."""
+        bases = sorted(k.upper().removesuffix("_USD") for k in self.currency_pair)
+        return {
+            "underlyings": tuple(bases),
+            "settlement": tuple(sorted(map(str.upper, self.currency))),
+        }
 
     def pair(self, base: str) -> PairParams | None:
         """Parameters of ``<base>_usd`` (``base`` any case), or None when the pack has none."""

@@ -68,7 +68,11 @@ def mapping_path(field: str) -> str | None:
     spec = PARAMS_BY_ATTR.get(field)
     if spec is not None:
         return f"{spec.block}.{spec.key}"
-    return "Scenarios" if field == "scenarios" else None
+    head, dot, key = field.partition(".")
+    if head.startswith("scenarios"):
+        tail = f".{_SCENARIO_KEYS.get(key, key)}" if dot else ""
+        return "Scenarios" + head.removeprefix("scenarios") + tail
+    return None
 
 
 def _path(prefix: str, key: str) -> str:
@@ -123,6 +127,10 @@ def _scenarios_from(value: object) -> tuple[DeriveScenario, ...]:
         node = _as_mapping(prefix, item)
         _reject_unknown(prefix, node, tuple(_SCENARIO_KEYS.values()))
         direction = node.get("VolShockDirection", _MISSING)
+        if direction is _MISSING:
+            raise DeriveParamsFormatError(
+                f"{prefix}.VolShockDirection", direction, "a direction (required key missing)"
+            )
         try:
             vol_shock = DeriveVolShock.parse(direction)
         except ValidationError as exc:

@@ -7,16 +7,17 @@ Pack layout (TOML)::
     ...
     scenarios = [{ spot_shock = 1.18, vol_shock = "Up", dampening = 1.0 }, ...]
 
-    [[collaterals]]               # optional; one table per enabled collateral asset
+    [[collaterals]]               # one table per enabled collateral (``collaterals = []``: none)
     base = "ETH"                  # the manager (base asset) whose row it backs
     name = "WEETH"                # the currency code of the balance in a Book
     is_risk_cancelling = true
     mm_haircut = 0.156
     im_haircut = 0.014            # charged on top of mm_haircut
 
-The scalars and scenarios are read by :meth:`DeriveParams.from_mapping` (same number parsing
-and checks); errors name the key path of the pack (``im_factor``, ``scenarios[3].spot_shock``,
-``collaterals[0].mm_haircut``).
+Every key is required. The scalars and scenarios are read by
+:meth:`DeriveParams.from_mapping` (same number parsing and checks: the venue contract's setter
+bounds, see :mod:`portmargin.methods.derive_pm2._params`); errors name the key path of the
+pack (``im_factor``, ``scenarios[3].spot_shock``, ``collaterals[0].mm_haircut``).
 """
 
 from __future__ import annotations
@@ -98,18 +99,31 @@ class DerivePM2Params:
         if not isinstance(data, Mapping):
             raise ValidationError("<root>", data, "a table of keys")
         _reject_unknown("", data, _TOP_KEYS)
-        settings, bases = _collaterals(data.get("collaterals", []))
-        venue: dict[str, Any] = {"Scenarios": _venue_scenarios(data.get("scenarios"))}
+        for key in ("version", "scenarios", "collaterals"):
+            if key not in data:
+                raise ValidationError(key, None, "a value (required key missing)")
+        settings, bases = _collaterals(data["collaterals"])
+        venue: dict[str, Any] = {"Scenarios": _venue_scenarios(data["scenarios"])}
         for spec in PARAM_SPECS:
             block = venue.setdefault(spec.block, {})
             if spec.attr in data:
                 block[spec.key] = data[spec.attr]
-        version = check_name("version", data.get("version"))
+        version = check_name("version", data["version"])
         try:
             margin = DeriveParams.from_mapping(venue, collaterals=settings)
             return cls(version=version, margin=margin, collateral_base=bases)
         except ValidationError as exc:
             raise ValidationError(_pack_path(exc.field), exc.value, exc.expected) from None
+
+    def coverage(self) -> dict[str, tuple[str, ...]]:
+        """Currencies the pack covers: ``underlyings`` ``"*"`` (the scenario set applies to
+        every manager's base asset), ``settlement`` the cash asset ``USDC``, and
+        ``collateral`` the enabled collateral assets (sorted)."""
+        return {
+            "underlyings": ("*",),
+            "settlement": (CASH_ASSET,),
+            "collateral": tuple(sorted(self.collateral_base)),
+        }
 
     def to_mapping(self) -> dict[str, Any]:
         """The pack form (inverse of :meth:`from_mapping`): plain strings, floats, lists."""
@@ -162,13 +176,12 @@ def _collaterals(rows: object) -> tuple[tuple[DeriveCollateralParams, ...], dict
         if not isinstance(row, Mapping):
             raise ValidationError(path, row, "a table of keys")
         _reject_unknown(path, row, _COLLATERAL_KEYS)
-        base = check_name(f"{path}.base", row.get("base"))
-        fields = {k: v for k, v in row.items() if k != "base"}
-        try:
-            setting = config_from_mapping(DeriveCollateralParams, fields, path)
-        except ValidationError as exc:
-            field = exc.field if exc.field.startswith(path) else f"{path}.{exc.field}"
-            raise ValidationError(field, exc.value, exc.expected) from None
+        if "base" not in row:
+            raise ValidationError(f"{path}.base", None, "a value (required key missing)")
+        base = check_name(f"{path}.base", row["base"])
+        setting = config_from_mapping(
+            DeriveCollateralParams, {k: v for k, v in row.items() if k != "base"}, path
+        )
         settings.append(setting)
         bases.setdefault(setting.name, base)
     return tuple(settings), bases

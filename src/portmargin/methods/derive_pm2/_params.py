@@ -1,4 +1,13 @@
-"""The PMRM_2 parameter set: scenario list, vol and skew shocks, discounts, contingencies."""
+"""The PMRM_2 parameter set: scenario list, vol and skew shocks, discounts, contingencies.
+
+Admissible values follow the venue contract's setters (``derivexyz/v2-core``, see
+``_fields.CONTRACT_SOURCE``): the scalar intervals of ``PMRMLib_2.sol`` ``setVolShockParams``,
+``setMarginParams``, ``setBasisContingencyParams``, ``setOtherContingencyParams`` and
+``setSkewShockParameters`` (``_fields.PARAM_SPECS``), the scenario rules of ``PMRM_2.sol``
+``setScenarios`` and the collateral rule of ``PMRMLib_2.sol`` ``setCollateralParameters``.
+One rule is the engine's own, not the contract's: ``mm_factor <= im_factor`` (MM never above
+IM).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +23,12 @@ from portmargin.methods.derive_pm2._mapping import (
     mapping_path,
     params_kwargs,
 )
-from portmargin.methods.derive_pm2._scenario import DeriveScenario
+from portmargin.methods.derive_pm2._scenario import DeriveScenario, DeriveVolShock
 
-__all__ = ["DeriveCollateralParams", "DeriveParams"]
+__all__ = ["MAX_SCENARIOS", "DeriveCollateralParams", "DeriveParams"]
+
+MAX_SCENARIOS = 40
+"""``PMRM_2.sol`` ``setScenarios``: ``_scenarios.length > 0 && _scenarios.length <= 40``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,13 +44,15 @@ class DeriveCollateralParams:
         (P&L ``v·(s - 1)·d``); other collateral has zero scenario P&L.
     mm_haircut, im_haircut
         Fractions of the collateral's USD value charged as MM contingency and, on top of it,
-        as IM contingency; each in [0, 1] with ``mm_haircut + im_haircut <= 1``.
+        as IM contingency; each >= 0 (``uint``) with ``mm_haircut <= 1`` and
+        ``mm_haircut + im_haircut <= 1`` (``PMRMLib_2.sol`` ``setCollateralParameters``:
+        ``(IMHaircut + MMHaircut) <= 1e18 && MMHaircut <= 1e18``).
     """
 
     name: str
-    is_risk_cancelling: bool = False
-    mm_haircut: float = 0.0
-    im_haircut: float = 0.0
+    is_risk_cancelling: bool
+    mm_haircut: float
+    im_haircut: float
 
     def __post_init__(self) -> None:
         check_name("name", self.name)
@@ -55,13 +69,15 @@ class DeriveCollateralParams:
 class DeriveParams:
     """The complete PMRM_2 parameter set (dimensionless unless stated).
 
-    Every scalar is checked against the venue's admissible interval; see ``DeriveParams.bounds``.
-    ``from_mapping`` builds the set from the venue's ``Parameters`` layout.
+    Every scalar is checked against the interval the venue's setter accepts; see
+    ``DeriveParams.bounds``. ``from_mapping`` builds the set from the venue's ``Parameters``
+    layout.
 
     Attributes
     ----------
     scenarios
-        Non-empty tuple of scenarios, in the order in which P&Ls are reported.
+        1 to 40 scenarios, in the order in which P&Ls are reported, with at most one
+        ``Linear`` and one ``Abs`` skew scenario (``PMRM_2.sol`` ``setScenarios``).
     vol_range_up, vol_range_down, short_term_power, long_term_power
         Vol-shock multipliers ``up = 1 + vol_range_up·m``, ``down = max(0, 1 -
         vol_range_down·m)`` with ``m = (30 d / max(t, dte_floor))^power``; the short-term power
@@ -71,7 +87,7 @@ class DeriveParams:
     min_vol_up_shock
         Floor of an up-shocked vol (not applied to skew scenarios).
     im_factor, mm_factor
-        Multipliers of the worst scenario loss for IM and MM.
+        Multipliers of the worst scenario loss for IM and MM, ``mm_factor <= im_factor``.
     long_base_static_discount, long_rate_mult_scale, long_rate_add_scale
         Static discount of a non-negative shocked expiry value:
         ``pos = base·exp(-T·(r·mult + add))``.
@@ -144,12 +160,27 @@ class DeriveParams:
                 hi_open=spec.hi_open,
             )
             object.__setattr__(self, spec.attr, value)
+        if self.mm_factor > self.im_factor:
+            raise ValidationError(
+                "mm_factor", self.mm_factor, f"<= im_factor ({self.im_factor:g}): MM above IM"
+            )
         scenarios = _as_tuple("scenarios", self.scenarios)
-        if not scenarios:
-            raise ValidationError("scenarios", self.scenarios, "at least one scenario")
+        if not 0 < len(scenarios) <= MAX_SCENARIOS:
+            raise ValidationError(
+                "scenarios", f"{len(scenarios)} scenarios", f"1 to {MAX_SCENARIOS} scenarios"
+            )
+        seen_skew: set[DeriveVolShock] = set()
         for index, scenario in enumerate(scenarios):
             if not isinstance(scenario, DeriveScenario):
                 raise ValidationError(f"scenarios[{index}]", scenario, "a DeriveScenario")
+            if scenario.vol_shock in seen_skew:
+                raise ValidationError(
+                    f"scenarios[{index}].vol_shock",
+                    scenario.vol_shock.value,
+                    f"at most one {scenario.vol_shock.value} scenario",
+                )
+            if scenario.vol_shock.is_skew:
+                seen_skew.add(scenario.vol_shock)
         object.__setattr__(self, "scenarios", scenarios)
         collaterals = _as_tuple("collaterals", self.collaterals)
         seen: set[str] = set()

@@ -55,8 +55,9 @@ class DeriveScenario:
     Attributes
     ----------
     spot_shock
-        Spot multiplier ``s`` (> 0; 1.18 is a +18 % move). Forwards move as
-        ``F_e(s) = var_e·s + fixed_e``; the perp and risk-cancelling collateral by ``s - 1``.
+        Spot multiplier ``s`` (>= 0, a ``uint`` in the venue contract; 1.18 is a +18 %
+        move). Forwards move as ``F_e(s) = var_e·s + fixed_e``; the perp and
+        risk-cancelling collateral by ``s - 1``.
         A skew scenario (``LINEAR`` / ``ABS``) must have ``s = 1``: its option values are
         taken at the unshocked forward, so a spot move would shock the perp and collateral
         alone. Such a set-up is rejected with :class:`ValidationError`.
@@ -72,7 +73,7 @@ class DeriveScenario:
     dampening: float = 1.0
 
     def __post_init__(self) -> None:
-        spot = check_range("spot_shock", self.spot_shock, 0.0, lo_open=True)
+        spot = check_range("spot_shock", self.spot_shock, 0.0)
         damp = check_range("dampening", self.dampening, 0.0)
         if not isinstance(self.vol_shock, DeriveVolShock):
             raise ValidationError(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from portmargin.core import ValidationError
 from portmargin.methods.derive_pm2._chain import Chain, IntArray
 from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
 from portmargin.methods.derive_pm2._params import DeriveParams
@@ -111,8 +112,19 @@ def vol_shock_multipliers(
 
     ``m = (30 d / max(t, dte_floor))^power`` with the short-term power when ``t <= 30`` days;
     ``up = 1 + vol_range_up·m``, ``down = max(0, 1 - vol_range_down·m)``.
+
+    Raises
+    ------
+    ValidationError
+        If an expiry has expired (``t = 0``) while ``dte_floor_days = 0``: the venue's
+        ``PMRMLib_2._addVolShocks`` divides by ``max(secToExpiry, dteFloor)`` and reverts.
     """
-    tau = VOL_SHOCK_HORIZON / np.maximum(seconds, params.dte_floor_days * SECONDS_PER_DAY)
+    floor = np.maximum(seconds, params.dte_floor_days * SECONDS_PER_DAY)
+    if np.any(floor <= 0.0):
+        raise ValidationError(
+            "dte_floor_days", params.dte_floor_days, "> 0 for a book with an expired expiry"
+        )
+    tau = VOL_SHOCK_HORIZON / floor
     power = np.where(seconds <= VOL_SHOCK_HORIZON, params.short_term_power, params.long_term_power)
     mult = tau**power
     up = 1.0 + params.vol_range_up * mult
@@ -142,6 +154,13 @@ def skew_vols(chain: Chain, params: DeriveParams, direction: DeriveVolShock) -> 
     ``sigma·max(0, 1 + clip(k·cap/k*, -cap, cap))`` with ``k = ln(K/F)`` (``|k|`` for ABS) at the
     unshocked forward, ``cap = c_base·√T + base_cap`` and
     ``k* = max(min_k_star, √T·width_scale·(vol_param_static + √T·vol_param_scale))``.
+
+    Raises
+    ------
+    ValidationError
+        If ``k* = 0`` for an option (``min_k_star = 0`` and a zero width term, e.g. an expired
+        expiry): the venue's ``PMRMLib_2._getExpirySkewedShockedMTM`` divides by ``k*`` and
+        reverts.
     """
     linear = direction is DeriveVolShock.LINEAR
     q = np.sqrt(chain.tau)[chain.expiry_index]
@@ -156,6 +175,8 @@ def skew_vols(chain: Chain, params: DeriveParams, direction: DeriveVolShock) -> 
     k = np.log(chain.strike / forward)
     if not linear:
         k = np.abs(k)
+    if np.any(k_star <= 0.0):
+        raise ValidationError("min_k_star", params.min_k_star, "> 0 where the skew width is 0")
     ratio = k * cap / k_star
     mult = 1.0 + np.where(k >= 0.0, np.minimum(cap, ratio), np.maximum(-cap, ratio))
     return np.asarray(chain.vol * np.maximum(mult, 0.0), dtype=np.float64)
@@ -167,7 +188,9 @@ def unit_values(
     """Black-76 value of one unit of each option in each column, USD, shape ``(n_o, n_cols)``.
 
     Column ``j`` uses the forward ``F_e(spot[j]) = variable·spot[j] + fixed`` and the vols of
-    direction ``codes[j]`` (see ``DIRECTION_CODES``); no static discount is applied.
+    direction ``codes[j]`` (see ``DIRECTION_CODES``); no static discount is applied. A zero
+    forward (spot shock 0 on a forward without fixed portion) prices as the venue's Black76
+    does: call 0, put ``K·D``.
     """
     e = chain.expiry_index
     up, down = vol_shock_multipliers(chain.seconds, params)
@@ -183,15 +206,17 @@ def unit_values(
     )
     sigma = table[:, codes]  # (n_o, n_cols)
     forward = chain.variable[e][:, None] * spot[None, :] + chain.fixed[e][:, None]
+    zero = forward <= 0.0
     prices = price(
-        forward,
+        np.where(zero, 1.0, forward),
         chain.strike[:, None],
         chain.tau[e][:, None],
         sigma,
         chain.is_call[:, None],
         chain.discount[e][:, None],
     )
-    return np.asarray(prices, dtype=np.float64)
+    at_zero = np.where(chain.is_call[:, None], 0.0, (chain.strike * chain.discount[e])[:, None])
+    return np.asarray(np.where(zero, at_zero, prices), dtype=np.float64)
 
 
 def expiry_values(

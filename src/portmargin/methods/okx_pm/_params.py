@@ -1,4 +1,8 @@
-"""OKX portfolio-margin parameters: published tier tables plus the engine's assumptions."""
+"""OKX portfolio-margin parameters: published tier tables plus the engine's assumptions.
+
+Every key is required (the engine's assumed values are written in each pack). A catch-all
+tier is a tier with ``underlyings = []``.
+"""
 
 from __future__ import annotations
 
@@ -45,8 +49,8 @@ class Mr4Form(StrEnum):
 
 
 def _check_underlyings(underlyings: tuple[str, ...]) -> None:
-    for u in underlyings:
-        require_non_empty("underlyings", u)
+    for i, u in enumerate(underlyings):
+        require_non_empty(f"underlyings[{i}]", u)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,16 +66,16 @@ class GridTier:
         ``+-`` each move.
     """
 
-    underlyings: tuple[str, ...] = ()
+    underlyings: tuple[str, ...]
     price_moves: tuple[float, ...]
 
     def __post_init__(self) -> None:
         _check_underlyings(self.underlyings)
         if not self.price_moves:
             raise ValidationError("price_moves", self.price_moves, "at least one move")
-        for m in self.price_moves:
-            if not 0 < require_finite("price_moves", m) < 1:
-                raise ValidationError("price_moves", m, "moves in (0, 1)")
+        for i, m in enumerate(self.price_moves):
+            if not 0 < require_finite(f"price_moves[{i}]", m) < 1:
+                raise ValidationError(f"price_moves[{i}]", m, "a move in (0, 1)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +90,7 @@ class MoveTier:
         The move, fraction (MR4: per year; MR6: of the price, < 1).
     """
 
-    underlyings: tuple[str, ...] = ()
+    underlyings: tuple[str, ...]
     move: float
 
     def __post_init__(self) -> None:
@@ -140,18 +144,18 @@ class OkxParams:
         MR7 raw charge rates on ``|q| x price`` of futures and perpetuals, on the option
         underlying notional ``|q| x index`` and on the option mark ``|q| x mark`` (USD).
     mr7_tier_bounds
-        Upper bounds (USD) of every MR7 tier but the last, increasing.
+        Upper bounds (USD) of every MR7 tier but the last, increasing, at least one.
     mr7_tier_multipliers
-        Multiplier of each tier, one more than ``mr7_tier_bounds``.
+        Multiplier of each tier (>= 0), one more than ``mr7_tier_bounds``.
     mr9_rate
         MR9 depeg move on the cross-stablecoin hedged cash delta.
     include_mr9
         False gives the pre-2025 form without MR9.
     im_factor
-        ``IMR = im_factor x MMR`` (DOC 1.3).
+        ``IMR = im_factor x MMR`` (DOC 1.3), >= 1 so that MMR never exceeds IMR.
     risk_unit_grouping
-        Merged units (one per underlying, default) or the pre-merge units (one per
-        underlying and margin currency).
+        Merged units (one per underlying, since December 2024) or the pre-merge units (one
+        per underlying and margin currency).
     spot_margin_currency
         With pre-merge units, the margin currency of the unit that takes the coin's spot
         pairs and balances (spot-derivatives offset), for accounts without a choice of
@@ -163,34 +167,27 @@ class OkxParams:
     mr1_tiers: tuple[GridTier, ...]
     mr4_tiers: tuple[MoveTier, ...]
     mr6_tiers: tuple[MoveTier, ...]
-    mr1_iv_points: float = 30.0
-    mr1_iv_power: float = 0.3
-    mr1_iv_floor: float = 0.01
-    mr2_horizon_days: float = 1.0
-    mr3_points: float = 5.0
-    mr3_power: float = 0.3
-    mr3_boundary_days: float = 30.0
-    mr4_form: Mr4Form = Mr4Form.ANNUALISED_MOVE
-    mr4_min_move: float = 0.005
-    mr5_rate_shift: float = 0.01
-    mr6_weight: float = 1.0
-    mr7_delta_one_rate: float = 0.0002
-    mr7_option_notional_rate: float = 0.0002
-    mr7_option_mark_rate: float = 0.05
-    mr7_tier_bounds: tuple[float, ...] = (
-        10_000.0,
-        70_000.0,
-        170_000.0,
-        300_000.0,
-        470_000.0,
-        700_000.0,
-    )
-    mr7_tier_multipliers: tuple[float, ...] = (1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0)
-    mr9_rate: float = 0.01
-    include_mr9: bool = True
-    im_factor: float = 1.3
-    risk_unit_grouping: RiskUnitGrouping = RiskUnitGrouping.UNDERLYING
-    spot_margin_currency: str = "USD"
+    mr1_iv_points: float
+    mr1_iv_power: float
+    mr1_iv_floor: float
+    mr2_horizon_days: float
+    mr3_points: float
+    mr3_power: float
+    mr3_boundary_days: float
+    mr4_form: Mr4Form
+    mr4_min_move: float
+    mr5_rate_shift: float
+    mr6_weight: float
+    mr7_delta_one_rate: float
+    mr7_option_notional_rate: float
+    mr7_option_mark_rate: float
+    mr7_tier_bounds: tuple[float, ...]
+    mr7_tier_multipliers: tuple[float, ...]
+    mr9_rate: float
+    include_mr9: bool
+    im_factor: float
+    risk_unit_grouping: RiskUnitGrouping
+    spot_margin_currency: str
 
     def __post_init__(self) -> None:
         require_non_empty("version", self.version)
@@ -198,9 +195,9 @@ class OkxParams:
         for name in ("mr1_tiers", "mr4_tiers", "mr6_tiers"):
             if not getattr(self, name):
                 raise ValidationError(name, getattr(self, name), "at least one tier")
-        for t in self.mr6_tiers:
+        for i, t in enumerate(self.mr6_tiers):
             if not 0 < t.move < 1:
-                raise ValidationError("mr6_tiers.move", t.move, "a move in (0, 1)")
+                raise ValidationError(f"mr6_tiers[{i}].move", t.move, "a move in (0, 1)")
         for name in (
             "mr1_iv_points",
             "mr1_iv_power",
@@ -218,14 +215,41 @@ class OkxParams:
         ):
             require_non_negative(name, getattr(self, name))
         require_positive("mr3_boundary_days", self.mr3_boundary_days)
-        require_positive("im_factor", self.im_factor)
+        if require_positive("im_factor", self.im_factor) < 1:
+            raise ValidationError("im_factor", self.im_factor, ">= 1 (IMR must not be below MMR)")
         bounds = self.mr7_tier_bounds
-        if any(b <= a for a, b in zip((0.0, *bounds), bounds, strict=False)):
-            raise ValidationError("mr7_tier_bounds", bounds, "increasing bounds > 0")
+        if not bounds:
+            raise ValidationError("mr7_tier_bounds", list(bounds), "at least one tier bound")
+        for i, (a, b) in enumerate(zip((0.0, *bounds), bounds, strict=False)):
+            if not require_finite(f"mr7_tier_bounds[{i}]", b) > a:
+                raise ValidationError(f"mr7_tier_bounds[{i}]", b, f"a bound > {a:g} (increasing)")
+        for i, m in enumerate(self.mr7_tier_multipliers):
+            require_non_negative(f"mr7_tier_multipliers[{i}]", m)
         if len(self.mr7_tier_multipliers) != len(bounds) + 1:
             raise ValidationError(
-                "mr7_tier_multipliers", self.mr7_tier_multipliers, f"{len(bounds) + 1} values"
+                "mr7_tier_multipliers",
+                list(self.mr7_tier_multipliers),
+                f"{len(bounds) + 1} values (one more than mr7_tier_bounds)",
             )
+
+    def coverage(self) -> dict[str, tuple[str, ...]]:
+        """Currencies the pack covers: ``underlyings`` every tier table resolves (listed
+        coins, plus ``"*"`` when each table has a catch-all tier); ``settlement`` ``"*"``
+        (USD-valued units over every margin currency)."""
+        tables: tuple[tuple[GridTier | MoveTier, ...], ...] = (
+            self.mr1_tiers,
+            self.mr4_tiers,
+            self.mr6_tiers,
+        )
+        listed = sorted({u for table in tables for t in table for u in t.underlyings})
+        names = [
+            u
+            for u in listed
+            if all(any(u in t.underlyings or not t.underlyings for t in tb) for tb in tables)
+        ]
+        if all(any(not t.underlyings for t in table) for table in tables):
+            names.append("*")
+        return {"underlyings": tuple(names), "settlement": ("*",)}
 
     def mr1_moves(self, underlying: str) -> tuple[float, ...]:
         """MR1 move magnitudes of ``underlying`` (raises ValidationError without a tier)."""

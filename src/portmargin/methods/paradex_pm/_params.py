@@ -1,9 +1,13 @@
-"""Paradex portfolio-margin parameters, mirroring ``PortfolioMarginParamsResp`` one to one."""
+"""Paradex portfolio-margin parameters, mirroring ``PortfolioMarginParamsResp`` one to one.
+
+Every key is required; the engine's assumptions (``vol_up_floor``, ``taker_fee``,
+``funding_rates``) are written in each pack (``funding_rates = {}`` when there are none).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -52,7 +56,7 @@ class ParadexScenarioRow:
 
     spot_shock: float
     vol_shock: float
-    weight: float = 1.0
+    weight: float
 
     def __post_init__(self) -> None:
         if require_finite("spot_shock", self.spot_shock) <= -1:
@@ -75,10 +79,10 @@ class VolShockParams:
         Powers for ``DTE < 30`` days and ``DTE >= 30`` days.
     """
 
-    dte_floor_days: float = 1.0
-    min_vol_shock_up: float = 0.0
-    vega_power_long_dte: float = 0.13
-    vega_power_short_dte: float = 0.30
+    dte_floor_days: float
+    min_vol_shock_up: float
+    vega_power_long_dte: float
+    vega_power_short_dte: float
 
     def __post_init__(self) -> None:
         require_positive("dte_floor_days", self.dte_floor_days)
@@ -99,7 +103,7 @@ class ParadexAssetParams:
     unhedged_margin_factor, hedged_margin_factor
         Minimum-delta factors on ``|Net Delta|`` and on ``Hedged Delta`` (fractions).
     mmf_factor
-        Share of the net portfolio IMR that is maintenance margin, in [0, 1].
+        Share of the net portfolio IMR that is maintenance margin, in [0, 1] (MM <= IM).
     scenarios
         The SCAN scenarios, in venue order.
     vol_shock_params
@@ -107,10 +111,10 @@ class ParadexAssetParams:
     """
 
     base_asset: str
-    funding_provision_hour: float = 8.0
+    funding_provision_hour: float
     unhedged_margin_factor: float
     hedged_margin_factor: float
-    mmf_factor: float = 0.5
+    mmf_factor: float
     scenarios: tuple[ParadexScenarioRow, ...]
     vol_shock_params: VolShockParams
 
@@ -135,19 +139,20 @@ class ParadexParams:
     assets
         Per-base-asset parameters (venue ``results[]``); base assets are unique.
     vol_up_floor
-        Semantics of ``min_vol_shock_up`` (engine assumption, default ``"level"``).
+        Semantics of ``min_vol_shock_up`` (engine assumption; the packs use ``"level"``).
     taker_fee
-        Fee-provision rate on ``sum |position value|`` (engine assumption, default 0).
+        Fee-provision rate on ``sum |position value|`` (engine assumption; the packs use 0).
     funding_rates
         Predicted 8-hour funding rate (fraction, > 0: longs pay) keyed by perpetual name or
-        base asset (the perpetual name wins); a perpetual without a rate has no provision.
+        base asset (the perpetual name wins); a perpetual without a rate has no provision
+        (``{}``: none).
     """
 
     version: str
     assets: tuple[ParadexAssetParams, ...]
-    vol_up_floor: VolUpFloor = VolUpFloor.LEVEL
-    taker_fee: float = 0.0
-    funding_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    vol_up_floor: VolUpFloor
+    taker_fee: float
+    funding_rates: Mapping[str, float]
 
     def __post_init__(self) -> None:
         require_non_empty("version", self.version)
@@ -162,6 +167,14 @@ class ParadexParams:
             for k, v in dict(self.funding_rates).items()
         }
         object.__setattr__(self, "funding_rates", MappingProxyType(rates))
+
+    def coverage(self) -> dict[str, tuple[str, ...]]:
+        """Currencies the pack covers: ``underlyings`` (its base assets, sorted) and
+        ``settlement`` ``USDC`` (every Paradex product settles in USDC)."""
+        return {
+            "underlyings": tuple(sorted(a.base_asset for a in self.assets)),
+            "settlement": ("USDC",),
+        }
 
     def asset(self, base_asset: str) -> ParadexAssetParams:
         """Parameters of ``base_asset``.

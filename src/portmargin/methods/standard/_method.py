@@ -161,7 +161,7 @@ def _sources(profile: Profile) -> dict[str, str]:
 
 def _notes(params: StandardParams) -> tuple[str, ...]:
     notes = [f"standard margin, profile {params.profile.value}: sum of position requirements"]
-    if params.profile is Profile.DERIBIT_SM:
+    if params.sm_underlying is not None and params.sm_inverse_size_price is not None:
         notes.append(
             f"option U = {params.sm_underlying.value} (quote underlying_price when quoted); "
             f"inverse futures size at {params.sm_inverse_size_price.value}"

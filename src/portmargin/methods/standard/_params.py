@@ -1,4 +1,11 @@
-"""Parameters of the standard (position-by-position) method, one dataclass tree per pack."""
+"""Parameters of the standard (position-by-position) method, one dataclass tree per pack.
+
+Every key of a pack is required, except the keys of the other profile: the Deribit settings
+(``sm_*``, ``option_fractions``, ``futures_rates``) are optional in a ``paradex-cross`` pack
+and the Paradex ones (``taker_fee_rate``, ``paradex_options``, ``paradex_perps``) in a
+``deribit-sm`` pack; each is required by its own profile. MM never exceeds IM: every MM rate
+is checked against its IM counterpart.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from portmargin.core import ValidationError, require_non_empty
+from portmargin.core import ValidationError, optional_key, require_non_empty
 
 __all__ = [
     "FuturesRates",
@@ -45,6 +52,18 @@ class SizePrice(StrEnum):
     MARK = "mark"
 
 
+_DERIBIT_ONLY = optional_key("used by profile deribit-sm only")
+_PARADEX_ONLY = optional_key("used by profile paradex-cross only")
+_DERIBIT_KEYS = (
+    "futures_rates",
+    "option_fractions",
+    "sm_underlying",
+    "sm_inverse_size_price",
+    "sm_pair_short_straddle",
+)
+_PARADEX_KEYS = ("paradex_perps", "paradex_options", "taker_fee_rate")
+
+
 def _rate(name: str, value: float, upper: float = math.inf) -> float:
     if not (0.0 <= value <= upper):
         bound = "" if math.isinf(upper) else f" and <= {upper}"
@@ -56,22 +75,33 @@ def _frozen_map(value: Mapping[str, object]) -> Mapping[str, object]:
     return MappingProxyType(dict(value))
 
 
+def _mm_not_above_im(mm_name: str, mm: float, im_name: str, im: float) -> None:
+    if mm > im:
+        raise ValidationError(mm_name, mm, f"<= {im_name} ({im:g}): MM must not exceed IM")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OptionFractions:
     """Deribit option fractions (dimensionless, of ``U`` per coin of underlying).
 
     Short call IM ``max(im_max - OTM/U, im_min) + mark``, MM ``mm + mark``; short put MM
     ``max(mm, mm_put_mark * mark) + mark`` and IM ``max(call-style IM, MM)``; long options 0.
+    Each in [0, 1], with ``mm_fraction <= im_min_fraction <= im_max_fraction`` (so a short
+    call's MM never exceeds its IM; a short put's IM includes its MM by construction).
     """
 
-    im_max_fraction: float = 0.15
-    im_min_fraction: float = 0.10
-    mm_fraction: float = 0.075
-    mm_put_mark_fraction: float = 0.075
+    im_max_fraction: float
+    im_min_fraction: float
+    mm_fraction: float
+    mm_put_mark_fraction: float
 
     def __post_init__(self) -> None:
         for name in ("im_max_fraction", "im_min_fraction", "mm_fraction", "mm_put_mark_fraction"):
             _rate(name, getattr(self, name), 1.0)
+        if self.im_min_fraction > self.im_max_fraction:
+            limit = f"<= im_max_fraction ({self.im_max_fraction:g})"
+            raise ValidationError("im_min_fraction", self.im_min_fraction, limit)
+        _mm_not_above_im("mm_fraction", self.mm_fraction, "im_min_fraction", self.im_min_fraction)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +114,8 @@ class SizeRate:
         Rates at zero size (fractions of notional, 0.02 = 2 %).
     im_step, mm_step
         Increase of the rate per coin of position size ``n`` (0.00005 = 0.005 % per coin).
+
+    Each in [0, 1]; ``mm_base <= im_base`` and ``mm_step <= im_step`` (MM never exceeds IM).
     """
 
     im_base: float
@@ -94,6 +126,8 @@ class SizeRate:
     def __post_init__(self) -> None:
         for name in ("im_base", "mm_base", "im_step", "mm_step"):
             _rate(name, getattr(self, name), 1.0)
+        _mm_not_above_im("mm_base", self.mm_base, "im_base", self.im_base)
+        _mm_not_above_im("mm_step", self.mm_step, "im_step", self.im_step)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,15 +137,16 @@ class FuturesRates:
     Attributes
     ----------
     instruments
-        Venue name (``BTC_USDC-PERPETUAL``) → rates.
+        Venue name (``BTC_USDC-PERPETUAL``) → rates (a pack writes ``{}`` for none).
     inverse
-        Underlying → rates of every inverse future and perpetual on it (``BTC``).
+        Underlying → rates of every inverse future and perpetual on it (``BTC``; ``{}`` for
+        none).
     default
         Rates of any other future or perpetual.
     """
 
-    instruments: Mapping[str, SizeRate] = field(default_factory=lambda: MappingProxyType({}))
-    inverse: Mapping[str, SizeRate] = field(default_factory=lambda: MappingProxyType({}))
+    instruments: Mapping[str, SizeRate]
+    inverse: Mapping[str, SizeRate]
     default: SizeRate
 
     def __post_init__(self) -> None:
@@ -133,7 +168,7 @@ class ParadexOptionRates:
 
     ``long = min(premium_multiplier * mark, long_itm * S)``; short call
     ``max(short_itm * S - OTM, short_otm * S)``; short put the same, capped at
-    ``short_put_cap * K``.
+    ``short_put_cap * K``. Fractions in [0, 1], ``premium_multiplier >= 0``.
     """
 
     premium_multiplier: float
@@ -150,7 +185,10 @@ class ParadexOptionRates:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParadexOptionTable:
-    """Paradex option rates shared by a group of underlyings (``BTC``, ``ETH``)."""
+    """Paradex option rates shared by a group of underlyings (``BTC``, ``ETH``).
+
+    Every rate of ``mmr`` is at most the same rate of ``imr`` (MM never exceeds IM).
+    """
 
     underlyings: tuple[str, ...]
     imr: ParadexOptionRates
@@ -161,6 +199,9 @@ class ParadexOptionTable:
             raise ValidationError("underlyings", self.underlyings, "at least one underlying")
         for u in self.underlyings:
             require_non_empty("underlyings", u)
+        for name in ("premium_multiplier", "long_itm", "short_itm", "short_otm", "short_put_cap"):
+            mm, im = getattr(self.mmr, name), getattr(self.imr, name)
+            _mm_not_above_im(f"mmr.{name}", mm, f"imr.{name}", im)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,16 +211,16 @@ class ParadexPerpRates:
     Attributes
     ----------
     imf
-        Underlying → initial margin fraction ``1 / leverage`` (0.02 = 50x).
+        Underlying → initial margin fraction ``1 / leverage`` (0.02 = 50x); ``{}`` for none.
     default_imf
         IMF of an underlying not in ``imf``.
     mmf_factor
-        MMR as a fraction of the IMR of the position without orders (0.5).
+        MMR as a fraction of the IMR of the position without orders, in [0, 1] (DOC 0.5).
     """
 
-    imf: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    imf: Mapping[str, float]
     default_imf: float
-    mmf_factor: float = 0.5
+    mmf_factor: float
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "imf", _frozen_map(self.imf))
@@ -215,40 +256,51 @@ class StandardParams:
     option_fractions
         Deribit option fractions.
     futures_rates
-        Deribit size-dependent futures rates (required by ``deribit-sm``).
+        Deribit size-dependent futures rates.
     paradex_options
         Paradex option tables (an option on an underlying in none of them is an account error).
     paradex_perps
-        Paradex perpetual rates (required by ``paradex-cross``).
+        Paradex perpetual rates.
+
+    The ``sm_*``, ``option_fractions`` and ``futures_rates`` keys are required by profile
+    ``deribit-sm`` and optional (None, unused) otherwise; ``taker_fee_rate``,
+    ``paradex_options`` and ``paradex_perps`` likewise for ``paradex-cross``.
     """
 
     version: str
-    profile: Profile = Profile.DERIBIT_SM
-    sm_underlying: UnderlyingPrice = UnderlyingPrice.FORWARD
-    sm_inverse_size_price: SizePrice = SizePrice.INDEX
-    sm_pair_short_straddle: bool = False
-    include_open_orders: bool = False
-    taker_fee_rate: float = 0.0
-    option_fractions: OptionFractions = field(default_factory=OptionFractions)
-    futures_rates: FuturesRates | None = None
-    paradex_options: tuple[ParadexOptionTable, ...] = ()
-    paradex_perps: ParadexPerpRates | None = None
+    profile: Profile
+    include_open_orders: bool
+    sm_underlying: UnderlyingPrice | None = field(default=None, metadata=_DERIBIT_ONLY)
+    sm_inverse_size_price: SizePrice | None = field(default=None, metadata=_DERIBIT_ONLY)
+    sm_pair_short_straddle: bool | None = field(default=None, metadata=_DERIBIT_ONLY)
+    option_fractions: OptionFractions | None = field(default=None, metadata=_DERIBIT_ONLY)
+    futures_rates: FuturesRates | None = field(default=None, metadata=_DERIBIT_ONLY)
+    taker_fee_rate: float | None = field(default=None, metadata=_PARADEX_ONLY)
+    paradex_options: tuple[ParadexOptionTable, ...] | None = field(
+        default=None, metadata=_PARADEX_ONLY
+    )
+    paradex_perps: ParadexPerpRates | None = field(default=None, metadata=_PARADEX_ONLY)
 
     def __post_init__(self) -> None:
         require_non_empty("version", self.version)
+        if not isinstance(self.profile, Profile):
+            raise ValidationError("profile", self.profile, f"one of {[p.value for p in Profile]}")
+        own = _DERIBIT_KEYS if self.profile is Profile.DERIBIT_SM else _PARADEX_KEYS
+        for name in own:
+            if getattr(self, name) is None:
+                raise ValidationError(
+                    name, None, f"a value for profile {self.profile.value!r} (required key missing)"
+                )
         if self.sm_pair_short_straddle:
             raise ValidationError(
                 "sm_pair_short_straddle", True, "false (the paired rule is not implemented)"
             )
         if self.include_open_orders:
             raise ValidationError("include_open_orders", True, "false (books hold no orders)")
-        _rate("taker_fee_rate", self.taker_fee_rate, 1.0)
-        if self.profile is Profile.DERIBIT_SM and self.futures_rates is None:
-            raise ValidationError("futures_rates", None, "a table for profile 'deribit-sm'")
-        if self.profile is Profile.PARADEX_CROSS and self.paradex_perps is None:
-            raise ValidationError("paradex_perps", None, "a table for profile 'paradex-cross'")
+        if self.taker_fee_rate is not None:
+            _rate("taker_fee_rate", self.taker_fee_rate, 1.0)
         seen: set[str] = set()
-        for i, table in enumerate(self.paradex_options):
+        for i, table in enumerate(self.paradex_options or ()):
             dup = seen.intersection(table.underlyings)
             if dup:
                 raise ValidationError(
@@ -258,7 +310,22 @@ class StandardParams:
 
     def paradex_option_table(self, underlying: str) -> ParadexOptionTable | None:
         """The Paradex option table listing ``underlying``, or None."""
-        for table in self.paradex_options:
+        for table in self.paradex_options or ():
             if underlying in table.underlyings:
                 return table
         return None
+
+    def coverage(self) -> dict[str, tuple[str, ...]]:
+        """Currencies the pack names: ``underlyings`` with their own rates or tables (futures
+        by name or inverse underlying, Paradex option tables and perp IMFs), ``"*"`` when any
+        other underlying's futures and perpetuals take default rates; ``settlement`` is
+        ``"*"`` (rates apply to every settlement currency of the profile)."""
+        names: set[str] = set()
+        if self.futures_rates is not None:
+            names.update(n.split("_")[0].split("-")[0] for n in self.futures_rates.instruments)
+            names.update(self.futures_rates.inverse)
+        for table in self.paradex_options or ():
+            names.update(table.underlyings)
+        if self.paradex_perps is not None:
+            names.update(self.paradex_perps.imf)
+        return {"underlyings": (*sorted(names), "*"), "settlement": ("*",)}

@@ -19,7 +19,6 @@ from numpy.typing import NDArray
 
 from portmargin.market import MarketSnapshot
 from portmargin.methods.standard._params import (
-    OptionFractions,
     ParadexOptionRates,
     Profile,
     SizePrice,
@@ -144,7 +143,8 @@ def _deribit_options(
     forward_u: FloatArray,
     out: dict[str, FloatArray],
 ) -> None:
-    fr: OptionFractions = params.option_fractions
+    fr = params.option_fractions
+    assert fr is not None  # checked by StandardParams
     U = forward_u if params.sm_underlying is UnderlyingPrice.FORWARD else table.index[opt]
     K, call = table.strike[opt], table.is_call[opt]
     otm = np.where(call, np.maximum(K - U, 0.0), np.maximum(U - K, 0.0))
@@ -214,7 +214,9 @@ def _paradex_options(
         short = np.where(call, short, np.minimum(short, r["short_put_cap"] * K))
         out[f"{side}_long"][opt] = np.nan_to_num(long)
         out[f"{side}_short"][opt] = np.nan_to_num(short)
-    out["fee"][opt] = params.taker_fee_rate * S
+    fee = params.taker_fee_rate
+    assert fee is not None  # checked by StandardParams
+    out["fee"][opt] = fee * S
 
 
 def _paradex_delta_one(
@@ -224,11 +226,12 @@ def _paradex_delta_one(
     value: FloatArray,
     out: dict[str, FloatArray],
 ) -> None:
-    perps = params.paradex_perps
+    perps, fee = params.paradex_perps, params.taker_fee_rate
     assert perps is not None  # checked by StandardParams
+    assert fee is not None  # checked by StandardParams
     imf = np.array([perps.imf.get(str(table.underlying[c]), perps.default_imf) for c in cols])
     for side in ("long", "short"):
         out[f"im_{side}"][cols] = imf
         out[f"mm_{side}"][cols] = perps.mmf_factor * imf
     value[cols] = table.forward[cols]
-    out["fee"][cols] = params.taker_fee_rate * table.forward[cols]
+    out["fee"][cols] = fee * table.forward[cols]
