@@ -146,13 +146,13 @@ def write_synthetic_venue(path: Path, accounts: int, rng: np.random.Generator) -
             "quantity": pa.array(qty, pa.float64()),
         }
     )
+    plain = pa.table(  # plain string columns, as a venue export has them
+        {c: table.column(c).cast(pa.string()) for c in ("account", "instrument")}
+        | {"quantity": table.column("quantity")}
+    )
     if path.suffix.lower() == ".parquet":
-        pq.write_table(table, path)
+        pq.write_table(plain, path)
     else:
-        plain = pa.table(
-            {c: table.column(c).cast(pa.string()) for c in ("account", "instrument")}
-            | {"quantity": table.column("quantity")}
-        )
         pa_csv.write_csv(plain, path)
     return int(qty.size)
 

@@ -51,26 +51,30 @@ STREAM_CHUNK = 1_000
 
 
 def stream_json(
-    head: Mapping[str, Any], key: str, items: Iterable[Any], tail: Mapping[str, Any]
+    head: Mapping[str, Any], key: str, items: Iterable[str], tail: Mapping[str, Any]
 ) -> None:
     """Print ``{**head, key: [*items], **tail}`` as JSON on stdout without building it whole.
 
-    Items are encoded one per line and written :data:`STREAM_CHUNK` at a time; non-finite
-    floats become ``null``.
+    ``items`` are already JSON texts (one object each); they are written one per line,
+    :data:`STREAM_CHUNK` at a time. In ``head`` and ``tail``, non-finite floats become
+    ``null``.
     """
     out = sys.stdout
 
+    def encode(value: Any) -> str:
+        try:
+            return json.dumps(value, allow_nan=False)
+        except ValueError:  # a non-finite float somewhere: the slow, cleaning path
+            return json.dumps(_clean(value), allow_nan=False)
+
     def fields(mapping: Mapping[str, Any]) -> list[str]:
-        return [
-            f"  {json.dumps(k)}: {json.dumps(_clean(v), allow_nan=False)}"
-            for k, v in mapping.items()
-        ]
+        return [f"  {json.dumps(k)}: {encode(v)}" for k, v in mapping.items()]
 
     out.write("{\n" + "".join(f + ",\n" for f in fields(head)) + f"  {json.dumps(key)}: [")
     chunk: list[str] = []
     first = True
     for item in items:
-        chunk.append(json.dumps(_clean(item), allow_nan=False))
+        chunk.append(item)
         if len(chunk) >= STREAM_CHUNK:
             out.write(("\n    " if first else ",\n    ") + ",\n    ".join(chunk))
             first, chunk = False, []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,13 +171,25 @@ def _write_results(
         write_table(batch.detail_arrow(contributions=True), detail_path(out))
 
 
-def _json_rows(batch: MarginBatch, bad: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """Per-account JSON objects built from the batch arrays (contributions via ``explain``)."""
-    order = batch.component_order()
+def _number(x: float) -> str:
+    """A float as JSON (``repr``, as :mod:`json` writes it; ``null`` when not finite)."""
+    return repr(x) if math.isfinite(x) else "null"
+
+
+def _json_rows(batch: MarginBatch, bad: dict[str, str]) -> Iterator[str]:
+    """Per-account JSON objects, encoded from the batch arrays with templates for the parts
+    every row repeats (component names and sources); contributions come from ``explain``."""
+    enc = json.dumps
     parts = [
-        (n.rpartition("/")[2], depth, batch.sources.get(n, ""), batch.components[n].tolist())
-        for n, depth in order
+        (
+            f'{{"name": {enc(n.rpartition("/")[2])}, "amount": ',
+            f', "depth": {depth}, "source": {enc(batch.sources.get(n, ""))}}}',
+            batch.components[n].tolist(),
+        )
+        for n, depth in batch.component_order()
     ]
+    names: dict[str, str] = {}
+    method, version = enc(batch.method), enc(batch.params_version)
     worst = [None] * len(batch) if batch.worst_scenario is None else batch.worst_scenario.tolist()
     group = [None] * len(batch) if batch.group is None else batch.group.tolist()
     columns = zip(
@@ -189,26 +202,22 @@ def _json_rows(batch: MarginBatch, bad: dict[str, str]) -> Iterator[dict[str, An
         strict=True,
     )
     for i, (acc, ccy, im, mm, ws, grp) in enumerate(columns):
-        yield {
-            "account": str(acc),
-            "status": "ok",
-            "method": batch.method,
-            "currency": str(ccy),
-            "group": "" if grp is None else str(grp),
-            "initial_margin": im,
-            "maintenance_margin": mm,
-            "worst_scenario": None if ws is None else str(ws),
-            "components": [
-                {"name": name, "amount": amounts[i], "depth": depth, "source": source}
-                for name, depth, source, amounts in parts
-            ],
-            "contributions": []
-            if batch.explain is None
-            else [c.to_dict() for c in batch.explain(i)],
-            "params_version": batch.params_version,
-        }
+        components = ", ".join(f"{head}{_number(values[i])}{tail}" for head, tail, values in parts)
+        contributions = ", ".join(
+            f'{{"instrument": {names.setdefault(c.instrument, enc(c.instrument))}, '
+            f'"quantity": {_number(c.quantity)}, "pnl": {_number(c.pnl)}}}'
+            for c in (() if batch.explain is None else batch.explain(i))
+        )
+        yield (
+            f'{{"account": {enc(str(acc))}, "status": "ok", "method": {method}, '
+            f'"currency": {enc(str(ccy))}, "group": {enc("" if grp is None else str(grp))}, '
+            f'"initial_margin": {_number(im)}, "maintenance_margin": {_number(mm)}, '
+            f'"worst_scenario": {enc(None if ws is None else str(ws))}, '
+            f'"components": [{components}], "contributions": [{contributions}], '
+            f'"params_version": {version}}}'
+        )
     for a, e in bad.items():
-        yield {"account": a, "status": "error", "method": batch.method, "error": e}
+        yield enc({"account": a, "status": "error", "method": batch.method, "error": e})
 
 
 def _stream_json(batch: MarginBatch, bad: dict[str, str], warnings: tuple[str, ...]) -> None:
