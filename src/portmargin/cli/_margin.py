@@ -1,4 +1,10 @@
-"""``portmargin margin | methods | compare``: margin of positions files under registered methods."""
+"""``portmargin margin | methods | compare``: margin of positions files under registered methods.
+
+``margin`` has a hidden option ``--timings FILE``: it writes ``{"stages": {name: seconds},
+"accounts": n, "errors": n}`` as JSON, with the stages ``load`` (market data and parameters),
+``read`` (file to columns), ``book`` (columns to the sparse book), ``margin`` (pricing and
+aggregation) and ``write`` (results file or JSON). ``portmargin bench e2e`` reads it.
+"""
 
 from __future__ import annotations
 
@@ -96,9 +102,6 @@ def margin(
     and MM that the trades would cause for each account (or ``--account``). With ``--out``,
     writes the results as a table; the terminal then shows a summary. Large runs show a
     summary and the ``--top`` accounts by IM instead of every row.
-
-    The hidden ``--timings FILE`` writes the seconds of each stage (``load``, ``read``,
-    ``book``, ``margin``, ``write``) as JSON (used by ``portmargin bench e2e``).
     """
     if out is not None:
         check_table_path(out)
