@@ -118,7 +118,8 @@ def margin(
         book, file_errors = _select(pos, account)
         if add:
             stages.close()
-            portfolios = [p for p in pos.portfolios if p.account in set(book.accounts)]
+            selected = set(book.accounts)
+            portfolios = [p for p in pos.portfolios if p.account in selected]
             trades = [_parse_trade(t) for t in add]
             bad = {**file_errors, **_what_if(m, pack, portfolios, trades, snap, as_json)}
         else:
