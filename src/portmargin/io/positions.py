@@ -350,7 +350,8 @@ def _csr(
     """CSR matrix of coordinates (repeats not yet summed); rows grouped by account, as files
     usually are, need no sort."""
     if account.size and bool(np.all(account[1:] >= account[:-1])):
-        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        small = account.size < np.iinfo(np.int32).max
+        indptr = np.zeros(shape[0] + 1, dtype=np.int32 if small else np.int64)
         np.cumsum(np.bincount(account, minlength=shape[0]), out=indptr[1:])
         return sp.csr_array((quantity, column, indptr), shape=shape)
     return sp.csr_array(sp.coo_array((quantity, (account, column)), shape=shape).tocsr())
