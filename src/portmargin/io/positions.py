@@ -212,19 +212,28 @@ def _encode(column: pa.ChunkedArray) -> tuple[NDArray[np.int32], list[str]]:
             column = pc.cast(column, pa.string())
         column = pc.dictionary_encode(column)
     chunks = column.chunks
-    dictionaries = [pc.cast(c.dictionary, pa.string()) for c in chunks]
+    # Chunks of one Parquet row group share their dictionary: encode each distinct one once.
+    dictionaries: list[pa.Array] = []
+    offset_of: dict[tuple[int, ...], int] = {}
+    offsets = []
+    for c in chunks:
+        d = c.dictionary
+        key = (*(0 if b is None else b.address for b in d.buffers()), d.offset, len(d))
+        if key not in offset_of:
+            offset_of[key] = sum(len(x) for x in dictionaries)
+            dictionaries.append(pc.cast(d, pa.string()))
+        offsets.append(offset_of[key])
     merged = pc.dictionary_encode(pa.concat_arrays(dictionaries or [pa.array([], pa.string())]))
     remap = merged.indices.to_numpy(zero_copy_only=False).astype(np.int32)
     codes = np.empty(len(column), dtype=np.int32)
-    start = offset = 0
-    for c, d in zip(chunks, dictionaries, strict=True):
+    start = 0
+    for c, offset in zip(chunks, offsets, strict=True):
         local = pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False)
         mapped = remap[np.maximum(local, 0) + offset]
         if c.null_count:
             mapped[local < 0] = -1
         codes[start : start + len(c)] = mapped
         start += len(c)
-        offset += len(d)
     stripped = pc.utf8_trim_whitespace(merged.dictionary)
     values = stripped.to_pylist()
     if len(set(values)) != len(values):  # " A" and "A" are one value
@@ -245,9 +254,7 @@ def _quantities(column: pa.ChunkedArray) -> NDArray[np.float64]:
         except pa.ArrowInvalid:
             column = pc.cast(column, pa.string())
         else:
-            return np.array(  # a writable copy: the book owns it
-                pc.fill_null(numbers, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
-            )
+            return _float_array(numbers)
     try:
         numbers = pc.cast(column, pa.float64())
     except pa.ArrowInvalid:
@@ -255,9 +262,19 @@ def _quantities(column: pa.ChunkedArray) -> NDArray[np.float64]:
         numbers = pc.cast(
             pc.if_else(pc.match_substring_regex(text, _NUMBER), text, None), pa.float64()
         )
-    return np.array(  # a writable copy: the book owns it
-        pc.fill_null(numbers, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
-    )
+    return _float_array(numbers)
+
+
+def _float_array(numbers: pa.ChunkedArray) -> NDArray[np.float64]:
+    """A float64 column as one writable numpy array (the book owns it), nulls as NaN."""
+    out = np.empty(len(numbers), dtype=np.float64)
+    start = 0
+    for chunk in numbers.chunks:
+        if chunk.null_count:
+            chunk = pc.fill_null(chunk, np.nan)
+        out[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        start += len(chunk)
+    return out
 
 
 def _parse_names(names: list[str]) -> tuple[list[Instrument | str], list[str]]:
