@@ -283,3 +283,18 @@ def test_shuffling_rows_gives_the_same_book_up_to_account_order(
         }
 
     assert book(rows, "a.csv") == book(shuffled, "b.csv")
+
+
+def test_duplicates_are_warned_when_other_accounts_are_bad(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "account,instrument,quantity\n"
+        "A,BTC-PERPETUAL,1\nB,BTC-26JUN20-8000-P,-1\nB,BTC-26JUN20-8000-P,-1\n"
+        "C,BTC-26JUN20-9000-Q,1\n",
+    )
+    result = read_positions_csv(path)
+    assert list(result.account_errors) == ["C"]
+    assert len(result.warnings) == 1
+    assert "row 3: account 'B' repeats BTC-26JUN20-8000-P (first at row 2)" in result.warnings[0]
+    column = [i.name for i in result.book.instruments].index("BTC-26JUN20-8000-P")
+    assert result.book.quantities.toarray()[1, column] == -2.0

@@ -105,6 +105,8 @@ def margin(
     """
     if out is not None:
         check_table_path(out)
+        if add:
+            raise ValidationError("--out", str(out), "no --add (what-if changes are printed)")
     elif detail:
         raise ValidationError("--detail", True, "--out FILE as well")
     m = get_method(method)

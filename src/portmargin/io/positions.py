@@ -370,7 +370,8 @@ def _csr(
         small = account.size < np.iinfo(np.int32).max
         indptr = np.zeros(shape[0] + 1, dtype=np.int32 if small else np.int64)
         np.cumsum(np.bincount(account, minlength=shape[0]), out=indptr[1:])
-        return sp.csr_array((quantity, column, indptr), shape=shape)
+        # copies: the matrix sorts and sums its arrays in place, the caller still needs them
+        return sp.csr_array((quantity.copy(), column.copy(), indptr), shape=shape)
     return sp.csr_array(sp.coo_array((quantity, (account, column)), shape=shape).tocsr())
 
 
