@@ -298,3 +298,14 @@ def test_duplicates_are_warned_when_other_accounts_are_bad(tmp_path: Path) -> No
     assert "row 3: account 'B' repeats BTC-26JUN20-8000-P (first at row 2)" in result.warnings[0]
     column = [i.name for i in result.book.instruments].index("BTC-26JUN20-8000-P")
     assert result.book.quantities.toarray()[1, column] == -2.0
+
+
+def test_rows_with_missing_or_extra_fields(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "account,instrument,quantity\nA,BTC-PERPETUAL,1,extra\nB,BTC-PERPETUAL\nC,BTC,2\n",
+    )
+    result = read_positions_csv(path)
+    assert result.book.accounts == ("A", "C")
+    assert "row 2, column 'quantity'" in result.account_errors["B"]
+    assert "quantity None" in result.account_errors["B"]

@@ -168,7 +168,25 @@ def _read_csv(p: Path) -> pa.Table:
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc):
             raise DataFormatError(str(p), "is not UTF-8 text; expected a CSV file") from None
+        if "Expected" in str(exc) and "columns" in str(exc):
+            return _read_csv_rows(p)
         raise DataFormatError(str(p), f"is not a valid CSV file: {exc}") from None
+
+
+def _read_csv_rows(p: Path) -> pa.Table:
+    """Row-by-row reading for a CSV file whose rows have different numbers of fields.
+
+    Missing fields are null (their row then fails on that column) and extra fields are
+    ignored, as the fast reader cannot do; one Python step per row.
+    """
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        reader.fieldnames = [h.strip() for h in reader.fieldnames or ()]
+        columns: dict[str, list[str | None]] = {c: [] for c in COLUMNS}
+        for row in reader:
+            for c in COLUMNS:
+                columns[c].append(row.get(c))
+    return pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()})
 
 
 def _read_parquet(p: Path) -> pa.Table:
