@@ -69,3 +69,25 @@ def test_compare_methods_in_usd(demo_snapshot: MarketSnapshot) -> None:
     assert 0 < saving < 1
     assert all(r.error is not None for r in eth.runs)
     assert eth.saving("deribit-pm") is None
+
+
+def test_compute_margin_and_compare_accept_a_book(demo_snapshot: MarketSnapshot) -> None:
+    from portmargin.risk import Book
+
+    books = [
+        Portfolio.from_positions("a", [pos("BTC-26JUN20-10000-C", -3.0), pos("BTC", 1.0)]),
+        Portfolio.from_positions("b", [pos("BTC-PERPETUAL", 2.0)]),
+        Portfolio(account="empty"),
+    ]
+    book = Book.from_portfolios(books)
+    method = get_method("deribit-pm")
+    params = load_params(method)
+    from_book = compute_margin(method, book, demo_snapshot, params)
+    from_portfolios = compute_margin(method, books, demo_snapshot, params)
+    assert from_book.account.tolist() == from_portfolios.account.tolist()
+    assert from_book.initial_margin.tolist() == from_portfolios.initial_margin.tolist()
+    runs = {n: (get_method(n), load_params(get_method(n))) for n in ("standard", "deribit-pm")}
+    by_book = compare_methods(runs, book, demo_snapshot)
+    by_portfolios = compare_methods(runs, books, demo_snapshot)
+    assert [c.to_dict() for c in by_book] == [c.to_dict() for c in by_portfolios]
+    assert [c.account for c in by_book] == ["a", "b", "empty"]

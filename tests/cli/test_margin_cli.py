@@ -221,3 +221,118 @@ def test_margin_derive_on_usdc_books(tmp_path: Path) -> None:
     assert rows["u1"]["group"] == "BTC"
     assert rows["u1"]["initial_margin"] > rows["u1"]["maintenance_margin"] > 0
     assert "coin-settled" in rows["u2"]["error"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_margin_out_file_matches_json(positions: Path, tmp_path: Path, suffix: str) -> None:
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    args = ["margin", str(positions), "--market", CHAIN, "--method", "deribit-pm"]
+    data = json.loads(run(*args, "--json").stdout)
+    out = tmp_path / f"results{suffix}"
+    proc = run(*args, "--out", str(out), "--detail")
+    assert proc.returncode == 1, proc.stderr
+    if suffix == ".parquet":
+        rows = pq.read_table(out).to_pylist()
+        detail = pq.read_table(tmp_path / "results.detail.parquet").to_pylist()
+    elif suffix == ".csv":
+        rows = pa_csv.read_csv(out).to_pylist()
+        detail = pa_csv.read_csv(tmp_path / "results.detail.csv").to_pylist()
+    else:
+        lines = out.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines]
+        detail_lines = (tmp_path / "results.detail.jsonl").read_text(encoding="utf-8")
+        detail = [json.loads(line) for line in detail_lines.splitlines()]
+    by_account = {r["account"]: r for r in rows}
+    assert set(by_account) == {a["account"] for a in data["accounts"]}
+    for a in data["accounts"]:
+        row = by_account[a["account"]]
+        assert row["status"] == a["status"]
+        if a["status"] == "ok":
+            assert row["initial_margin"] == pytest.approx(a["initial_margin"], rel=1e-15)
+            assert row["maintenance_margin"] == pytest.approx(a["maintenance_margin"], rel=1e-15)
+            assert row["currency"] == a["currency"]
+            assert row["worst_scenario"] == a["worst_scenario"]
+            mine = [d for d in detail if d["account"] == a["account"]]
+            comps = [d for d in mine if d["kind"] == "component"]
+            assert [c["amount"] for c in comps] == pytest.approx(
+                [c["amount"] for c in a["components"]], rel=1e-15
+            )
+            contribs = [d for d in mine if d["kind"] == "contribution"]
+            assert [c["name"] for c in contribs] == [c["instrument"] for c in a["contributions"]]
+        else:
+            assert row["error"] == a["error"]
+
+
+def test_margin_out_rejects_unknown_suffix(positions: Path, tmp_path: Path) -> None:
+    proc = run(
+        "margin", str(positions), "--market", CHAIN, "--method", "standard",
+        "--out", str(tmp_path / "results.xlsx"),
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "--out" in proc.stderr
+    assert not (tmp_path / "results.xlsx").exists()
+
+
+def _many_accounts(tmp_path: Path, n: int) -> Path:
+    path = tmp_path / "many.csv"
+    lines = ["account,instrument,quantity"]
+    for i in range(n):
+        lines.append(f"acct-{i:04d},BTC-26JUN20-{8000 + 1000 * (i % 4)}-C,-{1 + i % 5}")
+        lines.append(f"acct-{i:04d},BTC-PERPETUAL,{i % 3}")
+    lines.append("broken,BTC-26JUN20-9000-Q,1")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_margin_many_accounts_prints_a_bounded_summary(tmp_path: Path) -> None:
+    path = _many_accounts(tmp_path, 300)
+    proc = run("margin", str(path), "--market", CHAIN, "--method", "standard", "--top", "5")
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert "301 accounts in, 300 computed, 1 with errors" in out
+    assert "Totals per currency" in out
+    assert "5 lowest excess over initial margin" in out
+    assert len(out.splitlines()) < 40
+    assert out.count("acct-") == 5
+    assert proc.stderr.count("error: account broken") == 1
+
+
+def test_margin_streamed_json_with_many_accounts(tmp_path: Path) -> None:
+    path = _many_accounts(tmp_path, 300)
+    proc = run("margin", str(path), "--market", CHAIN, "--method", "deribit-pm", "--json")
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)
+    assert len(data["accounts"]) == 301
+    assert data["accounts"][-1] == {
+        "account": "broken",
+        "status": "error",
+        "method": "deribit-pm",
+        "error": data["errors"][0]["error"],
+    }
+    assert all(len(a["contributions"]) >= 1 for a in data["accounts"][:-1])
+    assert proc.stderr == ""
+
+
+def test_margin_quiet_and_timings(positions: Path, tmp_path: Path) -> None:
+    timings = tmp_path / "timings.json"
+    path = tmp_path / "ok.csv"
+    path.write_text("account,instrument,quantity\nA,BTC-26JUN20-10000-C,-1\n", encoding="utf-8")
+    proc = run(
+        "margin", str(path), "--market", CHAIN, "--method", "standard",
+        "--quiet", "--timings", str(timings), "--out", str(tmp_path / "r.parquet"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    stages = json.loads(timings.read_text(encoding="utf-8"))["stages"]
+    assert {"load", "read", "book", "margin", "write"} <= set(stages)
+    assert all(v >= 0 for v in stages.values())
+    assert "--timings" not in run("margin", "--help").stdout
+
+
+def test_margin_detail_needs_out(positions: Path) -> None:
+    proc = run("margin", str(positions), "--market", CHAIN, "--method", "standard", "--detail")
+    assert proc.returncode == 2
+    assert "--detail" in proc.stderr

@@ -28,15 +28,24 @@ __all__ = [
 
 
 def compute_margin(
-    method: MarginMethod, portfolios: Sequence[Portfolio], market: MarketSnapshot, params: Any
+    method: MarginMethod,
+    portfolios: Book | Sequence[Portfolio],
+    market: MarketSnapshot,
+    params: Any,
 ) -> MarginBatch:
-    """Margin of every portfolio under ``method`` (one sparse book, one call).
+    """Margin of every account under ``method`` (one sparse book, one call).
 
-    Accounts that cannot be computed are in the batch's ``errors``; every other account has
-    at least one row (empty, flat and collateral-only accounts margin 0), with its equity
-    (see :func:`portmargin.methods.run_method`).
+    ``portfolios`` is a :class:`~portmargin.risk.Book` (e.g. ``read_positions(...).book``) or
+    a sequence of portfolios, which is turned into one. Accounts that cannot be computed are in
+    the batch's ``errors``; every other account has at least one row (empty, flat and
+    collateral-only accounts margin 0), with its equity (see
+    :func:`portmargin.methods.run_method`).
     """
-    return run_method(method, Book.from_portfolios(portfolios), market, params)
+    return run_method(method, _as_book(portfolios), market, params)
+
+
+def _as_book(portfolios: Book | Sequence[Portfolio]) -> Book:
+    return portfolios if isinstance(portfolios, Book) else Book.from_portfolios(portfolios)
 
 
 def to_usd(amount: float, currency: str, market: MarketSnapshot) -> float:
@@ -201,7 +210,7 @@ class Comparison:
 
 def compare_methods(
     runs: Mapping[str, tuple[MarginMethod, Any]],
-    portfolios: Sequence[Portfolio],
+    portfolios: Book | Sequence[Portfolio],
     market: MarketSnapshot,
     baseline: str = "standard",
 ) -> list[Comparison]:
@@ -212,7 +221,7 @@ def compare_methods(
     runs
         Method name → (method, params).
     portfolios
-        The accounts.
+        The accounts: a book, or portfolios (turned into one book for all methods).
     market
         Snapshot used by every method and for USD conversion at the index.
     baseline
@@ -220,8 +229,9 @@ def compare_methods(
     """
     if baseline not in runs:
         raise ValidationError("baseline", baseline, f"one of {sorted(runs)}")
-    batches = {name: compute_margin(m, portfolios, market, p) for name, (m, p) in runs.items()}
-    accounts = [pf.account for pf in portfolios]
+    book = _as_book(portfolios)
+    batches = {name: compute_margin(m, book, market, p) for name, (m, p) in runs.items()}
+    accounts = list(book.accounts)
     totals = {name: _totals_usd(batch, accounts, market) for name, batch in batches.items()}
     out = []
     for k, account in enumerate(accounts):

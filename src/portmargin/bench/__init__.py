@@ -1,15 +1,20 @@
 """Benchmarks run by ``portmargin bench``: each measures portmargin and a baseline in one run."""
 
+from portmargin.bench._e2e import E2EBench, E2ERun, run_e2e_bench, write_synthetic_venue
 from portmargin.bench._incremental import IncrementalBench, run_incremental_bench
 from portmargin.bench._margin import MarginBench, run_margin_bench, synthetic_book
 from portmargin.bench._pricing import PricingBench, run_pricing_bench
 
 __all__ = [
+    "E2EBench",
+    "E2ERun",
     "IncrementalBench",
     "MarginBench",
     "PricingBench",
+    "run_e2e_bench",
     "run_incremental_bench",
     "run_margin_bench",
     "run_pricing_bench",
     "synthetic_book",
+    "write_synthetic_venue",
 ]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from portmargin.bench import run_margin_bench, run_pricing_bench
+from portmargin.bench import run_e2e_bench, run_margin_bench, run_pricing_bench
 from portmargin.cli._common import dump_json, stdout
 from portmargin.data import demo_chain_path
 from portmargin.io import load_snapshot
@@ -71,3 +71,32 @@ def margin(
         f"(loop over {result.baseline_accounts} accounts)"
     )
     stdout.print(f"speed-up     : {result.speedup:8.1f}x   peak RSS {result.peak_rss_mb:,.0f} MiB")
+
+
+@bench_app.command("e2e")
+def e2e(
+    accounts: Annotated[int, typer.Option(min=1, help="Synthetic accounts.")] = 1_000_000,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Positions file format: parquet or csv.")
+    ] = "parquet",
+    method: Annotated[str, typer.Option(help="Method to run.")] = "deribit-pm",
+    baseline: Annotated[
+        int, typer.Option(min=1, help="Accounts of the CSV → --json baseline run.")
+    ] = 20_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """File in → results out: `portmargin margin POSITIONS --out results.parquet` as a child
+    process on a synthetic venue, with stage seconds and peak memory, and a CSV → --json
+    baseline."""
+    get_method(method)
+    result = run_e2e_bench(accounts, fmt, method, baseline)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    for label, run in (("run", result.run), ("baseline", result.baseline)):
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in run.stages.items())
+        stdout.print(
+            f"{label:9}: {run.accounts:,} accounts, {run.rows:,} rows, {run.format} → "
+            f"{run.output}: {run.seconds:.2f} s wall, peak RSS {run.peak_rss_mb:,.0f} MiB "
+            f"(stages s: {stages})"
+        )

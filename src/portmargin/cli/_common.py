@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-__all__ = ["EXIT_DATA", "EXIT_FAILED", "dump_json", "fail", "stderr", "stdout"]
+__all__ = ["EXIT_DATA", "EXIT_FAILED", "dump_json", "fail", "stderr", "stdout", "stream_json"]
 
 EXIT_FAILED = 1
 """Exit code when the command ran but something failed (a check, an account)."""
@@ -43,3 +44,41 @@ def _clean(value: Any) -> Any:
 def dump_json(payload: Any) -> None:
     """Print ``payload`` as JSON on stdout (non-finite floats become ``null``)."""
     typer.echo(json.dumps(_clean(payload), indent=2, allow_nan=False))
+
+
+STREAM_CHUNK = 1_000
+"""Items encoded and written to stdout at a time by :func:`stream_json`."""
+
+
+def stream_json(
+    head: Mapping[str, Any], key: str, items: Iterable[str], tail: Mapping[str, Any]
+) -> None:
+    """Print ``{**head, key: [*items], **tail}`` as JSON on stdout without building it whole.
+
+    ``items`` are already JSON texts (one object each); they are written one per line,
+    :data:`STREAM_CHUNK` at a time. In ``head`` and ``tail``, non-finite floats become
+    ``null``.
+    """
+    out = sys.stdout
+
+    def encode(value: Any) -> str:
+        try:
+            return json.dumps(value, allow_nan=False)
+        except ValueError:  # a non-finite float somewhere: the slow, cleaning path
+            return json.dumps(_clean(value), allow_nan=False)
+
+    def fields(mapping: Mapping[str, Any]) -> list[str]:
+        return [f"  {json.dumps(k)}: {encode(v)}" for k, v in mapping.items()]
+
+    out.write("{\n" + "".join(f + ",\n" for f in fields(head)) + f"  {json.dumps(key)}: [")
+    chunk: list[str] = []
+    first = True
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= STREAM_CHUNK:
+            out.write(("\n    " if first else ",\n    ") + ",\n    ".join(chunk))
+            first, chunk = False, []
+    if chunk:
+        out.write(("\n    " if first else ",\n    ") + ",\n    ".join(chunk))
+    out.write("\n  ]" + "".join(",\n" + f for f in fields(tail)) + "\n}\n")
+    out.flush()

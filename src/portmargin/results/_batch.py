@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from portmargin.core import ValidationError
@@ -21,6 +22,19 @@ Explainer = Callable[[int], tuple[Contribution, ...]]
 
 def _empty() -> Mapping[str, str]:
     return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class _DetailPart:
+    """Rows of :meth:`MarginBatch.detail_arrow` of one kind; ``row`` is the result row."""
+
+    row: NDArray[np.int64]
+    kind: str
+    name: pa.Array
+    parent: pa.Array
+    amount: pa.Array
+    source: pa.Array
+    quantity: pa.Array
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -126,6 +140,178 @@ class MarginBatch:
     def __len__(self) -> int:
         return len(self.account)
 
+    def to_arrow(self, extra_errors: Mapping[str, str] | None = None) -> pa.Table:
+        """One row per result row plus one per failed account, as a :class:`pyarrow.Table`.
+
+        Columns: ``account``, ``status`` (``"ok"`` or ``"error"``), ``method``,
+        ``params_version``, ``currency``, ``group``, ``initial_margin``,
+        ``maintenance_margin``, ``worst_scenario``, ``equity``, ``excess``, ``margin_ratio``
+        (amounts in the row's currency; null where not applicable, e.g. without equity) and
+        ``error`` (the reason, on error rows). Built from the arrays, no per-row objects.
+
+        Parameters
+        ----------
+        extra_errors
+            Failed accounts known outside the batch (e.g. bad rows of a positions file),
+            listed after the batch's own errors.
+        """
+        errors = dict(self.errors)
+        for account, reason in (extra_errors or {}).items():
+            errors.setdefault(account, reason)
+        r, e = len(self), len(errors)
+        null_floats = pa.nulls(e, pa.float64())
+
+        def amounts(values: NDArray[np.float64] | None) -> pa.Array:
+            if values is None:
+                return pa.nulls(r + e, pa.float64())
+            ok = pa.array(np.asarray(values, dtype=np.float64), from_pandas=True)
+            return pa.concat_arrays([ok, null_floats])
+
+        def labels(values: NDArray[np.object_] | None, blank: str | None) -> pa.Array:
+            ok = pa.array(
+                np.full(r, blank, dtype=object) if values is None else values, pa.string()
+            )
+            if blank is not None:
+                ok = ok.fill_null(blank)
+            return pa.concat_arrays([ok, pa.nulls(e, pa.string())])
+
+        def constant(value: str) -> pa.Array:
+            return pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(r + e, dtype=np.int32)), pa.array([value])
+            ).cast(pa.string())
+
+        status = pa.DictionaryArray.from_arrays(
+            pa.array(np.r_[np.zeros(r, np.int32), np.ones(e, np.int32)]),
+            pa.array(["ok", "error"]),
+        ).cast(pa.string())
+        return pa.table(
+            {
+                "account": pa.array([*self.account.tolist(), *errors], pa.string()),
+                "status": status,
+                "method": constant(self.method),
+                "params_version": constant(self.params_version),
+                "currency": labels(self.currency, None),
+                "group": labels(self.group, ""),
+                "initial_margin": amounts(self.initial_margin),
+                "maintenance_margin": amounts(self.maintenance_margin),
+                "worst_scenario": labels(self.worst_scenario, None),
+                "equity": amounts(self.equity),
+                "excess": amounts(self.excess),
+                "margin_ratio": amounts(self.margin_ratio),
+                "error": pa.concat_arrays(
+                    [pa.nulls(r, pa.string()), pa.array(list(errors.values()), pa.string())]
+                ),
+            }
+        )
+
+    def component_order(self) -> list[tuple[str, int]]:
+        """Component names depth-first (as :meth:`MarginResult.component_rows` walks them)
+        with their depth (0 for top-level)."""
+        children: dict[str, list[str]] = {}
+        for name in self.components:
+            children.setdefault(name.rpartition("/")[0], []).append(name)
+        out: list[tuple[str, int]] = []
+
+        def walk(parent: str, depth: int) -> None:
+            for name in children.get(parent, ()):
+                out.append((name, depth))
+                walk(name, depth + 1)
+
+        walk("", 0)
+        return out
+
+    def detail_arrow(self, contributions: bool = False) -> pa.Table:
+        """The component trees (and optionally contributions) of every row, as a long table.
+
+        Columns: ``account``, ``currency``, ``group``, ``kind`` (``"component"`` or
+        ``"contribution"``), ``name`` (component name, or the instrument of a contribution),
+        ``parent`` (path of the parent component, null at the top), ``amount`` (in the row's
+        currency; a contribution's amount is its P&L in the worst scenario, > 0 gain),
+        ``source`` (the rule of a component; the worst scenario of a contribution) and
+        ``quantity`` (signed quantity held, contributions only). Components come row by row in
+        depth-first order.
+
+        Components are built from the component arrays without per-row Python (``r × c``
+        table rows). Contributions call ``explain(i)`` once per result row, a Python step per
+        row and per position held: about 0.1-0.3 ms per row with ``deribit-pm`` on a 2-core
+        machine (minutes for a million rows), so only ask for them when needed.
+        """
+        order = self.component_order()
+        r, c = len(self), len(order)
+        names = [n for n, _ in order]
+        which = pa.array(np.tile(np.arange(c, dtype=np.int32), r))
+
+        def per_component(values: list[str | None]) -> pa.Array:
+            return pa.DictionaryArray.from_arrays(which, pa.array(values, pa.string())).cast(
+                pa.string()
+            )
+
+        amount = np.column_stack([self.components[n] for n in names]).ravel() if c else np.zeros(0)
+        parts: list[_DetailPart] = [
+            _DetailPart(
+                row=np.repeat(np.arange(r, dtype=np.int64), c),
+                kind="component",
+                name=per_component([n.rpartition("/")[2] for n in names]),
+                parent=per_component([n.rpartition("/")[0] or None for n in names]),
+                amount=pa.array(amount, pa.float64()),
+                source=per_component([self.sources.get(n, "") for n in names]),
+                quantity=pa.nulls(r * c, pa.float64()),
+            )
+        ]
+        if contributions and self.explain is not None:
+            parts.append(self._contributions(self.explain))
+        rows = pa.array(np.concatenate([p.row for p in parts]))
+        group = pa.array(
+            np.full(r, "", dtype=object) if self.group is None else self.group, pa.string()
+        ).fill_null("")
+        kind = pa.concat_arrays(
+            [
+                pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(len(p.row), dtype=np.int32)), pa.array([p.kind])
+                ).cast(pa.string())
+                for p in parts
+            ]
+        )
+        return pa.table(
+            {
+                "account": pa.array(self.account, pa.string()).take(rows),
+                "currency": pa.array(self.currency, pa.string()).take(rows),
+                "group": group.take(rows),
+                "kind": kind,
+                "name": pa.concat_arrays([p.name for p in parts]),
+                "parent": pa.concat_arrays([p.parent for p in parts]),
+                "amount": pa.concat_arrays([p.amount for p in parts]),
+                "source": pa.concat_arrays([p.source for p in parts]),
+                "quantity": pa.concat_arrays([p.quantity for p in parts]),
+            }
+        )
+
+    def _contributions(self, explain: Explainer) -> _DetailPart:
+        """Contributions of every row via ``explain`` (one Python call per row)."""
+        rows: list[int] = []
+        names: list[str] = []
+        qty: list[float] = []
+        pnl: list[float] = []
+        scenario: list[str | None] = []
+        worst = [None] * len(self) if self.worst_scenario is None else self.worst_scenario.tolist()
+        for i in range(len(self)):
+            label = None if worst[i] is None else str(worst[i])
+            for contribution in explain(i):
+                rows.append(i)
+                names.append(contribution.instrument)
+                qty.append(contribution.quantity)
+                pnl.append(contribution.pnl)
+                scenario.append(label)
+        return _DetailPart(
+            row=np.array(rows, dtype=np.int64),
+            kind="contribution",
+            name=pa.array(names, pa.string()),
+            parent=pa.nulls(len(rows), pa.string()),
+            amount=pa.array(pnl, pa.float64()),
+            source=pa.array(scenario, pa.string()),
+            quantity=pa.array(qty, pa.float64()),
+        )
+
     def result(self, i: int) -> MarginResult:
         """Materialise row ``i`` as a :class:`MarginResult` with its component tree."""
         ccy = str(self.currency[i])
@@ -228,9 +414,15 @@ class MarginBatch:
             return () if part.explain is None else part.explain(i - int(offsets[k]))
 
         def amounts(name: str) -> NDArray[np.float64] | None:
-            if any(getattr(p, name) is None for p in parts):
+            """The parts' arrays joined, NaN for parts without one; None if none has it."""
+            if all(getattr(p, name) is None for p in parts):
                 return None
-            return np.concatenate([getattr(p, name) for p in parts])
+            return np.concatenate(
+                [
+                    np.full(len(p), np.nan) if getattr(p, name) is None else getattr(p, name)
+                    for p in parts
+                ]
+            )
 
         def column(name: str) -> NDArray[np.object_] | None:
             if all(getattr(p, name) is None for p in parts):

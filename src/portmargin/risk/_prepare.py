@@ -48,9 +48,11 @@ def prepare_book(book: Book, market: MarketSnapshot) -> PreparedBook:
         book.accounts[r]: table.missing[table.names[c]]
         for r, c in zip(bad_rows.tolist(), first_bad.tolist(), strict=True)
     }
+    keep_cols = np.flatnonzero(usable)
+    if bad_rows.size == 0 and keep_cols.size == len(book.instruments):
+        return PreparedBook(book=book, table=table, errors=MappingProxyType(errors))
     keep_rows = np.ones(len(book.accounts), dtype=bool)
     keep_rows[bad_rows] = False
-    keep_cols = np.flatnonzero(usable)
     sub = book.quantities[np.flatnonzero(keep_rows)][:, keep_cols]
     good = Book(
         accounts=tuple(a for a, k in zip(book.accounts, keep_rows.tolist(), strict=True) if k),
