@@ -59,6 +59,10 @@ def margin(
         str | None, typer.Option("--account", help="Only this account (with --add).")
     ] = None,
     as_json: _JSON = False,
+    allow_unlisted: Annotated[
+        bool,
+        typer.Option("--allow-unlisted", help="Price instruments the snapshot does not list."),
+    ] = False,
 ) -> None:
     """Margin of every account in POSITIONS; bad accounts are listed with their error.
 
@@ -68,6 +72,8 @@ def margin(
     m = get_method(method)
     pack = load_params(m, params)
     snap = load_snapshot(market).snapshot
+    if allow_unlisted:
+        snap = snap.with_unlisted_allowed()
     pos = read_positions(positions)
     for w in pos.warnings:
         stderr.print(f"warning: {w}", markup=False, soft_wrap=True)
@@ -236,10 +242,20 @@ def methods(as_json: _JSON = False) -> None:
     stdout.print(table)
 
 
-def compare(positions: _POSITIONS, market: _MARKET, as_json: _JSON = False) -> None:
+def compare(
+    positions: _POSITIONS,
+    market: _MARKET,
+    as_json: _JSON = False,
+    allow_unlisted: Annotated[
+        bool,
+        typer.Option("--allow-unlisted", help="Price instruments the snapshot does not list."),
+    ] = False,
+) -> None:
     """Every method side by side per account (USD at index), with the capital each portfolio
     method saves relative to standard margin."""
     snap = load_snapshot(market).snapshot
+    if allow_unlisted:
+        snap = snap.with_unlisted_allowed()
     pos = read_positions(positions)
     runs = {}
     for name in method_names():
