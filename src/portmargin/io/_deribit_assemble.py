@@ -75,29 +75,28 @@ def _latest_first(row: OptionRow | FutureRow) -> tuple[int, str]:
 def _dedupe(rows: Iterable[_Row], excluded: list[ExcludedRow]) -> list[_Row]:
     """One row per instrument: the latest timestamp wins; on equal timestamps the row read
     last (later in the file, or in a later file). The others are excluded with the reason
-    ``duplicate of <source> row <n>, which is kept``."""
-    kept: dict[str, _Row] = {}
+    ``duplicate of <source> row <n>, which is kept``. Instruments keep the order of their
+    first row."""
+    groups: dict[str, list[_Row]] = {}
     for row in rows:
-        name = row.quote.instrument_name
-        other = kept.get(name)
-        if other is None:
-            kept[name] = row
-            continue
-        if row.quote.timestamp_ms >= other.quote.timestamp_ms:
-            newer, older = row, other
-        else:
-            newer, older = other, row
-        kept[name] = newer
-        excluded.append(
+        groups.setdefault(row.quote.instrument_name, []).append(row)
+    kept: list[_Row] = []
+    for name, group in groups.items():
+        newest = max(range(len(group)), key=lambda i: (group[i].quote.timestamp_ms, i))
+        winner = group[newest]
+        kept.append(winner)
+        excluded.extend(
             ExcludedRow(
-                source=older.source,
-                row=older.row,
+                source=row.source,
+                row=row.row,
                 instrument=name,
                 column=None,
-                reason=f"duplicate of {newer.source} row {newer.row}, which is kept",
+                reason=f"duplicate of {winner.source} row {winner.row}, which is kept",
             )
+            for i, row in enumerate(group)
+            if i != newest
         )
-    return list(kept.values())
+    return kept
 
 
 def _live(rows: Iterable[_Row], valuation_ms: int, excluded: list[ExcludedRow]) -> list[_Row]:
