@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from portmargin.analysis.deribit_check import check_deribit_pme
 from portmargin.core import ValidationError
 from portmargin.instruments import parse_instrument
+from portmargin.io.deribit_pme import load_pme_simulate
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
 from portmargin.methods import get_method, method_names
 from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book, prepare_book, resolve_instruments
 
+SHARED = Path(
+    os.environ.get("PORTMARGIN_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")
+)
 UNLISTED = {
     "BTC-27JUN20-9000-C": "no quote at expiry 27JUN20 of BTC",
     "BTC-26JUN21-9000-C": "no quote at expiry 26JUN21 of BTC",
@@ -141,3 +149,24 @@ def test_every_method_reports_the_unlisted_account(
     allowed = method.compute(book, demo_snapshot.with_unlisted_allowed(), params)
     assert not allowed.errors
     assert set(allowed.account.tolist()) == {"good", "bad"}
+
+
+def test_pme_snapshot_prices_held_options_from_their_tickers(tmp_path: Path) -> None:
+    """A ``private/pme/simulate`` file lists its held options by their tickers only; the
+    snapshot built from it allows them (they are not venue-chain quotes)."""
+    example = SHARED / "conformance" / "deribit_pm" / "docs_example_btc_2024-06-17.json"
+    if not example.is_file():
+        pytest.skip(f"Deribit conformance example not found at {example}")
+    doc = json.loads(example.read_text())
+    doc["portfolio"]["position"]["BTC-28JUN24-70000-C"] = -1.0
+    doc["ticker"]["BTC-28JUN24-70000-C"] = {
+        "mark_price": 0.01,
+        "underlying_price": 67371.75,
+        "mark_iv": 50.0,
+    }
+    path = tmp_path / "option.json"
+    path.write_text(json.dumps(doc))
+    case = load_pme_simulate(path)
+    assert case.market.allow_unlisted
+    check = check_deribit_pme(case)
+    assert check.error is None
