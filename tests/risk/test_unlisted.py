@@ -20,8 +20,11 @@ from portmargin.methods import get_method, method_names
 from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book, prepare_book, resolve_instruments
 
-SHARED = Path(
-    os.environ.get("PORTMARGIN_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")
+CONFORMANCE = Path(
+    os.environ.get(
+        "PORTMARGIN_CONFORMANCE_DIR",
+        Path(__file__).resolve().parents[2].parent / "shared" / "conformance",
+    )
 )
 UNLISTED = {
     "BTC-27JUN20-9000-C": "no quote at expiry 27JUN20 of BTC",
@@ -154,7 +157,7 @@ def test_every_method_reports_the_unlisted_account(
 def test_pme_snapshot_prices_held_options_from_their_tickers(tmp_path: Path) -> None:
     """A ``private/pme/simulate`` file lists its held options by their tickers only; the
     snapshot built from it allows them (they are not venue-chain quotes)."""
-    example = SHARED / "conformance" / "deribit_pm" / "docs_example_btc_2024-06-17.json"
+    example = CONFORMANCE / "deribit_pm" / "docs_example_btc_2024-06-17.json"
     if not example.is_file():
         pytest.skip(f"Deribit conformance example not found at {example}")
     doc = json.loads(example.read_text())
