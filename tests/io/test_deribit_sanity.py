@@ -132,6 +132,7 @@ class TestPrices:
             (CALL, "underlying_price", "20000", "is more than 50% from the BTC index 9085.195"),
             (CALL, "underlying_price", "5000", "is more than 50% from the BTC index"),
             (CALL, "index_price", "10500", "is more than 10% from the BTC index 9085.195"),
+            (CALL, "underlying_price", "10500", "10% from the median 9094.485 of the rows of"),
         ],
     )
     def test_impossible_values_exclude_the_row(

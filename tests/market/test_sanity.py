@@ -12,7 +12,7 @@ def test_defaults() -> None:
     rules = SanityRules()
     assert (rules.min_vol, rules.max_vol) == (0.01, 10.0)
     assert (rules.min_median_vol, rules.max_median_vol) == (0.02, 10.0)
-    assert (rules.max_basis, rules.max_index_spread) == (0.5, 0.1)
+    assert (rules.max_basis, rules.max_index_spread, rules.max_forward_spread) == (0.5, 0.1, 0.1)
     assert (rules.min_price_usd, rules.max_price_usd) == (1e-8, 1e9)
     assert rules.earliest_ms == 1_230_940_800_000  # 2009-01-03
     assert rules.latest_ms == 4_102_444_800_000  # 2100-01-01

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from portmargin.core import DataFormatError, year_fraction
-from portmargin.instruments import Settlement
+from portmargin.instruments import Settlement, format_expiry
 from portmargin.io._deribit_rows import ExcludedRow, FutureRow, OptionRow
 from portmargin.market import SanityRules
 from portmargin.pricing import black76
@@ -234,13 +234,20 @@ def screen_option_forwards(
     excluded: list[ExcludedRow],
 ) -> list[OptionRow]:
     """Exclude rows whose index observation strays from ``index`` by more than
-    ``rules.max_index_spread``, or whose forward strays by more than ``rules.max_basis``."""
+    ``rules.max_index_spread``, whose forward strays from it by more than ``rules.max_basis``,
+    or whose forward strays from the median forward of its expiry's rows by more than
+    ``rules.max_forward_spread``."""
     if not options:
         return []
     ref = np.array([index.get(row.quote.instrument.underlying, np.nan) for row in options])
     known = ~np.isnan(ref)
     own = np.array([np.nan if r.index_price is None else r.index_price for r in options])
     forward = np.array([row.quote.underlying_price for row in options])
+    expiry = np.array(
+        [f"{r.quote.instrument.underlying}-{r.quote.instrument.expiry_ms}" for r in options]
+    )
+    groups, group_of = np.unique(expiry, return_inverse=True)
+    peers = np.array([np.median(forward[group_of == g]) for g in range(groups.size)])[group_of]
     checks: list[tuple[BoolArray, str, Callable[[int], str]]] = [
         (
             known & ~np.isnan(own) & _gap(own, ref, rules.max_index_spread),
@@ -257,6 +264,15 @@ def screen_option_forwards(
             lambda i: (
                 f"underlying_price: {float(forward[i])!r} is more than {rules.max_basis:.0%} from "
                 f"the {options[i].quote.instrument.underlying} index {float(ref[i])!r}"
+            ),
+        ),
+        (
+            _gap(forward, peers, rules.max_forward_spread),
+            "underlying_price",
+            lambda i: (
+                f"underlying_price: {float(forward[i])!r} is more than "
+                f"{rules.max_forward_spread:.0%} from the median {float(peers[i])!r} of "
+                f"the rows of expiry {format_expiry(options[i].quote.instrument.expiry_ms)}"
             ),
         ),
     ]

@@ -48,7 +48,8 @@ applied in this order:
 - the reference index of an underlying (the index payload, else the median of the rows' index
   observations) must be within 50 % of the median forward of its rows, else
   :class:`~portmargin.core.DataFormatError`; a row whose index is more than 10 % from the
-  reference, or whose forward is more than 50 % from it, is excluded; futures and perpetual
+  reference, whose forward is more than 50 % from it or more than 10 % from the median forward
+  of its expiry's rows, is excluded; futures and perpetual
   marks likewise (timestamp range, USD range, 50 % from the index: excluded);
 - a kept option whose mark Black-76 does not reproduce from its own ``mark_iv``,
   ``underlying_price`` and timestamp within ``max(1e-3 coin, 5 % of the mark)`` gives a

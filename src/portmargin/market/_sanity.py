@@ -47,6 +47,11 @@ class SanityRules:
         rows of the same underlying, same ratio form. Default ``0.1``: a snapshot's rows are
         seconds to minutes apart (0.1 % spread on the bundled chain), far less than 10 % of
         index move; a row outside is excluded before the index is chosen.
+    max_forward_spread
+        Largest relative gap between an option row's forward and the median forward of the
+        rows of the same expiry, same ratio form. Default ``0.1``: the rows of one expiry are
+        marked on one future or synthetic within minutes (at most 0.12 % apart on the bundled
+        chain); a row outside is excluded, so it cannot become the expiry's forward.
     min_price_usd, max_price_usd
         Range of any USD price (index, forward, future mark), USD per coin. Defaults ``1e-8``
         and ``1e9``: no listed crypto is worth a billion dollars or less than a millionth of a
@@ -72,6 +77,7 @@ class SanityRules:
     max_median_vol: float = 10.0
     max_basis: float = 0.5
     max_index_spread: float = 0.1
+    max_forward_spread: float = 0.1
     min_price_usd: float = 1e-8
     max_price_usd: float = 1e9
     earliest_ms: int = _EARLIEST_MS
@@ -88,6 +94,7 @@ class SanityRules:
             "max_median_vol",
             "max_basis",
             "max_index_spread",
+            "max_forward_spread",
             "min_price_usd",
             "max_price_usd",
             "reprice_abs_tolerance",
