@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portmargin.core import DataFormatError
 from portmargin.data import demo_chain_path
@@ -277,3 +280,50 @@ class TestJsonPayloads:
         assert reason == "mark_price: 90914.3 is more than 50% from the BTC index 9081.63"
         assert name not in result.snapshot.futures
         assert result.snapshot.excluded[name] == reason
+
+
+NUMERIC = ("mark_price", "mark_iv", "underlying_price", "index_price", "timestamp")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    row=st.integers(min_value=0, max_value=325),
+    column=st.sampled_from(NUMERIC),
+    value=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from([1e300, -1e300, 1e-300, 0.0, 1e9, 1e-9, 3e14]),
+    ),
+)
+def test_any_corrupted_cell_is_excluded_or_one_error(row: int, column: str, value: float) -> None:
+    """One bad number anywhere: either a typed one-line error, or a snapshot whose every row
+    obeys the rules; never a numpy warning, a traceback or a silently moved index."""
+    header, rows = _rows()
+    rows[row][column] = repr(value)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "chain.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        try:
+            result = load(path)
+        except DataFormatError as exc:
+            error = str(exc)
+        else:
+            error = ""
+    if error:
+        assert "\n" not in error
+        return
+    rules = SanityRules()
+    good = load(demo_chain_path()).snapshot
+    snapshot = result.snapshot
+    assert len(snapshot.quotes) + len(result.excluded) == 326
+    assert snapshot.index("BTC") == pytest.approx(good.index("BTC"), rel=1e-3)
+    for key, forward in snapshot.forwards.items():
+        assert forward == pytest.approx(good.forwards[key], rel=1e-2)
+    for quote in snapshot.quotes.values():
+        assert rules.min_vol <= quote.mark_iv <= rules.max_vol
+        assert quote.underlying_price == pytest.approx(
+            good.forwards["BTC", quote.instrument.expiry_ms], rel=0.1
+        )
+        assert quote.mark_price <= max(1.0, quote.instrument.strike / quote.underlying_price)
