@@ -327,3 +327,19 @@ def test_any_corrupted_cell_is_excluded_or_one_error(row: int, column: str, valu
             good.forwards["BTC", quote.instrument.expiry_ms], rel=0.1
         )
         assert quote.mark_price <= max(1.0, quote.instrument.strike / quote.underlying_price)
+
+
+def test_future_with_an_impossible_timestamp_is_excluded(tmp_path: Path) -> None:
+    futures = json.loads(FUTURES.read_text())
+    futures["result"][0]["creation_timestamp"] = 4_200_000_000_000
+    path = tmp_path / "futures.json"
+    path.write_text(json.dumps(futures))
+    result = load_deribit_json([OPTIONS, path, INDEX])
+    assert reasons(result) == {
+        "BTC-26JUN20": (
+            "creation_timestamp",
+            "creation_timestamp: 4200000000000 ms is outside the plausible range 2009-01-03 to "
+            "2100-01-01 (epoch milliseconds expected)",
+        )
+    }
+    assert set(result.snapshot.futures) == {"BTC-25SEP20", "BTC-PERPETUAL"}

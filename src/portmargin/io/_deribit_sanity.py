@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
 
-from portmargin.core import DataFormatError, year_fraction
+from portmargin.core import DataFormatError, ms_to_datetime, year_fraction
 from portmargin.instruments import Settlement, format_expiry
 from portmargin.io._deribit_rows import ExcludedRow, FutureRow, OptionRow
 from portmargin.market import SanityRules
@@ -37,7 +36,7 @@ BoolArray = NDArray[np.bool_]
 
 
 def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000.0, tz=UTC).date().isoformat()
+    return ms_to_datetime(ms).date().isoformat()
 
 
 def _gap(value: FloatArray, reference: FloatArray, limit: float) -> BoolArray:
@@ -300,7 +299,8 @@ def screen_futures(
             stamp_column,
             lambda i: (
                 f"{stamp_column}: {int(stamp[i])} ms is outside the plausible range "
-                f"{_day(rules.earliest_ms)} to {_day(rules.latest_ms)} (milliseconds expected)"
+                f"{_day(rules.earliest_ms)} to {_day(rules.latest_ms)} "
+                "(epoch milliseconds expected)"
             ),
         ),
         (
