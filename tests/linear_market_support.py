@@ -50,7 +50,11 @@ def market(
     days: Sequence[float] = (30.0,),
     vol: float = 0.5,
 ) -> MarketSnapshot:
-    """Flat-vol market with forwards equal to spot (zero rates) for each expiry."""
+    """Flat-vol market with forwards equal to spot (zero rates) for each expiry.
+
+    A model market without venue quotes: every option is priced from its smiles
+    (``allow_unlisted``).
+    """
     spots = {"BTC": 70_000.0} if spots is None else dict(spots)
     forwards = {(a, expiry_ms(d)): s for a, s in spots.items() for d in days}
     smiles = {
@@ -64,7 +68,11 @@ def market(
         for d in days
     }
     return MarketSnapshot(
-        valuation_ms=VALUATION_MS, index_prices=spots, forwards=forwards, smiles=smiles
+        valuation_ms=VALUATION_MS,
+        index_prices=spots,
+        forwards=forwards,
+        smiles=smiles,
+        allow_unlisted=True,
     )
 
 

@@ -265,3 +265,18 @@ def test_an_account_gets_the_same_alone_in_any_batch_in_any_order(
         mine = rows == k
         alone = Book.from_arrays([account], instruments, rows[mine] * 0, cols[mine], qty[mine])
         assert_same({account: whole[account]}, per_account(run(name, alone, universe.market)))
+
+
+@pytest.mark.parametrize("name", sorted(set(method_names()) - LINEAR_ONLY))
+def test_instruments_priced_from_the_smile_are_named_with_their_holders(
+    name: str, coin_universe: Universe
+) -> None:
+    unlisted = parse_instrument("BTC-27JUN20-9000-C")
+    book = book_of({"smile": [(unlisted, -1.0)], "listed": [(coin_universe.short_call, -1.0)]})
+    strict = run(name, book, coin_universe.market)
+    assert "not listed" in strict.errors["smile"]
+    allowed = run(name, book, coin_universe.market.with_unlisted_allowed())
+    assert not allowed.errors
+    (note,) = [n for n in allowed.notes if "priced from the smile" in n]
+    assert "BTC-27JUN20-9000-C" in note
+    assert "1 computed account(s): smile" in note

@@ -26,6 +26,8 @@ def chain(
 
     Prints per instrument the model price in coin and USD, the venue mark, the difference,
     and delta, gamma, vega (USD per vol point), theta (USD per day) in the venue's conventions.
+    The loader's plausibility warnings go to stderr (``warning: ...``, one line each), with
+    the excluded rows (``--excluded``) or their count.
     """
     load = load_snapshot(snapshot)
     quotes = sorted(
@@ -33,9 +35,19 @@ def chain(
         key=lambda q: (q.instrument.expiry_ms, q.instrument.strike, q.instrument.is_call),
     )
     rows = reprice_chain(quotes)
-    if show_excluded or load.excluded:
+    for warning in load.warnings:
+        stderr.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    if show_excluded:
         for ex in load.excluded:
-            stderr.print(f"excluded: {ex}", markup=False, soft_wrap=True)
+            where = f"{ex.source} row {ex.row}" + (f" {ex.instrument}" if ex.instrument else "")
+            stderr.print(f"excluded: {where}: {ex.reason}", markup=False, soft_wrap=True)
+    elif load.excluded:
+        stderr.print(
+            f"note: {len(load.excluded)} row(s) excluded from the snapshot; --excluded lists "
+            "them with their reasons",
+            markup=False,
+            soft_wrap=True,
+        )
     if as_json:
         dump_json([r.to_dict() for r in rows])
         return

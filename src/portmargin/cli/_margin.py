@@ -45,6 +45,13 @@ MAX_ERROR_LINES = 20
 _POSITIONS = Annotated[Path, typer.Argument(help="Positions file: account,instrument,quantity.")]
 _MARKET = Annotated[Path, typer.Option("--market", help="Market snapshot (Deribit CSV/JSON).")]
 _JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_ALLOW_UNLISTED = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unlisted",
+        help="Price instruments the snapshot does not list from the smile (flagged in notes).",
+    ),
+]
 _SET = Annotated[
     list[str] | None,
     typer.Option(
@@ -108,6 +115,7 @@ def margin(
     ] = TOP_ACCOUNTS,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
     timings: Annotated[Path | None, typer.Option("--timings", hidden=True)] = None,
+    allow_unlisted: _ALLOW_UNLISTED = False,
 ) -> None:
     """Margin of every account in POSITIONS; bad accounts are listed with their error.
 
@@ -127,7 +135,7 @@ def margin(
     with stages:
         with stages.stage("load", "Loading market data and parameters"):
             pack = load_params(m, params, overrides or ())
-            snap = load_snapshot(market).snapshot
+            snap = _snapshot(market, allow_unlisted)
         pos = _read(positions, stages)
         _print_warnings(pos.warnings)
         book, file_errors = _select(pos, account)
@@ -156,6 +164,14 @@ def margin(
         _print_errors(bad)
     if bad:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _snapshot(path: Path, allow_unlisted: bool) -> MarketSnapshot:
+    """Load the snapshot, print its warnings; with ``allow_unlisted``, unlisted instruments
+    are priced from the smile."""
+    load = load_snapshot(path)
+    _print_warnings(load.warnings)
+    return load.snapshot.with_unlisted_allowed() if allow_unlisted else load.snapshot
 
 
 def _read(path: Path, stages: Stages) -> PositionsFile:
@@ -455,12 +471,16 @@ def methods(as_json: _JSON = False) -> None:
 
 
 def compare(
-    positions: _POSITIONS, market: _MARKET, as_json: _JSON = False, overrides: _SET = None
+    positions: _POSITIONS,
+    market: _MARKET,
+    as_json: _JSON = False,
+    overrides: _SET = None,
+    allow_unlisted: _ALLOW_UNLISTED = False,
 ) -> None:
     """Every method side by side per account (USD at index), with the capital each portfolio
     method saves relative to standard margin. ``--set KEY`` paths start with the method name
     (``deribit-pm:general.mm_factor=0.9``)."""
-    snap = load_snapshot(market).snapshot
+    snap = _snapshot(market, allow_unlisted)
     pos = read_positions(positions)
     runs = {}
     for name in method_names():

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
+from portmargin.core._errors import ValidationError
+
 __all__ = [
     "MS_PER_DAY",
     "SECONDS_PER_YEAR",
@@ -39,8 +41,19 @@ def year_fraction(start_ms: npt.ArrayLike, end_ms: npt.ArrayLike) -> npt.NDArray
 
 
 def ms_to_datetime(ms: int) -> datetime:
-    """Convert Unix epoch milliseconds to an aware UTC ``datetime``."""
-    return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
+    """Convert Unix epoch milliseconds to an aware UTC ``datetime``.
+
+    Raises
+    ------
+    ValidationError
+        If ``ms`` is not a finite number that a ``datetime`` can hold (years 1 to 9999).
+    """
+    try:
+        return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
+    except (OverflowError, ValueError, OSError, TypeError):
+        raise ValidationError(
+            "ms", ms, "Unix epoch milliseconds within the years 1 to 9999"
+        ) from None
 
 
 def datetime_to_ms(value: datetime) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -12,8 +12,9 @@ import numpy as np
 
 from portmargin.core import DataFormatError, ValidationError, ms_to_datetime
 from portmargin.instruments import Perpetual
-from portmargin.io._deribit_values import RowError
-from portmargin.market import FutureQuote, MarketSnapshot, OptionQuote, VolSmile
+from portmargin.io import _deribit_sanity as sanity
+from portmargin.io._deribit_rows import ExcludedRow, FutureRow, OptionRow, RowSet, exclusion
+from portmargin.market import MarketSnapshot, SanityRules, VolSmile
 
 __all__ = [
     "FORWARD_PICKS",
@@ -33,39 +34,6 @@ FORWARD_PICKS: tuple[ForwardPick, ...] = ("latest", "median")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ExcludedRow:
-    """A venue row left out of the snapshot, and why.
-
-    Attributes
-    ----------
-    source
-        File (and payload key) the row came from.
-    row
-        1-based data row number: CSV line among data lines (header excluded), or position in
-        the JSON ``result`` list.
-    instrument
-        Instrument name as given ('' when the row has none).
-    column
-        Column or key at fault, or ``None`` when the whole row is at fault (expired, duplicate).
-    reason
-        One line a user can read.
-    """
-
-    source: str
-    row: int
-    instrument: str
-    column: str | None
-    reason: str
-
-
-def exclusion(source: str, row: int, instrument: str, error: RowError) -> ExcludedRow:
-    """The exclusion of a row that raised ``error`` while its cells were parsed."""
-    return ExcludedRow(
-        source=source, row=row, instrument=instrument, column=error.column, reason=error.message
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class SnapshotLoad:
     """Result of loading a venue file: the snapshot and the rows that were left out.
 
@@ -77,44 +45,15 @@ class SnapshotLoad:
         Rows left out, sorted by source and row.
     rows_read
         Data rows (or payload items) read, usable or not.
+    warnings
+        One line each: kept rows that look wrong but are usable (a mark that Black-76 on the
+        row's own vol and forward does not reproduce within the tolerance of the rules).
     """
 
     snapshot: MarketSnapshot
     excluded: tuple[ExcludedRow, ...]
     rows_read: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OptionRow:
-    """An option row whose every field parsed; ``index_price`` is its index observation."""
-
-    source: str
-    row: int
-    quote: OptionQuote
-    index_price: float | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FutureRow:
-    """A future or perpetual row whose every field parsed."""
-
-    source: str
-    row: int
-    quote: FutureQuote
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RowSet:
-    """Everything a parser read from its files, before assembly."""
-
-    sources: tuple[str, ...]
-    options: tuple[OptionRow, ...]
-    futures: tuple[FutureRow, ...]
-    excluded: tuple[ExcludedRow, ...]
-    rows_read: int
-    metadata: Mapping[str, str]
-    index_column: str
-    index_override: float | None = None
+    warnings: tuple[str, ...] = ()
 
 
 _Row = TypeVar("_Row", OptionRow, FutureRow)
@@ -134,28 +73,30 @@ def _latest_first(row: OptionRow | FutureRow) -> tuple[int, str]:
 
 
 def _dedupe(rows: Iterable[_Row], excluded: list[ExcludedRow]) -> list[_Row]:
-    kept: dict[str, _Row] = {}
+    """One row per instrument: the latest timestamp wins; on equal timestamps the row read
+    last (later in the file, or in a later file). The others are excluded with the reason
+    ``duplicate of <source> row <n>, which is kept``. Instruments keep the order of their
+    first row."""
+    groups: dict[str, list[_Row]] = {}
     for row in rows:
-        name = row.quote.instrument_name
-        other = kept.get(name)
-        if other is None:
-            kept[name] = row
-            continue
-        if row.quote.timestamp_ms > other.quote.timestamp_ms:
-            newer, older = row, other
-        else:
-            newer, older = other, row
-        kept[name] = newer
-        excluded.append(
+        groups.setdefault(row.quote.instrument_name, []).append(row)
+    kept: list[_Row] = []
+    for name, group in groups.items():
+        newest = max(range(len(group)), key=lambda i: (group[i].quote.timestamp_ms, i))
+        winner = group[newest]
+        kept.append(winner)
+        excluded.extend(
             ExcludedRow(
-                source=older.source,
-                row=older.row,
+                source=row.source,
+                row=row.row,
                 instrument=name,
                 column=None,
-                reason=f"duplicate of {newer.source} row {newer.row}, which is kept",
+                reason=f"duplicate of {winner.source} row {winner.row}, which is kept",
             )
+            for i, row in enumerate(group)
+            if i != newest
         )
-    return list(kept.values())
+    return kept
 
 
 def _live(rows: Iterable[_Row], valuation_ms: int, excluded: list[ExcludedRow]) -> list[_Row]:
@@ -239,8 +180,14 @@ def _index_prices(
     return prices, notes
 
 
-def assemble(rows: RowSet, forward_pick: ForwardPick) -> SnapshotLoad:
+def assemble(rows: RowSet, forward_pick: ForwardPick, rules: SanityRules) -> SnapshotLoad:
     """Build the snapshot: valuation time, index, forwards, smiles (spec §6), quotes.
+
+    Steps: the ``mark_iv`` column unit check; row value rules (timestamp, USD prices, vol,
+    no-arbitrage bound of the mark); duplicates (:func:`_dedupe`); each row's index and forward
+    against the reference index (the index payload, else the median of the rows' index
+    observations), after checking that index against the median forward; valuation time and
+    index; expired rows; futures rules; forwards and smiles; the repricing warnings.
 
     Parameters
     ----------
@@ -249,14 +196,24 @@ def assemble(rows: RowSet, forward_pick: ForwardPick) -> SnapshotLoad:
     forward_pick
         ``"latest"``: forward of an expiry = ``underlying_price`` of its latest row (ties:
         lowest instrument name); ``"median"``: median of the expiry's ``underlying_price``.
+    rules
+        Plausibility rules.
 
     Raises
     ------
     DataFormatError
-        If no usable option row remains, or no index price can be found.
+        If no usable option row remains, no index price can be found, the ``mark_iv`` column
+        is not in percent, or an index is far from the forwards.
     """
+    source = ", ".join(rows.sources)
     excluded = list(rows.excluded)
-    options = _dedupe(rows.options, excluded)
+    sanity.check_vol_column(rows.options, rules, source)
+    columns = (rows.timestamp_column, rows.index_column)
+    options = sanity.screen_option_values(rows.options, rules, columns, excluded)
+    options = _dedupe(options, excluded)
+    reference = sanity.reference_index(options, rows.index_override)
+    sanity.check_index(options, reference, rules, source)
+    options = sanity.screen_option_forwards(options, reference, rules, rows.index_column, excluded)
     if not options:
         raise _no_rows_error(rows, excluded, "every row was excluded or the file has none")
     valuation = min(options, key=_latest_first)
@@ -266,6 +223,7 @@ def assemble(rows: RowSet, forward_pick: ForwardPick) -> SnapshotLoad:
     if not options:
         raise _no_rows_error(rows, excluded, "every option has expired at valuation time")
     futures = _live(_dedupe(rows.futures, excluded), valuation_ms, excluded)
+    futures = sanity.screen_futures(futures, index_prices, rules, rows.timestamp_column, excluded)
 
     by_expiry: dict[tuple[str, int], list[OptionRow]] = defaultdict(list)
     for row in options:
@@ -282,14 +240,26 @@ def assemble(rows: RowSet, forward_pick: ForwardPick) -> SnapshotLoad:
         "valuation_time": ms_to_datetime(valuation_ms).isoformat(),
         "index_source": "; ".join(f"{u}: {note}" for u, note in sorted(index_notes.items())),
     }
+    quotes = {row.quote.instrument_name: row.quote for row in options}
+    future_quotes = {row.quote.instrument_name: row.quote for row in futures}
+    excluded.sort(key=lambda e: (e.source, e.row))
+    left_out: dict[str, str] = {}
+    for e in excluded:
+        if e.instrument and e.instrument not in quotes and e.instrument not in future_quotes:
+            left_out.setdefault(e.instrument, e.reason)
     snapshot = MarketSnapshot(
         valuation_ms=valuation_ms,
         index_prices=index_prices,
         forwards=forwards,
         smiles=smiles,
-        quotes={row.quote.instrument_name: row.quote for row in options},
-        futures={row.quote.instrument_name: row.quote for row in futures},
+        quotes=quotes,
+        futures=future_quotes,
         metadata=metadata,
+        excluded=left_out,
     )
-    excluded.sort(key=lambda e: (e.source, e.row))
-    return SnapshotLoad(snapshot=snapshot, excluded=tuple(excluded), rows_read=rows.rows_read)
+    return SnapshotLoad(
+        snapshot=snapshot,
+        excluded=tuple(excluded),
+        rows_read=rows.rows_read,
+        warnings=sanity.reprice_warnings(options, rules),
+    )

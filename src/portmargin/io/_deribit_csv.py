@@ -9,7 +9,7 @@ from pathlib import Path
 from portmargin.core import DataFormatError
 from portmargin.instruments import Option
 from portmargin.io import _deribit_values as v
-from portmargin.io._deribit_assemble import ExcludedRow, OptionRow, RowSet, exclusion
+from portmargin.io._deribit_rows import ExcludedRow, OptionRow, RowSet, exclusion
 from portmargin.market import OptionQuote
 
 __all__ = ["REQUIRED_COLUMNS", "read_chain_csv"]
@@ -141,7 +141,8 @@ def read_chain_csv(path: Path) -> RowSet:
     ------
     DataFormatError
         If the file cannot be read, is empty, lacks a required column, has a duplicate column,
-        or has a row that is not valid CSV or has a different number of fields than the header.
+        has a row that is not valid CSV or has a different number of fields than the header,
+        or a ``timestamp`` that is NaN, infinite or <= 0 (it would set the valuation time).
     """
     source = str(path)
     records = _records(path, source)
@@ -161,6 +162,8 @@ def read_chain_csv(path: Path) -> RowSet:
         cells = dict(zip(header, record, strict=True))
         try:
             options.append(_option_row(cells, source, number))
+        except v.TimestampError as exc:
+            raise DataFormatError(source, exc.message, row=number, column=exc.column) from None
         except v.RowError as exc:
             excluded.append(exclusion(source, number, cells["instrument_name"].strip(), exc))
     return RowSet(
@@ -171,4 +174,5 @@ def read_chain_csv(path: Path) -> RowSet:
         rows_read=rows_read,
         metadata={"source": "deribit-csv", "files": source},
         index_column="index_price",
+        timestamp_column="timestamp",
     )

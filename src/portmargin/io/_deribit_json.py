@@ -9,7 +9,7 @@ from pathlib import Path
 from portmargin.core import DataFormatError
 from portmargin.instruments import Future, Option, Perpetual
 from portmargin.io import _deribit_values as v
-from portmargin.io._deribit_assemble import ExcludedRow, FutureRow, OptionRow, RowSet, exclusion
+from portmargin.io._deribit_rows import ExcludedRow, FutureRow, OptionRow, RowSet, exclusion
 from portmargin.market import FutureQuote, OptionQuote
 
 __all__ = ["BOOK_KEYS", "INDEX_KEYS", "read_payload_files"]
@@ -178,7 +178,12 @@ class _Collector:
             try:
                 instrument = v.derivative_instrument(name, "instrument_name")
                 if isinstance(instrument, Option):
-                    self.options.append(_option_row(item, instrument, source, row))
+                    try:
+                        self.options.append(_option_row(item, instrument, source, row))
+                    except v.TimestampError as exc:
+                        raise DataFormatError(
+                            source, exc.message, row=row, column=exc.column
+                        ) from None
                 else:
                     self.futures.append(_future_row(item, instrument, source, row))
             except v.RowError as exc:
@@ -193,7 +198,8 @@ def read_payload_files(paths: Sequence[Path]) -> RowSet:
     DataFormatError
         If a file cannot be read or is not valid JSON, holds a JSON-RPC error, is not one of
         the accepted payload shapes, has a book-summary item that is not an object with an
-        ``instrument_name``, or if more than one index payload is given.
+        ``instrument_name``, if more than one index payload is given, or if an option's
+        ``creation_timestamp`` is NaN, infinite or <= 0 (it would set the valuation time).
     """
     collector = _Collector()
     sources = tuple(str(path) for path in paths)
@@ -208,5 +214,6 @@ def read_payload_files(paths: Sequence[Path]) -> RowSet:
         rows_read=collector.rows_read,
         metadata={"source": "deribit-json", "files": ", ".join(sources)},
         index_column="estimated_delivery_price",
+        timestamp_column="creation_timestamp",
         index_override=None if collector.index is None else collector.index[1],
     )

@@ -17,6 +17,7 @@ from portmargin.market import Greeks
 __all__ = [
     "ASK_IV_CAP_PERCENT",
     "RowError",
+    "TimestampError",
     "book",
     "book_price",
     "derivative_instrument",
@@ -45,6 +46,13 @@ class RowError(Exception):
         self.column = column
         self.message = message
         super().__init__(message)
+
+
+class TimestampError(RowError):
+    """A timestamp cell holds a number that is no point in time (NaN, infinite, <= 0).
+
+    Readers raise it as a file error for option rows: their timestamps set the valuation time.
+    """
 
 
 def _is_missing(raw: object) -> bool:
@@ -137,7 +145,20 @@ def side_iv(raw: object, column: str) -> tuple[float | None, bool]:
 
 
 def timestamp(raw: object, column: str) -> int:
-    """A required Unix epoch-millisecond timestamp > 0 (integral value)."""
+    """A required Unix epoch-millisecond timestamp > 0 (integral value).
+
+    A number that is NaN, infinite or <= 0 raises :class:`TimestampError`; a missing,
+    non-numeric or fractional value a plain :class:`RowError`.
+    """
+    if not _is_missing(raw) and isinstance(raw, int | float | str) and not isinstance(raw, bool):
+        try:
+            number = float(raw)
+        except ValueError:
+            number = 1.0  # not a number at all: positive() below names the problem
+        if not (math.isfinite(number) and number > 0):
+            raise TimestampError(
+                column, f"{column}: {raw!r} is not a time (epoch milliseconds > 0 expected)"
+            )
     value = positive(raw, column)
     if not value.is_integer():
         raise RowError(column, f"{column}: {raw!r} is not a whole number of milliseconds")

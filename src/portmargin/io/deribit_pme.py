@@ -259,6 +259,7 @@ class _MarketBuilder:
             smiles=smiles,
             futures=self.futures,
             metadata={"source": "private/pme/simulate", "forward_pick": "first option by name"},
+            allow_unlisted=True,  # held options are listed by their tickers, kept as smiles only
         )
 
 

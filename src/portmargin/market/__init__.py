@@ -5,6 +5,7 @@ Everything is frozen and validated on construction; a shocked market is a new ob
 """
 
 from portmargin.market._quotes import FutureQuote, Greeks, OptionQuote
+from portmargin.market._sanity import SanityRules
 from portmargin.market._smile import VolSmile
 from portmargin.market._snapshot import ExpiryKey, MarketSnapshot
 
@@ -14,5 +15,6 @@ __all__ = [
     "Greeks",
     "MarketSnapshot",
     "OptionQuote",
+    "SanityRules",
     "VolSmile",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,9 +87,23 @@ class MarketSnapshot:
         Future or perpetual name → :class:`FutureQuote` (venue marks).
     metadata
         Free-form provenance, str → str (e.g. ``source``, ``forward_pick``).
+    excluded
+        Instrument name → reason, for venue rows the loader left out (bad values, failed
+        plausibility rules). Such an instrument is not listed, even if its smile covers it.
+    allow_unlisted
+        Whether instruments the snapshot does not list may be priced from the forwards and
+        smiles (:meth:`with_unlisted_allowed`). ``False`` by default: holding one is an error.
 
     Notes
     -----
+    What the snapshot lists (``portmargin.risk.resolve_instruments`` enforces it unless
+    ``allow_unlisted``): an option with a quote of the same underlying, expiry, strike and
+    call/put type (the settlement may differ: a USDC-settled option reads the inverse option's
+    quote); a dated future with a future quote, or whose expiry has a forward (the venue's
+    forward of a listed option expiry is that future or its synthetic); a perpetual, spot pair
+    or currency balance whose underlying has an index price. Instruments named in ``excluded``
+    are never listed.
+
     Forward of an unlisted expiry (:meth:`forward`): the log-basis ``ln(F / S)`` against the
     index ``S`` is linear in time between the nodes ``(T = 0, 0)`` and the listed expiries;
     beyond the last listed expiry its annualised log-basis ``ln(F_n / S) / T_n`` is kept.
@@ -108,6 +123,8 @@ class MarketSnapshot:
     quotes: Mapping[str, OptionQuote] = field(default_factory=_empty, repr=False)
     futures: Mapping[str, FutureQuote] = field(default_factory=_empty, repr=False)
     metadata: Mapping[str, str] = field(default_factory=_empty)
+    excluded: Mapping[str, str] = field(default_factory=_empty, repr=False)
+    allow_unlisted: bool = False
 
     def __post_init__(self) -> None:
         valuation_ms = require_epoch_ms("valuation_ms", self.valuation_ms)
@@ -143,7 +160,17 @@ class MarketSnapshot:
         _set(self, "rates", MappingProxyType(rates))
         _set(self, "quotes", MappingProxyType(_named("quotes", self.quotes, OptionQuote)))
         _set(self, "futures", MappingProxyType(_named("futures", self.futures, FutureQuote)))
-        _set(self, "metadata", MappingProxyType(_metadata(self.metadata)))
+        _set(self, "metadata", MappingProxyType(_text_map("metadata", self.metadata)))
+        _set(self, "excluded", MappingProxyType(_text_map("excluded", self.excluded)))
+        if not isinstance(self.allow_unlisted, bool):
+            raise ValidationError("allow_unlisted", self.allow_unlisted, "a bool")
+
+    def with_unlisted_allowed(self) -> MarketSnapshot:
+        """The same snapshot, allowing instruments it does not list to be priced from the
+        forwards and smiles (``allow_unlisted=True``); ``self`` if already allowed."""
+        if self.allow_unlisted:
+            return self
+        return dataclasses.replace(self, allow_unlisted=True)
 
     @property
     def underlyings(self) -> tuple[str, ...]:
@@ -323,9 +350,9 @@ def _named(
     return items
 
 
-def _metadata(value: object) -> dict[str, str]:
-    items = _frozen("metadata", value)
+def _text_map(field_name: str, value: object) -> dict[str, str]:
+    items = _frozen(field_name, value)
     for key, text in items.items():
         if not isinstance(key, str) or not isinstance(text, str):
-            raise ValidationError("metadata", {key: text}, "str keys and str values")
+            raise ValidationError(field_name, {key: text}, "str keys and str values")
     return {str(k): str(v) for k, v in items.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,15 @@ from portmargin.core import MarketDataError, ValidationError
 from portmargin.market import MarketSnapshot
 from portmargin.methods._protocol import MarginMethod
 from portmargin.results import MarginBatch
-from portmargin.risk import STABLECOINS, Book, Equity, account_equity, oversized_accounts
+from portmargin.risk import (
+    STABLECOINS,
+    Book,
+    Equity,
+    InstrumentTable,
+    account_equity,
+    oversized_accounts,
+    resolve_instruments,
+)
 
 __all__ = ["RunOptions", "run_method"]
 
@@ -21,6 +30,8 @@ IM_RAISED_NOTE = (
     "IM raised to MM for {n} row(s) where the venue's rounding of IM put it below MM "
     "(e.g. {account})"
 )
+UNLISTED_NAMED = 10
+"""Instruments and accounts named in the note on unlisted instruments (the rest counted)."""
 EMPTY_NOTE = "{n} account(s) hold no position with risk (empty, flat or collateral only): margin 0"
 
 
@@ -108,7 +119,8 @@ def _columns_by_name(book: Book) -> Book:
 def _account_for(
     book: Book, batch: MarginBatch, market: MarketSnapshot, rejected: dict[str, str]
 ) -> MarginBatch:
-    equity = account_equity(book, market)
+    table = resolve_instruments(book.instruments, market)
+    equity = account_equity(book, table)
     position = {a: i for i, a in enumerate(book.accounts)}
     covered = set(batch.account.tolist()) | set(batch.errors)
     missing = [a for a in book.accounts if a not in covered]
@@ -117,6 +129,8 @@ def _account_for(
     if missing:
         parts.append(_zero_rows(batch, missing, equity, [position[a] for a in missing]))
         notes.append(EMPTY_NOTE.format(n=len(missing)))
+    if np.any(table.unlisted):
+        notes.append(_unlisted_note(book, table, batch.errors))
     whole = MarginBatch.concat(parts) if len(parts) > 1 else batch
     im = whole.initial_margin
     low = im < whole.maintenance_margin
@@ -143,6 +157,24 @@ def _account_for(
         equity=funds[0],
         excess=funds[1],
         margin_ratio=funds[2],
+    )
+
+
+def _unlisted_note(book: Book, table: InstrumentTable, errors: Mapping[str, str]) -> str:
+    """Which computed accounts hold instruments priced from the smile, and which ones."""
+    cols = np.flatnonzero(table.unlisted)
+    holders = [
+        a
+        for a, held in zip(book.accounts, book.holders(cols).tolist(), strict=True)
+        if held and a not in errors
+    ]
+    names = ", ".join(table.names[c] for c in cols[:UNLISTED_NAMED])
+    more = f" and {cols.size - UNLISTED_NAMED} more" if cols.size > UNLISTED_NAMED else ""
+    shown = ", ".join(holders[:UNLISTED_NAMED])
+    others = f" and {len(holders) - UNLISTED_NAMED} more" if len(holders) > UNLISTED_NAMED else ""
+    return (
+        f"priced from the smile, not listed in the snapshot: {names}{more}; "
+        f"held by {len(holders)} computed account(s): {shown}{others}"
     )
 
 

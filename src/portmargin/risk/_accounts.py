@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from portmargin.market import MarketSnapshot
 from portmargin.risk._array import unit_values
 from portmargin.risk._book import Book
-from portmargin.risk._table import STABLECOINS, resolve_instruments
+from portmargin.risk._table import STABLECOINS, InstrumentTable
 
 __all__ = ["Equity", "account_equity", "oversized_accounts"]
 
@@ -77,13 +76,18 @@ class Equity:
         return result
 
 
-def account_equity(book: Book, market: MarketSnapshot) -> Equity:
-    """Value the holdings of every account of ``book`` at ``market``.
+def account_equity(book: Book, table: InstrumentTable) -> Equity:
+    """Value the holdings of every account of ``book``.
 
-    Instruments the snapshot cannot price contribute nothing (their holders are reported as
-    errors by the methods); neither do coins without an index.
+    Parameters
+    ----------
+    book
+        Accounts × instruments.
+    table
+        ``book.instruments`` resolved against the snapshot (:func:`resolve_instruments`).
+        Instruments it cannot price contribute nothing (their holders are reported as errors
+        by the methods); neither do coins without an index.
     """
-    table = resolve_instruments(book.instruments, market)
     value = np.nan_to_num(unit_values(table), nan=0.0)
     settle = table.settlement_currency
     currencies = tuple(sorted({str(c) for c in settle.tolist()}))

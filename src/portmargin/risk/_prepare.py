@@ -28,16 +28,24 @@ class PreparedBook:
         Resolved instruments, aligned with ``book.instruments``.
     errors
         Accounts set aside → reason (names the instrument and what is missing).
+    unlisted
+        Account of ``book`` → names of the instruments it holds (non-zero quantity) that the
+        snapshot does not list and that were priced from its forwards and smiles
+        (``table.unlisted``; only when the snapshot allows unlisted instruments). Accounts
+        holding none are absent.
     """
 
     book: Book
     table: InstrumentTable
     errors: Mapping[str, str]
+    unlisted: Mapping[str, tuple[str, ...]]
 
 
 def prepare_book(book: Book, market: MarketSnapshot) -> PreparedBook:
     """Resolve ``book``'s instruments against ``market``; accounts holding an unpriceable
-    instrument go to ``errors`` and the rest, restricted to priceable columns, is returned."""
+    instrument (missing market data, or not listed by a snapshot that does not allow unlisted
+    instruments) go to ``errors`` and the rest, restricted to priceable columns, is returned
+    with the unlisted instruments each account holds."""
     table = resolve_instruments(book.instruments, market)
     usable = table.usable
     bad_cols = np.flatnonzero(~usable)
@@ -50,7 +58,12 @@ def prepare_book(book: Book, market: MarketSnapshot) -> PreparedBook:
     }
     keep_cols = np.flatnonzero(usable)
     if bad_rows.size == 0 and keep_cols.size == len(book.instruments):
-        return PreparedBook(book=book, table=table, errors=MappingProxyType(errors))
+        return PreparedBook(
+            book=book,
+            table=table,
+            errors=MappingProxyType(errors),
+            unlisted=MappingProxyType(_unlisted_held(book, table)),
+        )
     keep_rows = np.ones(len(book.accounts), dtype=bool)
     keep_rows[bad_rows] = False
     sub = book.quantities[np.flatnonzero(keep_rows)][:, keep_cols]
@@ -59,7 +72,29 @@ def prepare_book(book: Book, market: MarketSnapshot) -> PreparedBook:
         instruments=tuple(book.instruments[c] for c in keep_cols),
         quantities=sub.tocsr(),
     )
-    return PreparedBook(book=good, table=table.take(keep_cols), errors=MappingProxyType(errors))
+    kept = table.take(keep_cols)
+    return PreparedBook(
+        book=good,
+        table=kept,
+        errors=MappingProxyType(errors),
+        unlisted=MappingProxyType(_unlisted_held(good, kept)),
+    )
+
+
+def _unlisted_held(book: Book, table: InstrumentTable) -> dict[str, tuple[str, ...]]:
+    """Account → names of the unlisted instruments it holds (columns in book order)."""
+    cols = np.flatnonzero(table.unlisted)
+    if cols.size == 0:
+        return {}
+    held = book.quantities[:, cols].tocsr()
+    held.eliminate_zeros()
+    rows = np.flatnonzero(np.diff(held.indptr) > 0)
+    return {
+        book.accounts[r]: tuple(
+            table.names[c] for c in np.sort(cols[held.indices[held.indptr[r] : held.indptr[r + 1]]])
+        )
+        for r in rows.tolist()
+    }
 
 
 def set_aside(

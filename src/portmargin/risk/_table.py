@@ -11,7 +11,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from portmargin.core import MarketDataError, PortmarginError, year_fraction
-from portmargin.instruments import Currency, Future, Instrument, Option, Perpetual, Settlement, Spot
+from portmargin.instruments import (
+    Currency,
+    Future,
+    Instrument,
+    Option,
+    Perpetual,
+    Settlement,
+    Spot,
+    format_expiry,
+    format_strike,
+    parse_instrument,
+)
 from portmargin.market import MarketSnapshot
 
 __all__ = ["STABLECOINS", "InstrumentTable", "Kind", "resolve_instruments"]
@@ -71,6 +82,10 @@ class InstrumentTable:
     missing
         Instrument name → reason, for instruments that could not be resolved; their rows hold
         NaN prices and must not be used.
+    unlisted
+        True for rows the snapshot does not list (see :class:`~portmargin.market.MarketSnapshot`)
+        that were priced from its forwards and smiles because it allows unlisted instruments;
+        False everywhere else (including ``missing`` rows).
     """
 
     instruments: tuple[Instrument, ...]
@@ -88,6 +103,7 @@ class InstrumentTable:
     sigma: NDArray[np.float64]
     df: NDArray[np.float64]
     missing: Mapping[str, str]
+    unlisted: NDArray[np.bool_]
 
     def __len__(self) -> int:
         return len(self.instruments)
@@ -123,6 +139,7 @@ class InstrumentTable:
             sigma=self.sigma[idx],
             df=self.df[idx],
             missing=MappingProxyType({n: self.missing[n] for n in names if n in self.missing}),
+            unlisted=self.unlisted[idx],
         )
 
 
@@ -162,7 +179,10 @@ def resolve_instruments(
 
     Instruments whose market data is missing (no index, no forward, expired at valuation
     time) are listed in ``missing`` with the reason instead of raising, so a batch can report
-    the accounts that hold them and still compute the others.
+    the accounts that hold them and still compute the others. So are instruments the snapshot
+    does not list (no quote of that expiry, strike and type; a quote excluded by the loader;
+    see :class:`~portmargin.market.MarketSnapshot`), unless ``market.allow_unlisted``: they are
+    then priced from the forwards and smiles and flagged in ``unlisted``.
     """
     insts = tuple(instruments)
     n = len(insts)
@@ -233,6 +253,14 @@ def resolve_instruments(
         quote = market.futures.get(names[r])
         if quote is not None and names[r] not in missing:
             forward[r] = quote.mark_price
+    unlisted = np.zeros(n, dtype=bool)
+    for row, reason in _unlisted(insts, market).items():
+        if names[row] in missing:
+            continue
+        if market.allow_unlisted:
+            unlisted[row] = True
+        else:
+            missing[names[row]] = reason
     return InstrumentTable(
         instruments=insts,
         names=names,
@@ -249,7 +277,65 @@ def resolve_instruments(
         sigma=sigma,
         df=df,
         missing=MappingProxyType(missing),
+        unlisted=unlisted,
     )
+
+
+_OptionKey = tuple[str, int, float, bool]
+_HINT = "allow unlisted instruments (--allow-unlisted) to price it from the smile"
+
+
+def _option_key(inst: Option) -> _OptionKey:
+    return inst.underlying, inst.expiry_ms, inst.strike, inst.is_call
+
+
+def _excluded_options(market: MarketSnapshot) -> dict[_OptionKey, tuple[str, str]]:
+    """Option key → (excluded venue name, reason), for the snapshot's excluded options."""
+    out: dict[_OptionKey, tuple[str, str]] = {}
+    for name, reason in market.excluded.items():
+        try:
+            inst = parse_instrument(name)
+        except PortmarginError:
+            continue
+        if isinstance(inst, Option):
+            out.setdefault(_option_key(inst), (name, reason))
+    return out
+
+
+def _unlisted(insts: Sequence[Instrument], market: MarketSnapshot) -> dict[int, str]:
+    """Row → reason, for the options and dated futures that ``market`` does not list."""
+    quoted = {_option_key(q.instrument) for q in market.quotes.values()}
+    excluded = _excluded_options(market) if market.excluded else {}
+    out: dict[int, str] = {}
+    for r, inst in enumerate(insts):
+        if isinstance(inst, Option):
+            key = _option_key(inst)
+            if key in quoted:
+                continue
+            expiry = format_expiry(inst.expiry_ms)
+            if key in excluded:
+                row_name, why = excluded[key]
+                detail = f": the quote of {row_name} was excluded: {why};"
+            elif (inst.underlying, inst.expiry_ms) in market.forwards:
+                side = "call" if inst.is_call else "put"
+                strike = format_strike(inst.strike)
+                detail = f" (no {side} quote for strike {strike} at expiry {expiry});"
+            else:
+                detail = f" (no quote at expiry {expiry} of {inst.underlying});"
+        elif isinstance(inst, Future):
+            if inst.name in market.futures:
+                continue
+            if inst.name in market.excluded:
+                detail = f": its quote was excluded: {market.excluded[inst.name]};"
+            elif (inst.underlying, inst.expiry_ms) in market.forwards:
+                continue
+            else:
+                expiry = format_expiry(inst.expiry_ms)
+                detail = f" (no future quote and no forward for expiry {expiry});"
+        else:
+            continue
+        out[r] = f"{inst.name} is not listed in the market snapshot{detail} {_HINT}"
+    return out
 
 
 def _quote_currency(inst: Instrument) -> str:

@@ -128,6 +128,7 @@ def test_vol_up_floor_base_changes_only_up_columns() -> None:
                 vols=np.array([0.3, 0.3]),
             )
         },
+        allow_unlisted=True,
     )
     level = simulate_pme({name: 1.0}, market, params).initial_risk_vectors[name]
     base = simulate_pme({name: 1.0}, market, alt).initial_risk_vectors[name]
@@ -162,6 +163,7 @@ def test_vol_up_floor_base_is_the_engine_base_floor() -> None:
                 vols=np.array([0.3, 0.3]),
             )
         },
+        allow_unlisted=True,
     )
     table = resolve_instruments([parse_instrument("BTC-26JUN20-10000-C")], market)
     grid = build_grid("btc_btc", params.general, pair, a)

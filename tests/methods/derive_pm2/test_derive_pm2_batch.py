@@ -104,6 +104,7 @@ def _snapshot() -> MarketSnapshot:
         smiles=smiles,
         rates={"USDC": RATE},
         futures=quotes,
+        allow_unlisted=True,
     )
 
 

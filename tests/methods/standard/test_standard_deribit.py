@@ -91,7 +91,7 @@ def test_long_options_need_nothing(demo_snapshot: MarketSnapshot) -> None:
 
 def test_model_value_replaces_a_missing_quote(demo_snapshot: MarketSnapshot) -> None:
     """Without a venue quote: Black-76 coin value at the snapshot forward and vol, U = F."""
-    unquoted = dataclasses.replace(demo_snapshot, quotes={})
+    unquoted = dataclasses.replace(demo_snapshot, quotes={}, allow_unlisted=True)
     put = parse_instrument("BTC-26JUN20-10500-P")
     assert isinstance(put, Option)
     batch = METHOD.compute(_one_each([put], [-1.0]), unquoted, _params())

@@ -50,6 +50,7 @@ def _market(spot: float = 100.0, quotes: tuple[OptionQuote, ...] = ()) -> Market
         forwards={("BTC", EXPIRY_MS): spot},
         smiles={("BTC", EXPIRY_MS): smile},
         quotes={q.instrument_name: q for q in quotes},
+        allow_unlisted=True,
     )
 
 
