@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ class E2ERun:
         Peak resident memory of the child, MiB.
     exit_code
         The child's exit code (0 when every account was computed).
+    workers
+        Dask workers of a sharded run (``--workers``); 0 for the in-process run.
     """
 
     accounts: int
@@ -73,6 +76,7 @@ class E2ERun:
     stages: dict[str, float]
     peak_rss_mb: float
     exit_code: int
+    workers: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +96,10 @@ class E2EBench:
         The main run in full.
     baseline
         The CSV → ``--json`` run.
+    sharded
+        The main run's file again with ``--workers N`` (a local Dask cluster), one run per
+        requested worker count; ``peak_rss_mb`` is the driver's (workers are separate
+        processes).
     """
 
     method: str
@@ -102,6 +110,7 @@ class E2EBench:
     write_input_seconds: float
     run: E2ERun
     baseline: E2ERun
+    sharded: tuple[E2ERun, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,30 +212,27 @@ def _write_input(path: Path, accounts: int, seed: int) -> int:
 
 
 def _timed_run(
-    folder: Path, accounts: int, fmt: str, method: str, output: str, seed: int
-) -> tuple[E2ERun, float]:
-    positions = folder / f"positions-{accounts}.{fmt}"
-    start = time.perf_counter()
-    rows = _write_input(positions, accounts, seed)
-    write_seconds = time.perf_counter() - start
-    timings = folder / f"timings-{accounts}.json"
+    folder: Path, positions: Path, rows: int, method: str, output: str, workers: int = 0
+) -> E2ERun:
+    timings = folder / f"timings-{positions.stem}-{workers}.json"
     args = ["margin", str(positions), "--market", str(demo_chain_path()), "--method", method]
     args += ["--json"] if output == "json" else ["--out", str(folder / f"results{output}")]
+    args += ["--workers", str(workers)] if workers else []
     seconds, peak, code = _run_child(args, timings, folder / "stdout.txt")
     if code not in (0, 1):
         raise PortmarginError(f"portmargin margin exited with code {code} on {positions}")
-    stages = json.loads(timings.read_text(encoding="utf-8"))["stages"]
-    run = E2ERun(
-        accounts=accounts,
+    report = json.loads(timings.read_text(encoding="utf-8"))
+    return E2ERun(
+        accounts=int(report["accounts"]),
         rows=rows,
-        format=fmt,
+        format=positions.suffix.lstrip("."),
         output=output,
         seconds=seconds,
-        stages={k: float(v) for k, v in stages.items()},
+        stages={k: float(v) for k, v in report["stages"].items()},
         peak_rss_mb=peak,
         exit_code=code,
+        workers=workers,
     )
-    return run, write_seconds
 
 
 def run_e2e_bench(
@@ -234,6 +240,7 @@ def run_e2e_bench(
     fmt: str = "parquet",
     method: str = "deribit-pm",
     baseline_accounts: int = 20_000,
+    workers: Sequence[int] = (),
 ) -> E2EBench:
     """Time ``portmargin margin POSITIONS --out results.parquet`` as a separate process.
 
@@ -247,6 +254,8 @@ def run_e2e_bench(
         Method name.
     baseline_accounts
         Accounts of the baseline run: a CSV file printed with ``--json`` to a file.
+    workers
+        Dask worker counts to run the main file again with (``--workers``; Parquet only).
 
     Raises
     ------
@@ -257,10 +266,19 @@ def run_e2e_bench(
         raise PortmarginError("benchmark sizes must be > 0")
     if fmt not in ("parquet", "csv"):
         raise PortmarginError(f"format {fmt!r} is not supported; expected 'parquet' or 'csv'")
+    if workers and fmt != "parquet":
+        raise PortmarginError("sharded runs (workers) read Parquet: use --format parquet")
     with tempfile.TemporaryDirectory(prefix="portmargin-e2e-") as tmp:
         folder = Path(tmp)
-        run, write_seconds = _timed_run(folder, accounts, fmt, method, ".parquet", SEED)
-        baseline, _ = _timed_run(folder, baseline_accounts, "csv", method, "json", SEED + 1)
+        positions = folder / f"positions-{accounts}.{fmt}"
+        start = time.perf_counter()
+        rows = _write_input(positions, accounts, SEED)
+        write_seconds = time.perf_counter() - start
+        run = _timed_run(folder, positions, rows, method, ".parquet")
+        sharded = tuple(_timed_run(folder, positions, rows, method, ".parquet", w) for w in workers)
+        small = folder / f"positions-{baseline_accounts}.csv"
+        baseline_rows = _write_input(small, baseline_accounts, SEED + 1)
+        baseline = _timed_run(folder, small, baseline_rows, method, "json")
     return E2EBench(
         method=method,
         accounts=accounts,
@@ -270,6 +288,7 @@ def run_e2e_bench(
         write_input_seconds=write_seconds,
         run=run,
         baseline=baseline,
+        sharded=sharded,
         notes=(
             "seconds: wall time of the child process, interpreter start-up included",
             "peak_rss_mb: the child's ru_maxrss (os.wait4); the parent stays small so the child"

@@ -83,20 +83,28 @@ def e2e(
     baseline: Annotated[
         int, typer.Option(min=1, help="Accounts of the CSV → --json baseline run.")
     ] = 20_000,
+    workers: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--workers", min=1, help="Also run the file on N local Dask workers (repeatable)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """File in → results out: `portmargin margin POSITIONS --out results.parquet` as a child
     process on a synthetic venue, with stage seconds and peak memory, and a CSV → --json
-    baseline."""
+    baseline; with --workers, the same file sharded over a local Dask cluster."""
     get_method(method)
-    result = run_e2e_bench(accounts, fmt, method, baseline)
+    result = run_e2e_bench(accounts, fmt, method, baseline, tuple(workers or ()))
     if as_json:
         dump_json(result.to_dict())
         return
-    for label, run in (("run", result.run), ("baseline", result.baseline)):
+    labelled = [("run", result.run), ("baseline", result.baseline)]
+    labelled += [(f"{r.workers} worker(s)", r) for r in result.sharded]
+    for label, run in labelled:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in run.stages.items())
         stdout.print(
-            f"{label:9}: {run.accounts:,} accounts, {run.rows:,} rows, {run.format} → "
+            f"{label:11}: {run.accounts:,} accounts, {run.rows:,} rows, {run.format} → "
             f"{run.output}: {run.seconds:.2f} s wall, peak RSS {run.peak_rss_mb:,.0f} MiB "
             f"(stages s: {stages})"
         )

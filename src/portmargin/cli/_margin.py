@@ -22,6 +22,7 @@ from portmargin.analysis import Comparison, compare_methods, compute_margin, to_
 from portmargin.cli._common import EXIT_FAILED, dump_json, stderr, stdout, stream_json
 from portmargin.cli._progress import Stages
 from portmargin.core import PortmarginError, ValidationError
+from portmargin.distributed import DaskExecutor, ShardedRun, margin_sharded
 from portmargin.instruments import parse_instrument
 from portmargin.io import PositionsFile, load_snapshot, read_positions
 from portmargin.io.params import bundled_packs, load_params, method_overrides
@@ -116,14 +117,49 @@ def margin(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
     timings: Annotated[Path | None, typer.Option("--timings", hidden=True)] = None,
     allow_unlisted: _ALLOW_UNLISTED = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Shard a Parquet file over a local Dask cluster (with --out)."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Shard over a running Dask cluster, e.g. tcp://host:8786."
+        ),
+    ] = None,
 ) -> None:
     """Margin of every account in POSITIONS; bad accounts are listed with their error.
 
     Exit code 0 only if every account was computed. With ``--add``, prints the change in IM
     and MM that the trades would cause for each account (or ``--account``). With ``--out``,
     writes the results as a table; the terminal then shows a summary. Large runs show a
-    summary and the ``--top`` accounts by IM instead of every row.
+    summary and the ``--top`` accounts most at risk instead of every row. With ``--workers``
+    or ``--scheduler``, a Parquet file is margined shard by shard on Dask and the results
+    written to ``--out`` equal those of a local run.
     """
+    if workers is not None or scheduler is not None:
+        unsupported = {"--add": add, "--account": account, "--json": as_json, "--detail": detail}
+        used = [flag for flag, value in unsupported.items() if value]
+        if used or out is None:
+            raise ValidationError(
+                "--workers/--scheduler",
+                ", ".join(used) or "no --out",
+                "--out FILE (.parquet or .csv) and none of --add, --account, --json, --detail",
+            )
+        m = get_method(method)
+        stages = Stages(show=not quiet)
+        with stages:
+            with stages.stage("load", "Loading market data and parameters"):
+                pack = load_params(m, params, overrides or ())
+                snap = _snapshot(market, allow_unlisted)
+            with stages.stage("margin", "Margin on Dask, shard by shard"):
+                done = _margin_on_dask(positions, out, (m, pack, snap), workers, scheduler)
+        if timings is not None:
+            stages.write(timings, accounts=done.accounts, errors=len(done.errors))
+        _report_sharded(done, m.name)
+        return
     if out is not None:
         check_table_path(out)
         if add:
@@ -163,6 +199,48 @@ def margin(
     if not as_json:
         _print_errors(bad)
     if bad:
+        raise typer.Exit(EXIT_FAILED)
+
+
+MAX_WARNING_LINES = 20
+"""Reader warnings printed by a sharded run (the rest counted)."""
+
+
+def _margin_on_dask(
+    positions: Path,
+    out: Path,
+    run: tuple[MarginMethod, MethodParams, MarketSnapshot],
+    workers: int | None,
+    scheduler: str | None,
+) -> ShardedRun:
+    """Shard ``positions`` over Dask (a local cluster of ``workers`` processes, or the cluster
+    at ``scheduler``) and write ``out``."""
+    method, pack, snap = run
+    with DaskExecutor(workers=workers, scheduler=scheduler) as executor:
+        return margin_sharded(positions, out, method, pack, snap, executor)
+
+
+def _report_sharded(done: ShardedRun, method: str) -> None:
+    """Print a sharded run's summary, warnings and failed accounts; exit 1 on failures."""
+    _print_warnings(done.warnings[:MAX_WARNING_LINES])
+    if len(done.warnings) > MAX_WARNING_LINES:
+        _print_warnings((f"{len(done.warnings) - MAX_WARNING_LINES} more warning lines",))
+    errors = done.errors
+    stdout.print(
+        f"Margin under {method}: {done.accounts:,} accounts in, "
+        f"{done.accounts - len(errors):,} computed, {len(errors):,} with errors; "
+        f"{len(done.shards)} shard(s) on {done.workers} worker(s) in {done.seconds:.2f} s; "
+        f"results in {done.out}",
+        soft_wrap=True,
+    )
+    if len(done.shards) < done.workers:
+        stdout.print(
+            f"note: {done.cuts_allowed} place(s) to cut the file without splitting an account; "
+            "a file grouped by account (its rows next to each other) spreads over more workers",
+            soft_wrap=True,
+        )
+    _print_errors(errors)
+    if errors:
         raise typer.Exit(EXIT_FAILED)
 
 

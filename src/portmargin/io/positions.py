@@ -311,7 +311,7 @@ def _parse_names(names: list[str]) -> tuple[list[Instrument | str], list[str]]:
     return parsed, canonical
 
 
-def positions_from_table(table: pa.Table, source: str) -> PositionsFile:
+def positions_from_table(table: pa.Table, source: str, first_row: int = 1) -> PositionsFile:
     """Validate the raw columns of a positions file and build its :class:`PositionsFile`.
 
     Parameters
@@ -320,6 +320,9 @@ def positions_from_table(table: pa.Table, source: str) -> PositionsFile:
         Columns ``account``, ``instrument``, ``quantity``, one row per file row.
     source
         File name quoted in messages.
+    first_row
+        File row number (1-based, header excluded) of the table's first row, for messages
+        about a part of a file (such as some row groups of a Parquet file).
 
     Raises
     ------
@@ -338,7 +341,7 @@ def positions_from_table(table: pa.Table, source: str) -> PositionsFile:
         raise DataFormatError(
             source,
             "account is empty; expected an account id",
-            row=int(empty_account[0]) + 1,
+            row=int(empty_account[0]) + first_row,
             column="account",
         )
     name_code, names = _encode(table.column("instrument"))
@@ -352,7 +355,9 @@ def positions_from_table(table: pa.Table, source: str) -> PositionsFile:
     col = col_of_name[name_code]
     bad_row = (col < 0) | ~np.isfinite(qty)
 
-    errors = _account_errors(source, table, acc, accounts, name_code, names, parsed, bad_row)
+    errors = _account_errors(
+        source, table, acc, accounts, (name_code, names, parsed), bad_row, first_row
+    )
     rows: NDArray[np.intp] | None = None
     if errors:
         good = np.ones(len(accounts), dtype=bool)
@@ -365,7 +370,7 @@ def positions_from_table(table: pa.Table, source: str) -> PositionsFile:
     q.sum_duplicates()
     warnings: tuple[str, ...] = ()
     if q.nnz < acc.size:
-        warnings = _duplicate_warnings(source, rows, acc, col, accounts, columns)
+        warnings = _duplicate_warnings(source, rows, acc, col, (accounts, columns), first_row)
     q.eliminate_zeros()
     held = np.bincount(q.indices, minlength=len(columns)) > 0
     by_name = {i.name: i for i in parsed if not isinstance(i, str)}
@@ -398,12 +403,15 @@ def _account_errors(
     table: pa.Table,
     acc: NDArray[np.int32],
     accounts: list[str],
-    name_code: NDArray[np.int32],
-    names: list[str],
-    parsed: list[Instrument | str],
+    instruments: tuple[NDArray[np.int32], list[str], list[Instrument | str]],
     bad_row: NDArray[np.bool_],
+    first_row: int,
 ) -> dict[str, str]:
-    """Account → message for its first bad row, in row order (one Python step per bad account)."""
+    """Account → message for its first bad row, in row order (one Python step per bad account).
+
+    ``instruments`` is (name code per row, distinct names, each parsed or its error).
+    """
+    name_code, names, parsed = instruments
     bad_rows = np.flatnonzero(bad_row)
     if bad_rows.size == 0:
         return {}
@@ -415,7 +423,7 @@ def _account_errors(
         k = int(name_code[r])
         reason = parsed[k]
         if isinstance(reason, str):
-            exc = DataFormatError(source, reason, row=r + 1, column="instrument")
+            exc = DataFormatError(source, reason, row=r + first_row, column="instrument")
         else:
             raw = raw_quantity[r].as_py()
             name = names[k] if k < len(names) else ""
@@ -423,7 +431,7 @@ def _account_errors(
                 source,
                 f"quantity {raw!r} for {name} is not a finite number; expected a signed size "
                 "(> 0 long, < 0 short)",
-                row=r + 1,
+                row=r + first_row,
                 column="quantity",
             )
         errors[account] = str(exc)
@@ -435,13 +443,15 @@ def _duplicate_warnings(
     rows: NDArray[np.intp] | None,
     account: NDArray[np.int32],
     column: NDArray[np.int32],
-    accounts: list[str],
-    columns: list[str],
+    labels: tuple[list[str], list[str]],
+    first_row: int,
 ) -> tuple[str, ...]:
     """One warning per row repeating an (account, instrument) pair, the first ones in full.
 
-    ``rows`` maps entries to file rows (0-based; None when they are the file rows).
+    ``rows`` maps entries to table rows (0-based; None when they are the table rows);
+    ``labels`` are the account ids and instrument names; ``first_row`` numbers table row 0.
     """
+    accounts, columns = labels
     key = account.astype(np.int64) * max(len(columns), 1) + column
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
@@ -450,13 +460,14 @@ def _duplicate_warnings(
     first_of = group_start[np.searchsorted(group_start, repeat, side="right") - 1]
     which = order[repeat]
     file_row = which if rows is None else rows[which]
-    first_row = order[first_of] if rows is None else rows[order[first_of]]
+    first_seen = order[first_of] if rows is None else rows[order[first_of]]
+    base = first_row
     out = []
     for j in np.argsort(file_row, kind="stable")[:MAX_DUPLICATE_WARNINGS].tolist():
         i = int(which[j])
         out.append(
-            f"{source}, row {int(file_row[j]) + 1}: account {accounts[account[i]]!r} repeats "
-            f"{columns[column[i]]} (first at row {int(first_row[j]) + 1}); quantities summed"
+            f"{source}, row {int(file_row[j]) + base}: account {accounts[account[i]]!r} repeats "
+            f"{columns[column[i]]} (first at row {int(first_seen[j]) + base}); quantities summed"
         )
     if file_row.size > MAX_DUPLICATE_WARNINGS:
         out.append(
