@@ -27,3 +27,21 @@ def test_bench_e2e_json() -> None:
     assert data["baseline"]["accounts"] == 500
     assert data["baseline"]["format"] == "csv"
     assert data["baseline"]["output"] == "json"
+
+
+def test_bench_incremental_json() -> None:
+    args = ["bench", "incremental", "--accounts", "300", "--updates", "3", "--json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "portmargin", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["accounts"] == 300
+    assert data["updates"] == 3
+    assert data["new_snapshot_seconds"] > 0
+    assert data["one_account_ms"] > 0
+    assert data["one_account_full_run_ms"] > 0

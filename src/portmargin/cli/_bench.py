@@ -6,10 +6,16 @@ from typing import Annotated
 
 import typer
 
-from portmargin.bench import run_e2e_bench, run_margin_bench, run_pricing_bench
+from portmargin.bench import (
+    run_e2e_bench,
+    run_incremental_bench,
+    run_margin_bench,
+    run_pricing_bench,
+)
 from portmargin.cli._common import dump_json, stdout
 from portmargin.data import demo_chain_path
 from portmargin.io import load_snapshot
+from portmargin.io.deribit import load_deribit_chain_csv
 from portmargin.io.params import load_params
 from portmargin.methods import get_method
 
@@ -71,6 +77,34 @@ def margin(
         f"(loop over {result.baseline_accounts} accounts)"
     )
     stdout.print(f"speed-up     : {result.speedup:8.1f}x   peak RSS {result.peak_rss_mb:,.0f} MiB")
+
+
+@bench_app.command("incremental")
+def incremental(
+    accounts: Annotated[int, typer.Option(min=1, help="Synthetic accounts.")] = 100_000,
+    method: Annotated[str, typer.Option(help="Method to measure.")] = "deribit-pm",
+    updates: Annotated[int, typer.Option(min=1, help="One-account changes timed.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A kept MarginEngine: a new snapshot re-margins every account, a one-account change
+    re-margins that account; against a full run over the book."""
+    m = get_method(method)
+    path = demo_chain_path()
+    markets = (
+        load_deribit_chain_csv(path).snapshot,
+        load_deribit_chain_csv(path, forward_pick="median").snapshot,
+    )
+    result = run_incremental_bench(m, load_params(m), markets, accounts, updates)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(f"{result.method}: {result.accounts:,} accounts, {result.positions:,} positions")
+    stdout.print(f"first full run        : {result.full_seconds:8.3f} s")
+    stdout.print(f"new snapshot          : {result.new_snapshot_seconds:8.3f} s (median of 3)")
+    stdout.print(
+        f"one account changed   : {result.one_account_ms:8.3f} ms (median of {result.updates}); "
+        f"a full run instead: {result.one_account_full_run_ms:,.0f} ms"
+    )
 
 
 @bench_app.command("e2e")
