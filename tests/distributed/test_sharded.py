@@ -184,3 +184,47 @@ def test_e2e_benchmark_runs_the_file_on_dask_workers() -> None:
     assert sharded.accounts == result.run.accounts == 600
     assert sharded.exit_code == result.run.exit_code
     assert "margin" in sharded.stages
+
+
+def test_cli_on_a_running_cluster_equals_the_local_run(
+    venue: Path, local: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """A scheduler and a worker started as separate processes, as on a real cluster."""
+    import json
+    import time
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    info = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    listen = ["--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", *listen, "--scheduler-file", str(info)], **quiet
+    )
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(info.read_text())["address"]
+        worker = subprocess.Popen(
+            [dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"], **quiet
+        )
+        out = tmp_path / "remote.parquet"
+        args = ["margin", str(venue), "--market", CHAIN, "--method", "deribit-pm"]
+        proc = run_cli(*args, "--out", str(out), "--scheduler", address)
+        assert proc.returncode == 1, proc.stderr
+        assert "on 1 worker(s)" in proc.stdout
+        assert rows(out) == local
+    finally:
+        for p in (worker, scheduler):
+            if p is not None:
+                p.terminate()
+                p.wait(timeout=30)
+
+
+def test_unreachable_scheduler_is_a_clear_error(venue: Path, tmp_path: Path) -> None:
+    args = ["margin", str(venue), "--market", CHAIN, "--method", "standard"]
+    proc = run_cli(*args, "--out", str(tmp_path / "o.parquet"), "--scheduler", "tcp://127.0.0.1:9")
+    assert proc.returncode == 2
+    assert "cannot reach the Dask scheduler tcp://127.0.0.1:9" in proc.stderr
+    assert "Traceback" not in proc.stderr
