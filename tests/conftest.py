@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from method_universe import LINEAR_ONLY, Universe, coin_books, usdc_books
 from portmargin.data import demo_chain_path
 from portmargin.io.deribit import load_snapshot
 from portmargin.market import MarketSnapshot
@@ -23,3 +24,21 @@ def shared_dir() -> Path:
 def demo_snapshot() -> MarketSnapshot:
     """The bundled Deribit BTC chain of 2020-05-21 as a market snapshot."""
     return load_snapshot(demo_chain_path()).snapshot
+
+
+@pytest.fixture(scope="session")
+def coin_universe(demo_snapshot: MarketSnapshot) -> Universe:
+    """The bundled chain's listed instruments (every method but derive-pm2 runs on it)."""
+    return coin_books(demo_snapshot)
+
+
+@pytest.fixture(scope="session")
+def usdc_universe() -> Universe:
+    """A hand-built USDC market (derive-pm2 margins USDC-settled books only)."""
+    return usdc_books()
+
+
+@pytest.fixture
+def universe(name: str, coin_universe: Universe, usdc_universe: Universe) -> Universe:
+    """The market and books of the method under test (parametrised as ``name``)."""
+    return usdc_universe if name in LINEAR_ONLY else coin_universe

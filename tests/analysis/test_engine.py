@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import linear_market_support as lm
-from method_universe import LINEAR_ONLY, Universe, coin_books, usdc_books
+from method_universe import LINEAR_ONLY, Universe, coin_books
 from portmargin.analysis import MarginEngine
 from portmargin.bench import synthetic_book
 from portmargin.core import ValidationError
@@ -20,21 +20,6 @@ from portmargin.methods import get_method, method_names, run_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginBatch
 from portmargin.risk import Book
-
-
-@pytest.fixture(scope="module")
-def coin_universe(demo_snapshot: MarketSnapshot) -> Universe:
-    return coin_books(demo_snapshot)
-
-
-@pytest.fixture(scope="module")
-def usdc_universe() -> Universe:
-    return usdc_books()
-
-
-@pytest.fixture
-def universe(name: str, coin_universe: Universe, usdc_universe: Universe) -> Universe:
-    return usdc_universe if name in LINEAR_ONLY else coin_universe
 
 
 def other_market(name: str) -> MarketSnapshot:

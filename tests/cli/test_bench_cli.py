@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 
-def test_bench_e2e_json() -> None:
-    args = ["bench", "e2e", "--accounts", "2000", "--baseline", "500", "--json"]
+def bench_json(*args: str) -> dict[str, Any]:
+    """Run ``portmargin bench ARGS --json`` as a process; its JSON output."""
     proc = subprocess.run(
-        [sys.executable, "-m", "portmargin", *args],
+        [sys.executable, "-m", "portmargin", "bench", *args, "--json"],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+def test_bench_e2e_json() -> None:
+    data = bench_json("e2e", "--accounts", "2000", "--baseline", "500")
     assert data["accounts"] == 2000
     assert data["seconds"] > 0
     assert data["peak_rss_mb"] > 0
@@ -30,16 +36,7 @@ def test_bench_e2e_json() -> None:
 
 
 def test_bench_incremental_json() -> None:
-    args = ["bench", "incremental", "--accounts", "300", "--updates", "3", "--json"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "portmargin", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
+    data = bench_json("incremental", "--accounts", "300", "--updates", "3")
     assert data["accounts"] == 300
     assert data["updates"] == 3
     assert data["new_snapshot_seconds"] > 0

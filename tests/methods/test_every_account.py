@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import linear_market_support as lm
-from method_universe import LINEAR_ONLY, Universe, coin_books, usdc_books
+from method_universe import LINEAR_ONLY, Universe
 from portmargin.analysis import to_usd
 from portmargin.bench import synthetic_book
 from portmargin.instruments import Instrument, parse_instrument
@@ -30,21 +30,6 @@ from portmargin.risk import Book, resolve_instruments
 COIN_AT_RISK = {
     "okx-pm": "OKX margins in USD and counts coin holdings in the risk unit (MR1, MR6)",
 }
-
-
-@pytest.fixture(scope="module")
-def coin_universe(demo_snapshot: MarketSnapshot) -> Universe:
-    return coin_books(demo_snapshot)
-
-
-@pytest.fixture(scope="module")
-def usdc_universe() -> Universe:
-    return usdc_books()
-
-
-@pytest.fixture
-def universe(name: str, coin_universe: Universe, usdc_universe: Universe) -> Universe:
-    return usdc_universe if name in LINEAR_ONLY else coin_universe
 
 
 def run(name: str, book: Book, market: MarketSnapshot) -> MarginBatch:

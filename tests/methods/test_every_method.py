@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from method_universe import LINEAR_ONLY, Universe, coin_books, usdc_books
 
+from method_universe import Universe
 from portmargin.analysis import to_usd
 from portmargin.bench import synthetic_book
 from portmargin.io.params import load_params, read_pack
@@ -32,21 +32,6 @@ SCENARIO_COMPONENT = {
     "paradex-pm": "scan_risk",
 }
 PORTFOLIO_METHODS = [m for m in method_names() if m != "standard"]
-
-
-@pytest.fixture(scope="module")
-def coin_universe(demo_snapshot: MarketSnapshot) -> Universe:
-    return coin_books(demo_snapshot)
-
-
-@pytest.fixture(scope="module")
-def usdc_universe() -> Universe:
-    return usdc_books()
-
-
-@pytest.fixture
-def universe(name: str, coin_universe: Universe, usdc_universe: Universe) -> Universe:
-    return usdc_universe if name in LINEAR_ONLY else coin_universe
 
 
 def run(name: str, book: Book, market: MarketSnapshot, *, homogeneous: bool = False) -> MarginBatch:

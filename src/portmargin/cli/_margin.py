@@ -139,67 +139,68 @@ def margin(
     or ``--scheduler``, a Parquet file is margined shard by shard on Dask and the results
     written to ``--out`` equal those of a local run.
     """
-    if workers is not None or scheduler is not None:
-        unsupported = {"--add": add, "--account": account, "--json": as_json, "--detail": detail}
-        used = [flag for flag, value in unsupported.items() if value]
-        if used or out is None:
-            raise ValidationError(
-                "--workers/--scheduler",
-                ", ".join(used) or "no --out",
-                "--out FILE (.parquet or .csv) and none of --add, --account, --json, --detail",
-            )
-        m = get_method(method)
-        stages = Stages(show=not quiet)
-        with stages:
-            with stages.stage("load", "Loading market data and parameters"):
-                pack = load_params(m, params, overrides or ())
-                snap = _snapshot(market, allow_unlisted)
-            with stages.stage("margin", "Margin on Dask, shard by shard"):
-                done = _margin_on_dask(positions, out, (m, pack, snap), workers, scheduler)
-        if timings is not None:
-            stages.write(timings, accounts=done.accounts, errors=len(done.errors))
-        _report_sharded(done, m.name)
-        return
-    if out is not None:
-        check_table_path(out)
-        if add:
-            raise ValidationError("--out", str(out), "no --add (what-if changes are printed)")
-    elif detail:
-        raise ValidationError("--detail", True, "--out FILE as well")
+    sharded = workers is not None or scheduler is not None
+    _check_outputs(out, {"--add": add, "--account": account, "--json": as_json}, detail, sharded)
     m = get_method(method)
     stages = Stages(show=not quiet)
     with stages:
         with stages.stage("load", "Loading market data and parameters"):
             pack = load_params(m, params, overrides or ())
             snap = _snapshot(market, allow_unlisted)
-        pos = _read(positions, stages)
-        _print_warnings(pos.warnings)
-        book, file_errors = _select(pos, account)
-        if add:
-            stages.close()
-            selected = set(book.accounts)
-            portfolios = [p for p in pos.portfolios if p.account in selected]
-            trades = [_parse_trade(t) for t in add]
-            bad = {**file_errors, **_what_if(m, pack, portfolios, trades, snap, as_json)}
+        if sharded and out is not None:
+            with stages.stage("margin", "Margin on Dask, shard by shard"):
+                done = _margin_on_dask(positions, out, (m, pack, snap), workers, scheduler)
+            accounts_in, bad = done.accounts, done.errors
+            _report_sharded(done, m.name)
         else:
-            with stages.stage("margin", f"Pricing and margin of {len(book.accounts):,} accounts"):
-                batch = compute_margin(m, book, snap, pack)
-            bad = {**file_errors, **batch.errors}
-            if out is not None:
-                with stages.stage("write", f"Writing {out.name}"):
-                    _write_results(batch, file_errors, out, detail)
-            stages.close()
-            if as_json:
-                with stages.stage("write", "Writing JSON"):
-                    _stream_json(batch, bad, pos.warnings)
+            pos = _read(positions, stages)
+            _print_warnings(pos.warnings)
+            book, file_errors = _select(pos, account)
+            accounts_in = len(book.accounts) + len(file_errors)
+            if add:
+                stages.close()
+                selected = set(book.accounts)
+                portfolios = [p for p in pos.portfolios if p.account in selected]
+                trades = [_parse_trade(t) for t in add]
+                bad = {**file_errors, **_what_if(m, pack, portfolios, trades, snap, as_json)}
             else:
-                _print_batch(batch, len(book.accounts) + len(file_errors), bad, top, snap)
+                description = f"Pricing and margin of {len(book.accounts):,} accounts"
+                with stages.stage("margin", description):
+                    batch = compute_margin(m, book, snap, pack)
+                bad = {**file_errors, **batch.errors}
+                if out is not None:
+                    with stages.stage("write", f"Writing {out.name}"):
+                        _write_results(batch, file_errors, out, detail)
+                stages.close()
+                if as_json:
+                    with stages.stage("write", "Writing JSON"):
+                        _stream_json(batch, bad, pos.warnings)
+                else:
+                    _print_batch(batch, accounts_in, bad, top, snap)
     if timings is not None:
-        stages.write(timings, accounts=len(book.accounts) + len(file_errors), errors=len(bad))
+        stages.write(timings, accounts=accounts_in, errors=len(bad))
     if not as_json:
         _print_errors(bad)
     if bad:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _check_outputs(out: Path | None, modes: dict[str, object], detail: bool, sharded: bool) -> None:
+    """Refuse option combinations that cannot work together, naming them."""
+    if sharded:
+        used = [flag for flag, value in {**modes, "--detail": detail}.items() if value]
+        if used or out is None:
+            raise ValidationError(
+                "--workers/--scheduler",
+                ", ".join(used) or "no --out",
+                "--out FILE (.parquet or .csv) and none of --add, --account, --json, --detail",
+            )
+    elif out is not None:
+        check_table_path(out)
+        if modes["--add"]:
+            raise ValidationError("--out", str(out), "no --add (what-if changes are printed)")
+    elif detail:
+        raise ValidationError("--detail", True, "--out FILE as well")
 
 
 MAX_WARNING_LINES = 20
@@ -221,7 +222,7 @@ def _margin_on_dask(
 
 
 def _report_sharded(done: ShardedRun, method: str) -> None:
-    """Print a sharded run's summary, warnings and failed accounts; exit 1 on failures."""
+    """Print a sharded run's warnings and summary."""
     _print_warnings(done.warnings[:MAX_WARNING_LINES])
     if len(done.warnings) > MAX_WARNING_LINES:
         _print_warnings((f"{len(done.warnings) - MAX_WARNING_LINES} more warning lines",))
@@ -239,9 +240,6 @@ def _report_sharded(done: ShardedRun, method: str) -> None:
             "a file grouped by account (its rows next to each other) spreads over more workers",
             soft_wrap=True,
         )
-    _print_errors(errors)
-    if errors:
-        raise typer.Exit(EXIT_FAILED)
 
 
 def _snapshot(path: Path, allow_unlisted: bool) -> MarketSnapshot:
