@@ -13,7 +13,7 @@ from portmargin.core import ValidationError
 from portmargin.instruments import Instrument
 from portmargin.portfolio import Portfolio
 
-__all__ = ["Book"]
+__all__ = ["Book", "row_entries"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -122,3 +122,37 @@ class Book:
         sub = self.quantities[:, columns]
         result: NDArray[np.bool_] = np.diff(sub.indptr) > 0
         return result
+
+
+def row_entries(
+    quantities: sp.csr_array, row: int, columns: NDArray[np.intp] | None = None
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Stored entries of one row of a CSR matrix, read from its index arrays (no copy of
+    the matrix, no scipy constructor).
+
+    Parameters
+    ----------
+    quantities
+        CSR matrix, shape ``(n_rows, n_columns)``.
+    row
+        Row index.
+    columns
+        Distinct column indices to restrict to, shape ``(k,)``; ``None`` keeps every column.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Column of each entry (its position in ``columns`` when given) and its value, shape
+        ``(p,)`` each, in the order of ``quantities[[row]][:, columns].tocoo()``: the row's
+        storage order.
+    """
+    span = slice(int(quantities.indptr[row]), int(quantities.indptr[row + 1]))
+    cols = quantities.indices[span].astype(np.intp)
+    data = np.asarray(quantities.data[span], dtype=np.float64)
+    if columns is None:
+        return cols, data
+    position = np.full(quantities.shape[1], -1, dtype=np.intp)
+    position[columns] = np.arange(len(columns), dtype=np.intp)
+    local = position[cols]
+    inside = local >= 0
+    return local[inside], data[inside]
