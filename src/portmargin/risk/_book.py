@@ -106,6 +106,27 @@ class Book:
             np.array(qty, dtype=np.float64),
         )
 
+    def with_columns_by_name(self) -> Book:
+        """The same positions with columns ordered by instrument name (``self`` when they
+        already are); row entries stay sorted by column."""
+        names = np.array([i.name for i in self.instruments], dtype=object)
+        if names.size < 2 or bool(np.all(names[1:] > names[:-1])):
+            return self
+        order = np.argsort(names, kind="stable")
+        new_column = np.empty_like(order)
+        new_column[order] = np.arange(len(order))
+        q = self.quantities
+        quantities = sp.csr_array(
+            (q.data.copy(), new_column[q.indices].astype(q.indices.dtype), q.indptr.copy()),
+            shape=q.shape,
+        )
+        quantities.sort_indices()
+        return Book(
+            accounts=self.accounts,
+            instruments=tuple(self.instruments[i] for i in order.tolist()),
+            quantities=quantities,
+        )
+
     def select_accounts(self, mask: NDArray[np.bool_]) -> Book:
         """The book restricted to the accounts where ``mask`` is True (same columns)."""
         keep = np.flatnonzero(mask)
