@@ -128,9 +128,10 @@ def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
         row = i - int(offsets[k])
         column = int(g.worst_column[row])
         cols, data = row_entries(g.quantities, row)
+        names, pnl = run.table.names, data * g.pnl[cols, column]
         return tuple(
-            Contribution(instrument=run.table.names[g.columns[c]], quantity=float(x), pnl=float(p))
-            for c, x, p in zip(cols, data, data * g.pnl[cols, column], strict=True)
+            Contribution(instrument=names[c], quantity=x, pnl=p)
+            for c, x, p in zip(g.columns[cols].tolist(), data.tolist(), pnl.tolist(), strict=True)
         )
 
     accounts = np.array(run.book.accounts, dtype=object)

@@ -197,14 +197,11 @@ def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> Margin
             return ()
         part = parts[int(which[i])]
         cols, data = row_entries(good.quantities, i, part.columns)
-        s = int(part.worst[i])
+        held = part.columns[cols].tolist()
+        pnl = data * part.pnl_usd[cols, int(part.worst[i])]
         return tuple(
-            Contribution(
-                instrument=table.names[int(part.columns[c])],
-                quantity=float(q),
-                pnl=float(q * part.pnl_usd[c, s]),
-            )
-            for c, q in zip(cols, data, strict=True)
+            Contribution(instrument=table.names[c], quantity=q, pnl=p)
+            for c, q, p in zip(held, data.tolist(), pnl.tolist(), strict=True)
         )
 
     return MarginBatch(
