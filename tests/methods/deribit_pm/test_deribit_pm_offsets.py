@@ -1,4 +1,4 @@
-"""apply_offsets works in place on one new array and gives the spec formula bit for bit."""
+"""apply_offsets and worst_case avoid full-size temporaries and give the formulas bit for bit."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from portmargin.methods.deribit_pm._aggregate import apply_offsets
+from portmargin.methods.deribit_pm._aggregate import apply_offsets, worst_case
 from portmargin.methods.deribit_pm._params import DampenerMode
 
 
@@ -78,3 +78,22 @@ def test_apply_offsets_matches_the_formula_bit_for_bit(
     assert got.shape == pre.shape
     assert got.tobytes() == expected.tobytes()
     assert pre.tobytes() == before.tobytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(1, 8), st.booleans())
+def test_worst_case_is_the_first_minimum_in_priority_order(
+    seed: int, accounts: int, n: int, with_nan: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    agg = np.round(rng.normal(0.0, 1.0, (accounts, n)), 0)
+    agg[rng.random(agg.shape) < 0.2] = -0.0
+    if with_nan:
+        agg[rng.random(agg.shape) < 0.2] = np.nan
+    priority = rng.permutation(n).astype(np.intp)
+    ordered = agg[:, priority]
+    pick = np.argmin(ordered, axis=1)
+    expected_low = ordered[np.arange(accounts), pick]
+    worst, column = worst_case(agg, priority)
+    assert column.tolist() == priority[pick].tolist()
+    assert worst.tobytes() == (-np.minimum(0.0, expected_low)).tobytes()

@@ -87,11 +87,13 @@ def worst_case(agg: FloatArray, priority: NDArray[np.intp]) -> tuple[FloatArray,
     """
     if agg.shape[0] == 0:
         return np.zeros(0), np.zeros(0, dtype=np.intp)
-    ordered = agg[:, priority]
-    pick = np.argmin(ordered, axis=1)
-    low = ordered[np.arange(agg.shape[0]), pick]
+    low = agg.min(axis=1)
+    if np.isnan(low).any():  # argmin's rule: the first NaN in priority order
+        pick = np.argmin(agg[:, priority], axis=1)
+    else:  # the first column in priority order holding the row minimum, on a boolean mask
+        pick = np.argmax((agg == low[:, None])[:, priority], axis=1)
     column: NDArray[np.intp] = priority[pick]
-    return -np.minimum(0.0, low), column
+    return -np.minimum(0.0, agg[np.arange(agg.shape[0]), column]), column
 
 
 def delta_shock(
