@@ -50,3 +50,21 @@ def test_columns_by_name_keep_every_position(names: list[str], n: int, seed: int
             seen[a, got[c]] = v
     assert seen == expected
     assert ordered.with_columns_by_name() is ordered
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 2**32 - 1), st.integers(0, len(NAMES)), st.booleans())
+def test_holders_of_some_or_all_columns(n: int, seed: int, k: int, every: bool) -> None:
+    rng = np.random.default_rng(seed)
+    dense = np.where(rng.random((n, len(NAMES))) < 0.3, rng.normal(size=(n, len(NAMES))), 0.0)
+    rows, cols = np.nonzero(dense)
+    book = Book.from_arrays(
+        [f"a{i}" for i in range(n)],
+        [parse_instrument(x) for x in NAMES],
+        rows,
+        cols,
+        dense[rows, cols],
+    )
+    columns = rng.permutation(len(NAMES))[: len(NAMES) if every else k].astype(np.intp)
+    expected = np.any(dense[:, columns] != 0.0, axis=1)
+    assert book.holders(columns).tolist() == expected.tolist()

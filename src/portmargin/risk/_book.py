@@ -140,7 +140,9 @@ class Book:
         """Mask of accounts with a non-zero position in any of ``columns``."""
         if columns.size == 0:
             return np.zeros(len(self.accounts), dtype=bool)
-        sub = self.quantities[:, columns]
+        n = len(self.instruments)
+        every = columns.size == n and np.array_equal(np.unique(columns), np.arange(n))
+        sub = self.quantities if every else self.quantities[:, columns]
         result: NDArray[np.bool_] = np.diff(sub.indptr) > 0
         return result
 
