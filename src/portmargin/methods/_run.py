@@ -100,11 +100,12 @@ def _account_for(
 ) -> MarginBatch:
     table = resolve_instruments(book.instruments, market)
     equity = account_equity(book, table)
-    position = dict(zip(book.accounts, range(len(book.accounts)), strict=True))
-    rows = np.fromiter(map(position.__getitem__, batch.account.tolist()), np.intp, len(batch))
+    rows = _book_rows(book, batch)
     covered = np.zeros(len(book.accounts), dtype=bool)
     covered[rows] = True
-    covered[[position[a] for a in batch.errors if a in position]] = True
+    if batch.errors:
+        errors = batch.errors
+        covered[[r for r, a in enumerate(book.accounts) if a in errors]] = True
     missing_rows = np.flatnonzero(~covered)
     parts = [batch]
     notes: list[str] = []
@@ -141,6 +142,17 @@ def _account_for(
         excess=funds[1],
         margin_ratio=funds[2],
     )
+
+
+def _book_rows(book: Book, batch: MarginBatch) -> NDArray[np.intp]:
+    """Book row of every batch row (no account map when the batch has exactly the book's
+    accounts in book order, the usual case of a venue whose accounts all hold positions)."""
+    n = len(book.accounts)
+    if len(batch) == n and bool(np.all(batch.account == np.array(book.accounts, dtype=object))):
+        return np.arange(n, dtype=np.intp)
+    position = dict(zip(book.accounts, range(n), strict=True))
+    labels = batch.account.tolist()
+    return np.fromiter(map(position.__getitem__, labels), np.intp, len(labels))
 
 
 def _unlisted_note(book: Book, table: InstrumentTable, errors: Mapping[str, str]) -> str:
