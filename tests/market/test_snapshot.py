@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portmargin.core import MS_PER_DAY, MarketDataError, ValidationError, year_fraction
+from portmargin.data import demo_chain_path
 from portmargin.instruments import Perpetual, parse_instrument
+from portmargin.io.deribit import load_deribit_chain_csv
 from portmargin.market import FutureQuote, MarketSnapshot, VolSmile
 
 VALUATION_MS = 1590103355277
@@ -272,3 +274,57 @@ def test_total_variance_is_monotone_in_time_at_fixed_moneyness(
         assert vol >= 0.0
         total.append(vol**2 * tau(int(expiry)))
     assert np.all(np.diff(total) >= -1e-12)
+
+
+def reference_forward(market: MarketSnapshot, underlying: str, expiry_ms: int) -> float:
+    """The forward rule of the class notes, rebuilt from ``market.forwards`` on every call."""
+    spot = market.index(underlying)
+    listed = sorted(e for u, e in market.forwards if u == underlying)
+    if expiry_ms in listed:
+        return market.forwards[underlying, expiry_ms]
+    listed_forwards = np.array([market.forwards[underlying, e] for e in listed])
+    times = year_fraction(market.valuation_ms, np.array(listed, dtype=np.int64))
+    log_basis = np.log(listed_forwards / spot)
+    t = year_fraction(market.valuation_ms, np.array([expiry_ms], dtype=np.int64))
+    inside = np.interp(t, np.concatenate(([0.0], times)), np.concatenate(([0.0], log_basis)))
+    beyond = log_basis[-1] / times[-1] * t
+    return float((spot * np.exp(np.where(t > times[-1], beyond, inside)))[0])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    calendar_markets(),
+    st.lists(st.integers(-100 * MS_PER_DAY, 1500 * MS_PER_DAY), min_size=1, max_size=20),
+)
+def test_forward_curves_built_once_give_the_rebuilt_forwards_exactly(
+    market: MarketSnapshot, offsets: list[int]
+) -> None:
+    listed = list(market.expiries("BTC"))
+    expiries = [VALUATION_MS + o for o in offsets] + listed
+    expected = [reference_forward(market, "BTC", e) for e in expiries]
+    assert [market.forward("BTC", e) for e in expiries] == expected
+    bulk = market.forwards_for("BTC", np.array(expiries, dtype=np.int64))
+    assert bulk.tolist() == expected
+    assert listed == sorted(e for _, e in market.forwards)
+
+
+def test_derived_fields_follow_a_replaced_snapshot() -> None:
+    market = snapshot()
+    moved = dataclasses.replace(market, forwards={("BTC", E1): 9100.0}, smiles={})
+    assert moved.forward("BTC", E1) == 9100.0
+    assert moved.expiries("BTC") == (E1,)
+    assert moved.expiries("ETH") == ()
+    with pytest.raises(MarketDataError, match="no forward for underlying 'ETH'"):
+        moved.forward("ETH", E1)
+    assert market.forward("BTC", E2) == F2
+
+
+def test_quoted_options_are_the_keys_of_the_quotes() -> None:
+    market = load_deribit_chain_csv(demo_chain_path()).snapshot
+    expected = {
+        (q.instrument.underlying, q.instrument.expiry_ms, q.instrument.strike, q.instrument.is_call)
+        for q in market.quotes.values()
+    }
+    assert market.quoted_options == expected
+    assert len(expected) > 0
+    assert snapshot().quoted_options == frozenset()

@@ -75,7 +75,8 @@ class MarginEngine:
 
     @property
     def book(self) -> Book:
-        """The current positions of every account (built on request)."""
+        """The current positions of every account (built on request): columns in instrument
+        name order as of the last full run, instruments first held since then after them."""
         if not self._changed:
             return self._book
         return _merge(self._book, self._changed)
@@ -141,7 +142,7 @@ class MarginEngine:
         self._forget_changes()
 
     def _reset(self, book: Book) -> None:
-        self._book = book
+        self._book = book.with_columns_by_name()
         self._full = run_method(self._method, book, self._market, self._params, self._options)
         self._forget_changes()
 

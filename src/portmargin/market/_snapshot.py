@@ -51,6 +51,38 @@ def _expiry_key(field_name: str, key: object, valuation_ms: int) -> ExpiryKey:
     return underlying, expiry_ms
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class _ForwardCurve:
+    """Listed forwards of one underlying, built once with the snapshot.
+
+    ``expiries_ms`` (epoch ms, ascending) and ``forwards`` (USD per coin) have shape ``(n,)``;
+    ``node_times`` (ACT/365 year fractions from valuation time) and ``node_log_basis``
+    (``ln(forward / index)``) have shape ``(n + 1,)``, starting with the node ``(0, 0)``.
+    """
+
+    expiries_ms: npt.NDArray[np.int64]
+    forwards: FloatArray
+    node_times: FloatArray
+    node_log_basis: FloatArray
+
+
+def _forward_curves(
+    valuation_ms: int, index: Mapping[str, float], forwards: Mapping[ExpiryKey, float]
+) -> dict[str, _ForwardCurve]:
+    """One :class:`_ForwardCurve` per underlying with listed forwards."""
+    curves: dict[str, _ForwardCurve] = {}
+    for underlying in sorted({u for u, _ in forwards}):
+        listed = np.array(sorted(e for u, e in forwards if u == underlying), dtype=np.int64)
+        listed_forwards = np.array([forwards[underlying, int(e)] for e in listed])
+        curves[underlying] = _ForwardCurve(
+            expiries_ms=listed,
+            forwards=listed_forwards,
+            node_times=np.concatenate(([0.0], year_fraction(valuation_ms, listed))),
+            node_log_basis=np.concatenate(([0.0], np.log(listed_forwards / index[underlying]))),
+        )
+    return curves
+
+
 def _expiry_array(expiries_ms: npt.ArrayLike) -> npt.NDArray[np.int64]:
     array = np.asarray(expiries_ms)
     if array.dtype.kind not in "iu":
@@ -93,6 +125,9 @@ class MarketSnapshot:
     allow_unlisted
         Whether instruments the snapshot does not list may be priced from the forwards and
         smiles (:meth:`with_unlisted_allowed`). ``False`` by default: holding one is an error.
+    quoted_options
+        Derived from ``quotes`` (not an argument): ``(underlying, expiry_ms, strike, is_call)``
+        of every quoted option, the keys by which an option is listed.
 
     Notes
     -----
@@ -125,6 +160,8 @@ class MarketSnapshot:
     metadata: Mapping[str, str] = field(default_factory=_empty)
     excluded: Mapping[str, str] = field(default_factory=_empty, repr=False)
     allow_unlisted: bool = False
+    _curves: Mapping[str, _ForwardCurve] = field(init=False, repr=False)
+    quoted_options: frozenset[tuple[str, int, float, bool]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         valuation_ms = require_epoch_ms("valuation_ms", self.valuation_ms)
@@ -164,6 +201,15 @@ class MarketSnapshot:
         _set(self, "excluded", MappingProxyType(_text_map("excluded", self.excluded)))
         if not isinstance(self.allow_unlisted, bool):
             raise ValidationError("allow_unlisted", self.allow_unlisted, "a bool")
+        _set(self, "_curves", MappingProxyType(_forward_curves(valuation_ms, index, forwards)))
+        _set(
+            self,
+            "quoted_options",
+            frozenset(
+                (i.underlying, i.expiry_ms, i.strike, i.is_call)
+                for i in (q.instrument for q in self.quotes.values())
+            ),
+        )
 
     def with_unlisted_allowed(self) -> MarketSnapshot:
         """The same snapshot, allowing instruments it does not list to be priced from the
@@ -179,7 +225,8 @@ class MarketSnapshot:
 
     def expiries(self, underlying: str) -> tuple[int, ...]:
         """Listed expiries (epoch ms, ascending) with a forward for ``underlying``."""
-        return tuple(sorted(e for u, e in self.forwards if u == underlying))
+        curve = self._curves.get(underlying)
+        return () if curve is None else tuple(curve.expiries_ms.tolist())
 
     def year_fraction(self, expiry_ms: int) -> float:
         """ACT/365 year fraction from valuation time to ``expiry_ms``; <= 0 once expired."""
@@ -325,19 +372,17 @@ class MarketSnapshot:
 
     def _forwards(self, underlying: str, expiries_ms: npt.NDArray[np.int64]) -> FloatArray:
         spot = self.index(underlying)
-        listed = np.array(self.expiries(underlying), dtype=np.int64)
-        if listed.size == 0:
+        curve = self._curves.get(underlying)
+        if curve is None:
             raise MarketDataError(f"no forward for underlying {underlying!r} (no listed expiry)")
-        listed_forwards = np.array([self.forwards[underlying, int(e)] for e in listed])
-        times = year_fraction(self.valuation_ms, listed)
-        log_basis = np.log(listed_forwards / spot)
+        listed, times, log_basis = curve.expiries_ms, curve.node_times, curve.node_log_basis
         tau = year_fraction(self.valuation_ms, expiries_ms)
-        inside = np.interp(tau, np.concatenate(([0.0], times)), np.concatenate(([0.0], log_basis)))
+        inside = np.interp(tau, times, log_basis)
         beyond = log_basis[-1] / times[-1] * tau
         out = spot * np.exp(np.where(tau > times[-1], beyond, inside))
         position = np.searchsorted(listed, expiries_ms).clip(max=listed.size - 1)
         exact = listed[position] == expiries_ms
-        return np.where(exact, listed_forwards[position], out)
+        return np.where(exact, curve.forwards[position], out)
 
 
 def _named(

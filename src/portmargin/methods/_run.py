@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from portmargin.core import MarketDataError, ValidationError
@@ -87,7 +86,7 @@ def run_method(
         Accounts in ``book`` = accounts with a row + accounts in ``errors``.
     """
     opts = options or RunOptions()
-    ordered = _columns_by_name(book)
+    ordered = book.with_columns_by_name()
     rejected = oversized_accounts(ordered, opts.max_abs_quantity)
     if rejected:
         keep = np.array([a not in rejected for a in ordered.accounts], dtype=bool)
@@ -96,39 +95,25 @@ def run_method(
     return _account_for(ordered, batch, market, rejected)
 
 
-def _columns_by_name(book: Book) -> Book:
-    names = np.array([i.name for i in book.instruments], dtype=object)
-    if names.size < 2 or bool(np.all(names[1:] > names[:-1])):
-        return book
-    order = np.argsort(names, kind="stable")
-    new_column = np.empty_like(order)
-    new_column[order] = np.arange(len(order))
-    q = book.quantities
-    quantities = sp.csr_array(
-        (q.data.copy(), new_column[q.indices].astype(q.indices.dtype), q.indptr.copy()),
-        shape=q.shape,
-    )
-    quantities.sort_indices()
-    return Book(
-        accounts=book.accounts,
-        instruments=tuple(book.instruments[i] for i in order.tolist()),
-        quantities=quantities,
-    )
-
-
 def _account_for(
     book: Book, batch: MarginBatch, market: MarketSnapshot, rejected: dict[str, str]
 ) -> MarginBatch:
     table = resolve_instruments(book.instruments, market)
     equity = account_equity(book, table)
-    position = {a: i for i, a in enumerate(book.accounts)}
-    covered = set(batch.account.tolist()) | set(batch.errors)
-    missing = [a for a in book.accounts if a not in covered]
+    rows = _book_rows(book, batch)
+    covered = np.zeros(len(book.accounts), dtype=bool)
+    covered[rows] = True
+    if batch.errors:
+        errors = batch.errors
+        covered[[r for r, a in enumerate(book.accounts) if a in errors]] = True
+    missing_rows = np.flatnonzero(~covered)
     parts = [batch]
     notes: list[str] = []
-    if missing:
-        parts.append(_zero_rows(batch, missing, equity, [position[a] for a in missing]))
-        notes.append(EMPTY_NOTE.format(n=len(missing)))
+    if missing_rows.size:
+        missing = [book.accounts[r] for r in missing_rows.tolist()]
+        parts.append(_zero_rows(batch, missing, equity, missing_rows))
+        notes.append(EMPTY_NOTE.format(n=missing_rows.size))
+        rows = np.concatenate([rows, missing_rows])
     if np.any(table.unlisted):
         notes.append(_unlisted_note(book, table, batch.errors))
     whole = MarginBatch.concat(parts) if len(parts) > 1 else batch
@@ -138,7 +123,6 @@ def _account_for(
         im = np.where(low, whole.maintenance_margin, im)
         first = str(whole.account[int(np.argmax(low))])
         notes.append(IM_RAISED_NOTE.format(n=int(low.sum()), account=first))
-    rows = np.array([position[a] for a in whole.account.tolist()], dtype=np.intp)
     funds = _funds(whole, im, rows, equity, market)
     return MarginBatch(
         method=whole.method,
@@ -160,6 +144,17 @@ def _account_for(
     )
 
 
+def _book_rows(book: Book, batch: MarginBatch) -> NDArray[np.intp]:
+    """Book row of every batch row (no account map when the batch has exactly the book's
+    accounts in book order, the usual case of a venue whose accounts all hold positions)."""
+    n = len(book.accounts)
+    if len(batch) == n and bool(np.all(batch.account == np.array(book.accounts, dtype=object))):
+        return np.arange(n, dtype=np.intp)
+    position = dict(zip(book.accounts, range(n), strict=True))
+    labels = batch.account.tolist()
+    return np.fromiter(map(position.__getitem__, labels), np.intp, len(labels))
+
+
 def _unlisted_note(book: Book, table: InstrumentTable, errors: Mapping[str, str]) -> str:
     """Which computed accounts hold instruments priced from the smile, and which ones."""
     cols = np.flatnonzero(table.unlisted)
@@ -179,7 +174,7 @@ def _unlisted_note(book: Book, table: InstrumentTable, errors: Mapping[str, str]
 
 
 def _zero_rows(
-    batch: MarginBatch, accounts: list[str], equity: Equity, rows: list[int]
+    batch: MarginBatch, accounts: list[str], equity: Equity, rows: NDArray[np.intp]
 ) -> MarginBatch:
     amounts = equity.amounts[rows]
     held = np.any(amounts != 0.0, axis=1)
@@ -215,7 +210,7 @@ def _funds(
         empty = np.zeros(0)
         return empty, empty, empty
     ccy_index = {c: k for k, c in enumerate(equity.currencies)}
-    currencies = sorted({str(c) for c in batch.currency.tolist()})
+    currencies = sorted(str(c) for c in set(batch.currency.tolist()))
     rate = np.array([_usd_rate(c, market) for c in currencies])
     code = np.searchsorted(np.array(currencies, dtype=object), batch.currency)
     # (account row, currency) cells: one key per distinct pair

@@ -2,7 +2,7 @@
 
 from portmargin.risk._accounts import Equity, account_equity, oversized_accounts
 from portmargin.risk._array import RiskArray, build_risk_array, unit_values
-from portmargin.risk._book import Book
+from portmargin.risk._book import Book, row_entries
 from portmargin.risk._prepare import (
     PreparedBook,
     group_columns,
@@ -26,6 +26,7 @@ __all__ = [
     "oversized_accounts",
     "prepare_book",
     "resolve_instruments",
+    "row_entries",
     "scenario_pnl",
     "set_aside",
     "unit_values",

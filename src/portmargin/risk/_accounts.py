@@ -91,14 +91,19 @@ def account_equity(book: Book, table: InstrumentTable) -> Equity:
     value = np.nan_to_num(unit_values(table), nan=0.0)
     settle = table.settlement_currency
     currencies = tuple(sorted({str(c) for c in settle.tolist()}))
-    amounts = np.zeros((len(book.accounts), len(currencies)))
+    # column k of ``weights`` holds the unit values of the instruments settled in currency k:
+    # one sparse product for every bucket, no column slicing of the book
+    weights = np.zeros((len(book.instruments), len(currencies)))
     usd_rate = np.zeros(len(currencies))
     for k, ccy in enumerate(currencies):
         cols = np.flatnonzero(settle == ccy)
-        amounts[:, k] = book.quantities[:, cols] @ value[cols]
+        weights[cols, k] = value[cols]
         if ccy in STABLECOINS:
             usd_rate[k] = 1.0
         else:
             priced = cols[np.isfinite(table.index[cols])]
             usd_rate[k] = table.index[priced[0]] if priced.size else 0.0
+    amounts = np.asarray(book.quantities @ weights, dtype=np.float64).reshape(
+        len(book.accounts), len(currencies)
+    )
     return Equity(currencies=currencies, amounts=amounts, usd_rate=usd_rate)

@@ -13,7 +13,7 @@ from portmargin.core import ValidationError
 from portmargin.instruments import Instrument
 from portmargin.portfolio import Portfolio
 
-__all__ = ["Book"]
+__all__ = ["Book", "row_entries"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -106,6 +106,27 @@ class Book:
             np.array(qty, dtype=np.float64),
         )
 
+    def with_columns_by_name(self) -> Book:
+        """The same positions with columns ordered by instrument name (``self`` when they
+        already are); row entries stay sorted by column."""
+        names = np.array([i.name for i in self.instruments], dtype=object)
+        if names.size < 2 or bool(np.all(names[1:] > names[:-1])):
+            return self
+        order = np.argsort(names, kind="stable")
+        new_column = np.empty_like(order)
+        new_column[order] = np.arange(len(order))
+        q = self.quantities
+        quantities = sp.csr_array(
+            (q.data.copy(), new_column[q.indices].astype(q.indices.dtype), q.indptr.copy()),
+            shape=q.shape,
+        )
+        quantities.sort_indices()
+        return Book(
+            accounts=self.accounts,
+            instruments=tuple(self.instruments[i] for i in order.tolist()),
+            quantities=quantities,
+        )
+
     def select_accounts(self, mask: NDArray[np.bool_]) -> Book:
         """The book restricted to the accounts where ``mask`` is True (same columns)."""
         keep = np.flatnonzero(mask)
@@ -119,6 +140,42 @@ class Book:
         """Mask of accounts with a non-zero position in any of ``columns``."""
         if columns.size == 0:
             return np.zeros(len(self.accounts), dtype=bool)
-        sub = self.quantities[:, columns]
+        n = len(self.instruments)
+        every = columns.size == n and np.array_equal(np.unique(columns), np.arange(n))
+        sub = self.quantities if every else self.quantities[:, columns]
         result: NDArray[np.bool_] = np.diff(sub.indptr) > 0
         return result
+
+
+def row_entries(
+    quantities: sp.csr_array, row: int, columns: NDArray[np.intp] | None = None
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Stored entries of one row of a CSR matrix, read from its index arrays (no copy of
+    the matrix, no scipy constructor).
+
+    Parameters
+    ----------
+    quantities
+        CSR matrix, shape ``(n_rows, n_columns)``.
+    row
+        Row index.
+    columns
+        Distinct column indices to restrict to, shape ``(k,)``; ``None`` keeps every column.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Column of each entry (its position in ``columns`` when given) and its value, shape
+        ``(p,)`` each, in the order of ``quantities[[row]][:, columns].tocoo()``: the row's
+        storage order.
+    """
+    span = slice(int(quantities.indptr[row]), int(quantities.indptr[row + 1]))
+    cols = quantities.indices[span].astype(np.intp)
+    data = np.asarray(quantities.data[span], dtype=np.float64)
+    if columns is None:
+        return cols, data
+    position = np.full(quantities.shape[1], -1, dtype=np.intp)
+    position[columns] = np.arange(len(columns), dtype=np.intp)
+    local = position[cols]
+    inside = local >= 0
+    return local[inside], data[inside]

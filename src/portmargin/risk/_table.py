@@ -234,12 +234,21 @@ def resolve_instruments(
         if quote is not None:
             forward[r] = quote.mark_price
     dated = np.flatnonzero(has_expiry & index_ok & ~expired)
+    failed: dict[str, PortmarginError] = {}
+    for u in np.unique(underlying[dated]) if dated.size else ():
+        rows = dated[underlying[dated] == u]
+        try:
+            forward[rows] = market.forwards_for(str(u), expiry[rows])
+        except PortmarginError as exc:
+            failed[str(u)] = exc
     keys = {(str(underlying[r]), int(expiry[r])) for r in dated}
     for u, e in sorted(keys):
         rows = dated[(underlying[dated] == u) & (expiry[dated] == e)]
+        if u in failed:
+            for r in rows:
+                missing.setdefault(names[r], f"{names[r]}: {failed[u]}")
+            continue
         try:
-            fwd = market.forward(u, e)
-            forward[rows] = fwd
             opt = rows[kind[rows] == Kind.OPTION]
             if opt.size:
                 sigma[opt] = market.vol(u, e, strike[opt])
@@ -304,7 +313,7 @@ def _excluded_options(market: MarketSnapshot) -> dict[_OptionKey, tuple[str, str
 
 def _unlisted(insts: Sequence[Instrument], market: MarketSnapshot) -> dict[int, str]:
     """Row → reason, for the options and dated futures that ``market`` does not list."""
-    quoted = {_option_key(q.instrument) for q in market.quotes.values()}
+    quoted = market.quoted_options
     excluded = _excluded_options(market) if market.excluded else {}
     out: dict[int, str] = {}
     for r, inst in enumerate(insts):

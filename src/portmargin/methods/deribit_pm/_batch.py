@@ -225,6 +225,16 @@ def _inputs(
     return oo, mmp, spot
 
 
+def _block(q: sp.csr_array, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> sp.csr_array:
+    """``q[rows][:, cols]`` as CSR; an index that keeps every row or column in order is not
+    applied (no copy of a million-row matrix for a venue with one group)."""
+    if rows.size != q.shape[0] or np.any(rows != np.arange(rows.size)):
+        q = q[rows]
+    if cols.size != q.shape[1] or np.any(cols != np.arange(cols.size)):
+        q = q[:, cols]
+    return sp.csr_array(q)
+
+
 def _run_group(
     book: Book,
     table: InstrumentTable,
@@ -245,7 +255,7 @@ def _run_group(
     risk = build_risk_array(sub, grid.scenarios)
     pnl, delta = risk.pnl, risk.delta
     accounts = np.flatnonzero(book.holders(cols))
-    q = sp.csr_array(book.quantities[accounts][:, cols])
+    q = _block(book.quantities, accounts, cols)
     pre = np.asarray(q @ pnl).reshape(len(accounts), pnl.shape[1])
     agg = apply_offsets(
         pre,

@@ -12,7 +12,7 @@ from portmargin.market import MarketSnapshot
 from portmargin.methods.deribit_pm._batch import BatchRun, GroupRun, InputOverrides, run_batch
 from portmargin.methods.deribit_pm._params import DeribitPMParams
 from portmargin.results import Contribution, MarginBatch
-from portmargin.risk import STABLECOINS, Book, Kind
+from portmargin.risk import STABLECOINS, Book, Kind, row_entries
 
 __all__ = ["COMPONENT_SOURCES", "DeribitPM"]
 
@@ -127,11 +127,11 @@ def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
         g = groups[k]
         row = i - int(offsets[k])
         column = int(g.worst_column[row])
-        q = g.quantities[[row]].tocoo()
-        cols = q.coords[1]
+        cols, data = row_entries(g.quantities, row)
+        names, pnl = run.table.names, data * g.pnl[cols, column]
         return tuple(
-            Contribution(instrument=run.table.names[g.columns[c]], quantity=float(x), pnl=float(p))
-            for c, x, p in zip(cols, q.data, q.data * g.pnl[cols, column], strict=True)
+            Contribution(instrument=names[c], quantity=x, pnl=p)
+            for c, x, p in zip(g.columns[cols].tolist(), data.tolist(), pnl.tolist(), strict=True)
         )
 
     accounts = np.array(run.book.accounts, dtype=object)

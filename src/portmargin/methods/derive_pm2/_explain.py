@@ -8,6 +8,7 @@ from portmargin.methods.derive_pm2._batch import STABLE_PRICE, BaseRun, DeriveBa
 from portmargin.methods.derive_pm2._chain import IntArray
 from portmargin.methods.derive_pm2._checks import FloatArray
 from portmargin.results import Contribution
+from portmargin.risk import row_entries
 
 __all__ = ["contributions"]
 
@@ -62,8 +63,8 @@ def contributions(run: DeriveBatchRun, g: BaseRun, row: int) -> tuple[Contributi
     it and the perpetual and collateral 0. Cash is not listed.
     """
     book, sc = run.book, run.columns
-    q = book.quantities[[int(g.accounts[row])]].tocoo()
-    held = dict(zip(q.coords[1].tolist(), q.data.tolist(), strict=True))
+    cols, data = row_entries(book.quantities, int(g.accounts[row]))
+    held = dict(zip(cols.tolist(), data.tolist(), strict=True))
     local = np.flatnonzero([c in held for c in g.option_columns.tolist()])
     amount = np.array([held[c] for c in g.option_columns[local].tolist()], dtype=np.float64)
     j = int(g.worst[row])

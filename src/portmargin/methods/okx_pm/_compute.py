@@ -16,7 +16,7 @@ from portmargin.methods.okx_pm._spot_unit import check_spot_unit, split_spot
 from portmargin.methods.okx_pm._unit import UnitMargin, unit_margin
 from portmargin.methods.okx_pm._units import RiskUnit, risk_units
 from portmargin.results import Contribution, MarginBatch
-from portmargin.risk import Book, prepare_book, set_aside
+from portmargin.risk import Book, prepare_book, row_entries, set_aside
 
 __all__ = ["METHOD_NAME", "compute"]
 
@@ -190,7 +190,7 @@ def compute(
         if worst[i] is None:
             return ()
         unit = units[int(which[i])]
-        row = split.quantities[[i]][:, unit.columns].tocoo()
+        cols, data = row_entries(split.quantities, i, unit.columns)
         s = int(unit.worst_index[i])
         return tuple(
             Contribution(
@@ -198,7 +198,7 @@ def compute(
                 quantity=float(q),
                 pnl=float(q * unit.mr1_pnl[c, s]),
             )
-            for c, q in zip(row.coords[1].tolist(), row.data.tolist(), strict=True)
+            for c, q in zip(cols.tolist(), data.tolist(), strict=True)
         )
 
     return MarginBatch(

@@ -84,8 +84,9 @@ def _by_group(
     shape ``(n_accounts, n_groups)``."""
     if n_groups == 0:
         return np.zeros((q.shape[0], 0))
-    m = sp.csr_array((values, (np.arange(values.size), group)), shape=(values.size, n_groups))
-    return np.asarray((q @ m).toarray(), dtype=np.float64)
+    m = np.zeros((values.size, n_groups))
+    m[np.arange(values.size), group] = values
+    return np.asarray(q @ m, dtype=np.float64).reshape(q.shape[0], n_groups)
 
 
 def _depeg(q: sp.csr_array, risk: UnitRisk, spot: float, params: OkxParams) -> FloatArray:

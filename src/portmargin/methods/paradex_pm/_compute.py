@@ -13,7 +13,15 @@ from portmargin.methods.paradex_pm._asset import AssetMargin, asset_margin
 from portmargin.methods.paradex_pm._params import ParadexParams
 from portmargin.methods.paradex_pm._vol import own_mark_iv
 from portmargin.results import Contribution, MarginBatch
-from portmargin.risk import Book, InstrumentTable, Kind, group_columns, prepare_book, set_aside
+from portmargin.risk import (
+    Book,
+    InstrumentTable,
+    Kind,
+    group_columns,
+    prepare_book,
+    row_entries,
+    set_aside,
+)
 
 __all__ = ["METHOD_NAME", "compute"]
 
@@ -188,15 +196,12 @@ def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> Margin
         if worst[i] is None:
             return ()
         part = parts[int(which[i])]
-        row = good.quantities[[i]][:, part.columns].tocoo()
-        s = int(part.worst[i])
+        cols, data = row_entries(good.quantities, i, part.columns)
+        held = part.columns[cols].tolist()
+        pnl = data * part.pnl_usd[cols, int(part.worst[i])]
         return tuple(
-            Contribution(
-                instrument=table.names[int(part.columns[c])],
-                quantity=float(q),
-                pnl=float(q * part.pnl_usd[c, s]),
-            )
-            for c, q in zip(row.coords[1], row.data, strict=True)
+            Contribution(instrument=table.names[c], quantity=q, pnl=p)
+            for c, q, p in zip(held, data.tolist(), pnl.tolist(), strict=True)
         )
 
     return MarginBatch(

@@ -124,9 +124,13 @@ def explainer(
 ) -> Explainer:
     """Per-row contributions: ``Contribution(instrument, quantity, pnl=-IM of the position)``,
     in the row currency (built on demand for the requested row only)."""
-    order = np.argsort(rows.row, kind="stable")
-    bounds = np.searchsorted(rows.row[order], np.arange(len(rows.account) + 1))
-    cols, qty, req = positions.column[order], positions.quantity[order], im[order]
+    if bool(np.all(rows.row[1:] >= rows.row[:-1])):  # already grouped by row (CSR order)
+        bounds = np.searchsorted(rows.row, np.arange(len(rows.account) + 1))
+        cols, qty, req = positions.column, positions.quantity, im
+    else:
+        order = np.argsort(rows.row, kind="stable")
+        bounds = np.searchsorted(rows.row[order], np.arange(len(rows.account) + 1))
+        cols, qty, req = positions.column[order], positions.quantity[order], im[order]
 
     def explain(i: int) -> tuple[Contribution, ...]:
         part = slice(int(bounds[i]), int(bounds[i + 1]))

@@ -71,11 +71,11 @@ class ColumnRates:
         IM and MM include the fee provision.
         """
         a = np.abs(q)
-        short = q < 0
+        side = 2 * cols + (q < 0)  # long and short rates interleaved per column: one gather
+        im_rate = np.column_stack((self.im_long, self.im_short)).ravel()[side]
+        mm_rate = np.column_stack((self.mm_long, self.mm_short)).ravel()[side]
         n = a * self.size[cols]
         notional = n * self.value[cols]
-        im_rate = np.where(short, self.im_short[cols], self.im_long[cols])
-        mm_rate = np.where(short, self.mm_short[cols], self.mm_long[cols])
         fee = self.fee[cols] * a
         im = notional * (im_rate + self.im_step[cols] * n) + fee
         mm = notional * (mm_rate + self.mm_step[cols] * n) + fee
