@@ -25,7 +25,7 @@ from portmargin.instruments import (
 )
 from portmargin.market import MarketSnapshot
 
-__all__ = ["STABLECOINS", "InstrumentTable", "Kind", "resolve_instruments"]
+__all__ = ["STABLECOINS", "InstrumentTable", "Kind", "resolve_fresh"]
 
 STABLECOINS = frozenset({"USD", "USDC", "USDT", "DAI", "USDE"})
 """Currencies valued at 1 USD (a de-peg is a scenario, not a price)."""
@@ -169,10 +169,10 @@ def _settlement(inst: Instrument) -> str:
     return inst.settlement_currency
 
 
-def resolve_instruments(
-    instruments: Sequence[Instrument], market: MarketSnapshot
-) -> InstrumentTable:
-    """Resolve instruments into an :class:`InstrumentTable` against ``market``.
+def resolve_fresh(instruments: Sequence[Instrument], market: MarketSnapshot) -> InstrumentTable:
+    """Resolve instruments into an :class:`InstrumentTable` against ``market``, every one
+    afresh (:func:`~portmargin.risk.resolve_instruments` reuses the rows a priced snapshot
+    holds).
 
     Loops run per distinct ``(underlying, expiry)`` and per instrument only to read contract
     terms; prices and vols are looked up in bulk.
