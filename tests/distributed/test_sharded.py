@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import portmargin.risk._priced as priced_module
 from portmargin.bench._margin import venue_instruments
 from portmargin.core import DataFormatError
 from portmargin.data import demo_chain_path
 from portmargin.distributed import DaskExecutor, LocalExecutor, margin_sharded
+from portmargin.instruments import Instrument
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
 from portmargin.methods import get_method
+from portmargin.risk import InstrumentTable, PricedSnapshot
+from portmargin.risk._table import resolve_fresh
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 CHAIN = str(demo_chain_path())
 
@@ -108,6 +117,44 @@ def test_in_process_shards_equal_the_local_run(
     assert set(done.errors) == {"acct-0100", "smile"}
     assert rows(out) == local
     assert not out.with_name(out.name + ".parts").exists()
+
+
+class RecordingExecutor(LocalExecutor):
+    """Runs in this process and keeps the shared values it was given."""
+
+    shared: Mapping[str, Any]
+
+    def map(self, fn: Callable[..., R], items: Sequence[T], shared: Mapping[str, Any]) -> list[R]:
+        self.shared = shared
+        return super().map(fn, items, shared)
+
+
+def test_shards_get_the_snapshot_priced_once_for_the_file(
+    venue: Path,
+    local: list[dict[str, Any]],
+    demo_snapshot: MarketSnapshot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resolved: list[str] = []
+
+    def counting(instruments: tuple[Instrument, ...], market: MarketSnapshot) -> InstrumentTable:
+        resolved.extend(i.name for i in instruments)
+        return resolve_fresh(instruments, market)
+
+    monkeypatch.setattr(priced_module, "resolve_fresh", counting)
+    method = get_method("deribit-pm")
+    out = tmp_path / "priced.parquet"
+    executor = RecordingExecutor()
+    margin_sharded(venue, out, method, load_params(method), demo_snapshot, executor)
+    market = executor.shared["market"]
+    assert isinstance(market, PricedSnapshot)
+    names = set(pq.read_table(venue, columns=["instrument"]).column("instrument").to_pylist())
+    names.discard("NOT-AN-INSTRUMENT")
+    assert set(market.table.names) == names
+    assert "BTC-27JUN20-9000-C" in market.table.missing
+    assert Counter(n for n in resolved if n in names) == dict.fromkeys(names, 1)
+    assert rows(out) == local
 
 
 def test_dask_local_cluster_equals_the_local_run(

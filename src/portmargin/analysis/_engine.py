@@ -14,7 +14,7 @@ from portmargin.market import MarketSnapshot
 from portmargin.methods import MarginMethod, RunOptions, run_method
 from portmargin.portfolio import Portfolio
 from portmargin.results import MarginBatch
-from portmargin.risk import Book
+from portmargin.risk import Book, PricedSnapshot, price_snapshot
 
 __all__ = ["MarginEngine"]
 
@@ -28,10 +28,13 @@ BASE = -1
 class MarginEngine:
     """Margin of every account of a book, kept up to date as prices and positions change.
 
-    The engine holds the book, the market snapshot and the results. A new snapshot re-margins
+    The engine holds the book, the market snapshot priced for the book's instruments (each
+    resolved once per snapshot, :func:`portmargin.risk.price_snapshot`) and the results. A new
+    snapshot re-margins
     every account in one batch over the book it already holds (no re-reading or rebuilding of
     positions); new positions for a few accounts re-margin only those accounts, each over the
-    instruments it holds, and their rows replace the old ones in :attr:`batch`.
+    instruments it holds (taking the rows of the priced instruments; instruments the book did
+    not hold are resolved on the fly), and their rows replace the old ones in :attr:`batch`.
 
     Every run goes through :func:`portmargin.methods.run_method`, so the engine's results are
     exactly those of a full run over the same book and snapshot (same rows, numbers, errors).
@@ -66,6 +69,11 @@ class MarginEngine:
     def market(self) -> MarketSnapshot:
         """The snapshot of the current results."""
         return self._market
+
+    @property
+    def priced(self) -> PricedSnapshot:
+        """:attr:`market` priced for the instruments of the book of the last full run."""
+        return self._priced
 
     @property
     def accounts(self) -> tuple[str, ...]:
@@ -120,7 +128,7 @@ class MarginEngine:
         if len(set(names)) != len(names):
             raise ValidationError("portfolios", names, "each account at most once")
         book = Book.from_portfolios(portfolios)
-        part = run_method(self._method, book, self._market, self._params, self._options)
+        part = run_method(self._method, book, self._priced, self._params, self._options)
         index = len(self._parts)
         self._parts.append(part)
         for row, account in enumerate(names):
@@ -143,7 +151,8 @@ class MarginEngine:
 
     def _reset(self, book: Book) -> None:
         self._book = book.with_columns_by_name()
-        self._full = run_method(self._method, book, self._market, self._params, self._options)
+        self._priced = price_snapshot(self._market, self._book.instruments)
+        self._full = run_method(self._method, book, self._priced, self._params, self._options)
         self._forget_changes()
 
     def _forget_changes(self) -> None:

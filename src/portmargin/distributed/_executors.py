@@ -14,9 +14,16 @@ __all__ = ["DaskExecutor", "Executor", "LocalExecutor"]
 T = TypeVar("T")
 R = TypeVar("R")
 
+
+def _read_only(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    """A read-only view of ``items`` (how a pickled read-only mapping is rebuilt)."""
+    return MappingProxyType(items)
+
+
 # Frozen domain values (snapshots, parameter packs) hold read-only mappings; ship them to
-# workers as plain dicts, rebuilt read-only on arrival.
-copyreg.pickle(MappingProxyType, lambda m: (MappingProxyType, (dict(m),)))
+# workers as plain dicts, rebuilt read-only on arrival (by a module-level function, so that
+# the standard pickle can name it as well as cloudpickle).
+copyreg.pickle(MappingProxyType, lambda m: (_read_only, (dict(m),)))
 
 
 class Executor(Protocol):

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from portmargin.core import DataFormatError
+from portmargin.core import DataFormatError, PortmarginError
 from portmargin.distributed._executors import Executor
 from portmargin.distributed._plan import Shard, plan_shards
+from portmargin.instruments import Instrument, parse_instrument
 from portmargin.market import MarketSnapshot
 from portmargin.methods import MarginMethod, RunOptions, run_method
+from portmargin.risk import price_snapshot
 
 __all__ = ["ShardOutcome", "ShardedRun", "margin_sharded"]
 
@@ -104,8 +106,10 @@ def margin_sharded(
     """Margin every account of a Parquet positions file on ``executor``; write ``out``.
 
     The file is split into runs of rows that never split an account (:func:`plan_shards`),
-    ``SHARDS_PER_WORKER`` per worker. The snapshot and the parameters
-    go to every worker once; each task reads its row groups, margins them through
+    ``SHARDS_PER_WORKER`` per worker. The snapshot, priced once here for every distinct
+    instrument of the file (:func:`portmargin.risk.price_snapshot`; names that do not parse
+    stay per-account errors of the shards), and the parameters go to every worker once;
+    each task reads its row groups, margins them through
     :func:`portmargin.methods.run_method` and writes its results next to ``out``; the parts
     are then joined into ``out`` (Parquet, or CSV by suffix) in file order. Results equal a
     run of the whole file in one process, row for row.
@@ -126,6 +130,7 @@ def margin_sharded(
     if target.suffix.lower() not in (".parquet", ".csv"):
         raise DataFormatError(str(target), "sharded runs write .parquet or .csv results")
     plan = plan_shards(source, executor.workers * SHARDS_PER_WORKER)
+    priced = price_snapshot(market, _file_instruments(source))
     parts = target.with_name(target.name + ".parts")
     shutil.rmtree(parts, ignore_errors=True)
     parts.mkdir(parents=True)
@@ -137,7 +142,7 @@ def margin_sharded(
                 "job": _Job(positions=str(source.resolve()), parts=str(parts.resolve())),
                 "method": method,
                 "params": params,
-                "market": market,
+                "market": priced,
             },
         )
         outcomes.sort(key=lambda o: o.index)
@@ -151,6 +156,33 @@ def margin_sharded(
         cuts_allowed=plan.cuts_allowed,
         seconds=time.perf_counter() - start,
     )
+
+
+def _file_instruments(source: Path) -> tuple[Instrument, ...]:
+    """The distinct instruments named in the ``instrument`` column of a Parquet positions
+    file (only that column is read), each name parsed once; names that do not parse, and a
+    missing or non-text column, are left to the shards to report."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if "instrument" not in pq.read_schema(source).names:
+        return ()
+    column = pq.read_table(source, columns=["instrument"], read_dictionary=["instrument"]).column(
+        "instrument"
+    )
+    distinct = column.unique()
+    if pa.types.is_dictionary(distinct.type):
+        distinct = distinct.dictionary.take(distinct.indices).unique()
+    if not (pa.types.is_string(distinct.type) or pa.types.is_large_string(distinct.type)):
+        return ()
+    instruments: dict[str, Instrument] = {}
+    for name in distinct.drop_null().to_pylist():
+        try:
+            inst = parse_instrument(name)
+        except PortmarginError:
+            continue
+        instruments.setdefault(inst.name, inst)
+    return tuple(instruments.values())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

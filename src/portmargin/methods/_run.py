@@ -20,6 +20,7 @@ from portmargin.risk import (
     InstrumentTable,
     account_equity,
     oversized_accounts,
+    price_snapshot,
     resolve_instruments,
 )
 
@@ -65,6 +66,9 @@ def run_method(
 
     Around ``method.compute``:
 
+    - the book's instruments are resolved once (:func:`portmargin.risk.price_snapshot`; not
+      at all when ``market`` is already priced for them): the method and the equity step
+      take their rows;
     - columns are ordered by instrument name, so nothing an account gets (numbers or the
       reason it could not be computed) depends on the other accounts of the batch;
     - accounts with a position beyond ``options.max_abs_quantity`` are errors (the rest are
@@ -91,8 +95,9 @@ def run_method(
     if rejected:
         keep = np.array([a not in rejected for a in ordered.accounts], dtype=bool)
         ordered = ordered.select_accounts(keep)
-    batch = method.compute(ordered, market, params)
-    return _account_for(ordered, batch, market, rejected)
+    priced = price_snapshot(market, ordered.instruments)
+    batch = method.compute(ordered, priced, params)
+    return _account_for(ordered, batch, priced, rejected)
 
 
 def _account_for(

@@ -10,7 +10,8 @@ from portmargin.risk._prepare import (
     scenario_pnl,
     set_aside,
 )
-from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind, resolve_instruments
+from portmargin.risk._priced import PricedSnapshot, price_snapshot, resolve_instruments
+from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
 
 __all__ = [
     "STABLECOINS",
@@ -19,12 +20,14 @@ __all__ = [
     "InstrumentTable",
     "Kind",
     "PreparedBook",
+    "PricedSnapshot",
     "RiskArray",
     "account_equity",
     "build_risk_array",
     "group_columns",
     "oversized_accounts",
     "prepare_book",
+    "price_snapshot",
     "resolve_instruments",
     "row_entries",
     "scenario_pnl",

@@ -11,7 +11,8 @@ from numpy.typing import NDArray
 
 from portmargin.market import MarketSnapshot
 from portmargin.risk._book import Book
-from portmargin.risk._table import InstrumentTable, resolve_instruments
+from portmargin.risk._priced import resolve_instruments
+from portmargin.risk._table import InstrumentTable
 
 __all__ = ["PreparedBook", "group_columns", "prepare_book", "scenario_pnl", "set_aside"]
 

@@ -25,7 +25,7 @@ from portmargin.instruments import (
 )
 from portmargin.market import MarketSnapshot
 
-__all__ = ["STABLECOINS", "InstrumentTable", "Kind", "resolve_instruments"]
+__all__ = ["STABLECOINS", "InstrumentTable", "Kind", "resolve_fresh"]
 
 STABLECOINS = frozenset({"USD", "USDC", "USDT", "DAI", "USDE"})
 """Currencies valued at 1 USD (a de-peg is a scenario, not a price)."""
@@ -169,20 +169,24 @@ def _settlement(inst: Instrument) -> str:
     return inst.settlement_currency
 
 
-def resolve_instruments(
-    instruments: Sequence[Instrument], market: MarketSnapshot
-) -> InstrumentTable:
-    """Resolve instruments into an :class:`InstrumentTable` against ``market``.
+def resolve_fresh(instruments: Sequence[Instrument], market: MarketSnapshot) -> InstrumentTable:
+    """Resolve instruments into an :class:`InstrumentTable` against ``market``, every one
+    afresh (:func:`~portmargin.risk.resolve_instruments` reuses the rows a priced snapshot
+    holds).
 
     Loops run per distinct ``(underlying, expiry)`` and per instrument only to read contract
     terms; prices and vols are looked up in bulk.
 
-    Instruments whose market data is missing (no index, no forward, expired at valuation
-    time) are listed in ``missing`` with the reason instead of raising, so a batch can report
-    the accounts that hold them and still compute the others. So are instruments the snapshot
-    does not list (no quote of that expiry, strike and type; a quote excluded by the loader;
-    see :class:`~portmargin.market.MarketSnapshot`), unless ``market.allow_unlisted``: they are
-    then priced from the forwards and smiles and flagged in ``unlisted``.
+    Every row depends on its instrument and ``market`` only, not on the other instruments
+    resolved with it (a future is not missing because an option of its expiry has no vol).
+
+    Instruments whose market data is missing (no index, no forward, no vol for an option,
+    expired at valuation time) are listed in ``missing`` with the reason instead of raising,
+    so a batch can report the accounts that hold them and still compute the others. So are
+    instruments the snapshot does not list (no quote of that expiry, strike and type; a quote
+    excluded by the loader; see :class:`~portmargin.market.MarketSnapshot`), unless
+    ``market.allow_unlisted``: they are then priced from the forwards and smiles and flagged
+    in ``unlisted``.
     """
     insts = tuple(instruments)
     n = len(insts)
@@ -248,15 +252,16 @@ def resolve_instruments(
             for r in rows:
                 missing.setdefault(names[r], f"{names[r]}: {failed[u]}")
             continue
+        opt = rows[kind[rows] == Kind.OPTION]
+        if not opt.size:
+            continue
         try:
-            opt = rows[kind[rows] == Kind.OPTION]
-            if opt.size:
-                sigma[opt] = market.vol(u, e, strike[opt])
-                quotes = np.array([_quote_currency(insts[r]) for r in opt], dtype=object)
-                for ccy in set(quotes.tolist()):
-                    df[opt[quotes == ccy]] = market.discount_factor(ccy, e)
+            sigma[opt] = market.vol(u, e, strike[opt])
+            quotes = np.array([_quote_currency(insts[r]) for r in opt], dtype=object)
+            for ccy in set(quotes.tolist()):
+                df[opt[quotes == ccy]] = market.discount_factor(ccy, e)
         except PortmarginError as exc:
-            for r in rows:
+            for r in opt:
                 missing.setdefault(names[r], f"{names[r]}: {exc}")
     for r in np.flatnonzero(kind == Kind.FUTURE):
         quote = market.futures.get(names[r])
