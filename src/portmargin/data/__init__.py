@@ -3,11 +3,42 @@
 from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["DEMO_CHAIN", "demo_chain_path"]
+__all__ = [
+    "DEMO_CHAIN",
+    "DEMO_DAILY",
+    "demo_chain_path",
+    "demo_daily_path",
+    "demo_daily_paths",
+]
 
 DEMO_CHAIN = "deribit_btc_options_2020-05-21.csv"
+
+DEMO_DAILY = {"BTC": "btc_usd_daily.csv", "ETH": "eth_usd_daily.csv"}
+"""File of the bundled daily USD closes, per underlying (Yahoo Finance export)."""
 
 
 def demo_chain_path() -> Path:
     """Path of the bundled Deribit BTC option chain (2020-05-21, 326 options)."""
     return Path(str(files(__package__).joinpath(DEMO_CHAIN)))
+
+
+def demo_daily_path(underlying: str) -> Path:
+    """Path of the bundled daily history of ``underlying`` (``"BTC"`` or ``"ETH"``, in USD).
+
+    Raises
+    ------
+    KeyError
+        No daily file is bundled for ``underlying``.
+    """
+    try:
+        name = DEMO_DAILY[underlying]
+    except KeyError:
+        raise KeyError(
+            f"no bundled daily history for {underlying!r}; available: {sorted(DEMO_DAILY)}"
+        ) from None
+    return Path(str(files(__package__).joinpath(name)))
+
+
+def demo_daily_paths() -> dict[str, Path]:
+    """Underlying → path of every bundled daily history (BTC-USD and ETH-USD)."""
+    return {u: demo_daily_path(u) for u in DEMO_DAILY}
