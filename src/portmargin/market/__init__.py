@@ -1,20 +1,36 @@
-"""Market data: vol smiles, the market snapshot at a valuation time, and venue quotes.
+"""Market data: vol smiles, the market snapshot, venue quotes and daily close history.
 
 Pure domain objects: no file I/O (venue adapters in :mod:`portmargin.io` build snapshots).
 Everything is frozen and validated on construction; a shocked market is a new object.
 """
 
+from portmargin.market._history import (
+    LOOKBACK_DAYS,
+    RECOMMENDED_HISTORY_START,
+    DateLike,
+    PriceHistory,
+    Proxy,
+    ReturnWindow,
+    to_day,
+)
 from portmargin.market._quotes import FutureQuote, Greeks, OptionQuote
 from portmargin.market._sanity import SanityRules
 from portmargin.market._smile import VolSmile
 from portmargin.market._snapshot import ExpiryKey, MarketSnapshot
 
 __all__ = [
+    "LOOKBACK_DAYS",
+    "RECOMMENDED_HISTORY_START",
+    "DateLike",
     "ExpiryKey",
     "FutureQuote",
     "Greeks",
     "MarketSnapshot",
     "OptionQuote",
+    "PriceHistory",
+    "Proxy",
+    "ReturnWindow",
     "SanityRules",
     "VolSmile",
+    "to_day",
 ]
