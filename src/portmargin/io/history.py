@@ -210,7 +210,12 @@ def _days(source: str, column: pa.ChunkedArray, name: str) -> NDArray[np.datetim
         )
     text = pc.utf8_trim_whitespace(column)
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    good = pc.and_(pc.fill_null(pc.match_substring_regex(text, _DATE), False), pc.is_valid(parsed))
+    # strptime rolls impossible days over (2021-02-30 -> 2021-03-02): require a round trip.
+    again = pc.strftime(pc.fill_null(parsed, 0), format="%Y-%m-%d")
+    good = pc.and_(
+        pc.fill_null(pc.match_substring_regex(text, _DATE), False),
+        pc.and_(pc.is_valid(parsed), pc.equal(again, text)),
+    )
     good_np = good.to_numpy(zero_copy_only=False)
     if not good_np.all():
         i = int(np.flatnonzero(~good_np)[0])
