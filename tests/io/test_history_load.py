@@ -221,3 +221,60 @@ def test_bad_files(tmp_path: Path) -> None:
         load_history({"X": b})
     with pytest.raises(ValueError, match="paths"):
         load_history({})
+
+
+def test_spec_median_30_day_volumes_at_the_as_of_date(bundled) -> None:  # type: ignore[no-untyped-def]
+    # var-margin.md 7: BTC V = 0.01 x 3.598e10, ETH V = 1.885e8 (= 0.01 x 1.885e10).
+    h = bundled.history
+    assert round(h.median_volume("BTC", as_of="2021-11-24"), -7) == 3.598e10
+    assert round(h.median_volume("ETH", as_of="2021-11-24"), -7) == 1.885e10
+    assert h.median_volume("BTC") == 35982763561.5
+    assert h.median_volume("ETH") == 18853070365.5
+
+
+def test_median_volume_skips_null_days_and_counts_valid_rows(bundled) -> None:  # type: ignore[no-untyped-def]
+    # The 30 valid rows ending 2020-10-20 reach back past the three null days in October.
+    h = bundled.history
+    with demo_daily_path("BTC").open(newline="") as fh:
+        rows = [
+            r for r in csv.DictReader(fh) if r["Volume"] != "null" and r["Date"] <= "2020-10-20"
+        ]
+    expected = float(np.median([float(r["Volume"]) for r in rows[-30:]]))
+    assert rows[-30]["Date"] == "2020-09-18"
+    assert h.median_volume("BTC", as_of="2020-10-20") == expected
+
+
+def test_bad_volume_keeps_the_close_and_is_reported(tmp_path: Path) -> None:
+    p = write(tmp_path, HEADER + "2021-01-01,,,,1,1,5\n2021-01-02,,,,2,2,x\n2021-01-03,,,,3,3,-1\n")
+    load = load_history({"X": p})
+    assert load.dropped == (
+        DroppedDay(
+            underlying="X",
+            date="2021-01-02",
+            reason="volume 'x' is not a number; the close is kept",
+        ),
+        DroppedDay(
+            underlying="X", date="2021-01-03", reason="volume -1 is not >= 0; the close is kept"
+        ),
+    )
+    h = load.history
+    assert h.joint_returns().n == 2
+    assert h.volumes is not None
+    np.testing.assert_array_equal(h.volumes[:, 0], [5.0, np.nan, np.nan])
+    assert h.median_volume("X", rows=1) == 5.0
+    with pytest.raises(
+        MarketDataError, match="X: 1 rows with a close and a volume up to 2021-01-03; expected 2"
+    ):
+        h.median_volume("X", rows=2)
+
+
+def test_volume_column_is_optional(tmp_path: Path) -> None:
+    h = load_history({"X": write(tmp_path, "Date,Close\n2021-01-01,1\n2021-01-02,2\n")}).history
+    assert h.volumes is None
+    with pytest.raises(MarketDataError, match="no volumes"):
+        h.median_volume("X")
+    q = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"date": ["2021-01-01"], "close": [1.0], "volume": [7]}), q)
+    mixed = load_history({"X": tmp_path / "x.csv", "Y": q}).history
+    assert mixed.volumes is not None
+    np.testing.assert_array_equal(mixed.volumes, [[np.nan, 7.0], [np.nan, np.nan]])

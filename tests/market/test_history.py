@@ -297,3 +297,23 @@ def test_proxied_entries_are_beta_times_the_proxy(
     assert w.n == n - 1  # every date has a return: the proxy fills N's missing start
     np.testing.assert_allclose(w.returns[w.proxied[:, 1], 1], beta * w.returns[w.proxied[:, 1], 0])
     assert int(w.proxied[:, 1].sum()) == late
+
+
+def test_volumes_validation_and_median() -> None:
+    base: dict[str, object] = {
+        "underlyings": ("A",),
+        "dates": days("2021-01-01", 3),
+        "closes": np.array([[1.0], [2.0], [NAN]]),
+    }
+    h = PriceHistory(**base, volumes=np.array([[1.0], [3.0], [100.0]]))  # type: ignore[arg-type]
+    # Row 3 has no close: not a valid row, so its volume is not used.
+    assert h.median_volume("A", rows=2) == 2.0
+    with pytest.raises(MarketDataError, match="A: 2 rows with a close and a volume"):
+        h.median_volume("A")  # 30 rows by default
+    assert h.median_volume("A", as_of="2021-01-01", rows=1) == 1.0
+    with pytest.raises(ValidationError, match=r"PriceHistory\.volumes\[A, 2021-01-02\]"):
+        PriceHistory(**base, volumes=np.array([[1.0], [-1.0], [1.0]]))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="shape"):
+        PriceHistory(**base, volumes=np.array([1.0, 2.0, 3.0]))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="rows"):
+        h.median_volume("A", rows=0)

@@ -2,8 +2,9 @@
 
 A CSV file has a header with at least ``Date`` and ``Close`` (a Yahoo export has
 ``Date,Open,High,Low,Close,Adj Close,Volume``); a Parquet file has ``date`` and ``close``
-columns (date as a date, timestamp or ``YYYY-MM-DD`` string; close as a number). Only the close
-is used (``Adj Close`` equals ``Close`` for crypto pairs).
+columns (date as a date, timestamp or ``YYYY-MM-DD`` string; close as a number). The close is
+used (``Adj Close`` equals ``Close`` for crypto pairs), and the USD volume when the file has a
+``Volume`` (CSV) or ``volume`` (Parquet) column.
 
 Row rules, after ``var-margin.md`` section 3.1 (a return needs a *valid close* on both days;
 prices are never interpolated):
@@ -11,6 +12,8 @@ prices are never interpolated):
 - a close that is the literal string ``null`` (how Yahoo marks a missing day), empty, not a
   number, not finite or not > 0 is not a valid close: the day is dropped and reported with the
   reason, and no return is taken from or to it;
+- a volume that is not a finite number >= 0 on a day with a valid close is not used (``NaN``);
+  the close is kept and the day is reported;
 - dates must be ``YYYY-MM-DD``, strictly increasing and unique. A date that cannot be read, is
   repeated or is out of order leaves no sound choice of close, so it raises
   :class:`~portmargin.core.DataFormatError` naming the file, the row (1-based, header excluded)
@@ -36,7 +39,7 @@ from numpy.typing import NDArray
 from portmargin.core import DataFormatError, ValidationError
 from portmargin.market import PriceHistory
 
-__all__ = ["DroppedDay", "HistoryLoad", "load_history", "read_daily_closes"]
+__all__ = ["DailyFile", "DroppedDay", "HistoryLoad", "load_history", "read_daily_closes"]
 
 _NUMBER = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -99,19 +102,50 @@ def load_history(paths: Mapping[str, str | Path]) -> HistoryLoad:
     """
     if not paths:
         raise ValidationError("paths", paths, "at least one underlying → file")
-    series = [(u, *read_daily_closes(p, underlying=u)) for u, p in paths.items()]
-    dates = np.unique(np.concatenate([d for _, d, _, _ in series]))
-    closes = np.full((dates.size, len(series)), np.nan)
-    for j, (_, d, c, _) in enumerate(series):
-        closes[np.searchsorted(dates, d), j] = c
-    history = PriceHistory(underlyings=tuple(paths), dates=dates, closes=closes)
-    return HistoryLoad(history=history, dropped=tuple(x for *_, ds in series for x in ds))
+    files = [read_daily_closes(p, underlying=u) for u, p in paths.items()]
+    dates = np.unique(np.concatenate([f.dates for f in files]))
+    closes = np.full((dates.size, len(files)), np.nan)
+    volumes = np.full((dates.size, len(files)), np.nan)
+    for j, f in enumerate(files):
+        at = np.searchsorted(dates, f.dates)
+        closes[at, j] = f.closes
+        if f.volumes is not None:
+            volumes[at, j] = f.volumes
+    any_volume = any(f.volumes is not None for f in files)
+    history = PriceHistory(
+        underlyings=tuple(paths),
+        dates=dates,
+        closes=closes,
+        volumes=volumes if any_volume else None,
+    )
+    return HistoryLoad(history=history, dropped=tuple(x for f in files for x in f.dropped))
 
 
-def read_daily_closes(
-    path: str | Path, *, underlying: str
-) -> tuple[NDArray[np.datetime64], NDArray[np.float64], tuple[DroppedDay, ...]]:
-    """Dates (``datetime64[D]``) and valid USD closes of one file, and the rows dropped.
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class DailyFile:
+    """The valid days of one daily file.
+
+    Attributes
+    ----------
+    dates
+        Shape ``(n,)``, ``datetime64[D]``, increasing: the days with a valid close.
+    closes
+        Shape ``(n,)``, USD, all finite and > 0.
+    volumes
+        Shape ``(n,)``, USD traded, ``NaN`` where the volume is not valid; ``None`` when the
+        file has no volume column (``Volume`` in CSV, ``volume`` in Parquet).
+    dropped
+        Days whose close was not used, and days whose close is kept but whose volume is not.
+    """
+
+    dates: NDArray[np.datetime64]
+    closes: NDArray[np.float64]
+    volumes: NDArray[np.float64] | None
+    dropped: tuple[DroppedDay, ...]
+
+
+def read_daily_closes(path: str | Path, *, underlying: str) -> DailyFile:
+    """The valid days of one file, with their USD closes and volumes, and what was not used.
 
     Raises
     ------
@@ -121,11 +155,11 @@ def read_daily_closes(
     p = Path(path)
     source = str(p)
     if p.suffix.lower() in (".parquet", ".pq"):
-        date_col, close_col = "date", "close"
-        table = _read_parquet(p, (date_col, close_col))
+        date_col, close_col, volume_col = "date", "close", "volume"
+        table = _read_parquet(p, (date_col, close_col), volume_col)
     else:
-        date_col, close_col = "Date", "Close"
-        table = _read_csv(p, (date_col, close_col))
+        date_col, close_col, volume_col = "Date", "Close", "Volume"
+        table = _read_csv(p, (date_col, close_col), volume_col)
     if table.num_rows == 0:
         raise DataFormatError(source, "has no data rows; expected one row per day")
     days = _days(source, table.column(date_col), date_col)
@@ -140,20 +174,28 @@ def read_daily_closes(
             row=i + 1,
             column=date_col,
         )
-    closes, reasons = _closes(source, table.column(close_col), close_col)
-    bad = np.flatnonzero(reasons != "")
-    dropped = tuple(
-        DroppedDay(underlying=underlying, date=str(days[i]), reason=str(reasons[i])) for i in bad
-    )
+    closes, reasons = _numbers(source, table.column(close_col), close_col, "close", zero_ok=False)
     ok = reasons == ""
     if not ok.any():
         raise DataFormatError(
             source, f"no row has a valid close (first row: {reasons[0]})", column=close_col
         )
-    return days[ok], closes[ok], dropped
+    volumes = None
+    if volume_col in table.column_names:
+        volumes, v_reasons = _numbers(
+            source, table.column(volume_col), volume_col, "volume", zero_ok=True
+        )
+        kept_bad = ok & (v_reasons != "")
+        reasons = np.where(kept_bad, np.char.add(v_reasons, "; the close is kept"), reasons)
+        volumes = volumes[ok]
+    bad = np.flatnonzero(reasons != "")
+    dropped = tuple(
+        DroppedDay(underlying=underlying, date=str(days[i]), reason=str(reasons[i])) for i in bad
+    )
+    return DailyFile(dates=days[ok], closes=closes[ok], volumes=volumes, dropped=dropped)
 
 
-def _read_csv(p: Path, columns: tuple[str, str]) -> pa.Table:
+def _read_csv(p: Path, columns: tuple[str, str], optional: str) -> pa.Table:
     try:
         with p.open(newline="", encoding="utf-8-sig") as fh:
             header = next(csv.reader([fh.readline()]), None)
@@ -163,13 +205,14 @@ def _read_csv(p: Path, columns: tuple[str, str]) -> pa.Table:
         raise DataFormatError(str(p), "is not UTF-8 text; expected a CSV file") from None
     names = [h.strip() for h in header or ()]
     _check_columns(str(p), names, columns)
+    wanted = [*columns, optional] if optional in names else list(columns)
     try:
         return pa_csv.read_csv(
             p,
             read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names),
             convert_options=pa_csv.ConvertOptions(
-                include_columns=list(columns),
-                column_types=dict.fromkeys(columns, pa.string()),
+                include_columns=wanted,
+                column_types=dict.fromkeys(wanted, pa.string()),
                 strings_can_be_null=False,
             ),
         )
@@ -177,10 +220,13 @@ def _read_csv(p: Path, columns: tuple[str, str]) -> pa.Table:
         raise DataFormatError(str(p), f"is not a valid CSV file: {exc}") from None
 
 
-def _read_parquet(p: Path, columns: tuple[str, str]) -> pa.Table:
+def _read_parquet(p: Path, columns: tuple[str, str], optional: str) -> pa.Table:
     try:
-        _check_columns(str(p), list(pq.read_schema(p).names), columns)
-        return pq.read_table(p, columns=list(columns))
+        names = list(pq.read_schema(p).names)
+        _check_columns(str(p), names, columns)
+        return pq.read_table(
+            p, columns=[*columns, optional] if optional in names else list(columns)
+        )
     except OSError as exc:
         raise DataFormatError(str(p), f"cannot be read: {exc.strerror or exc}") from None
     except (pa.ArrowException, ValueError) as exc:
@@ -228,10 +274,13 @@ def _days(source: str, column: pa.ChunkedArray, name: str) -> NDArray[np.datetim
     return np.asarray(pc.cast(parsed, pa.date32()).to_numpy(), dtype="datetime64[D]")
 
 
-def _closes(
-    source: str, column: pa.ChunkedArray, name: str
+def _numbers(
+    source: str, column: pa.ChunkedArray, name: str, what: str, *, zero_ok: bool
 ) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
-    """Close per row (NaN where unusable) and the reason per row (``""`` when valid)."""
+    """Value per row (NaN where unusable) and the reason per row (``""`` when valid).
+
+    Valid: a finite number > 0 (``>= 0`` with ``zero_ok``); ``what`` names it in reasons.
+    """
     n = len(column)
     reasons = np.full(n, "", dtype=object)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -246,21 +295,22 @@ def _closes(
             )
         not_number = ~numeric & ~is_null & ~is_empty
         shown = pc.filter(text, pa.array(not_number)).to_pylist()
-        reasons[not_number] = [f"close {v!r} is not a number" for v in shown]
-        reasons[is_empty] = "close is empty"
-        reasons[is_null] = "close is null"
+        reasons[not_number] = [f"{what} {v!r} is not a number" for v in shown]
+        reasons[is_empty] = f"{what} is empty"
+        reasons[is_null] = f"{what} is null"
     elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         is_null = column.is_null().to_numpy(zero_copy_only=False)
         values = pc.cast(pc.fill_null(column, 0), pa.float64()).to_numpy(zero_copy_only=False)
         numeric = ~is_null & ~np.isnan(values)
-        reasons[~is_null & np.isnan(values)] = "close is NaN"
-        reasons[is_null] = "close is null"
+        reasons[~is_null & np.isnan(values)] = f"{what} is NaN"
+        reasons[is_null] = f"{what} is null"
     else:
-        raise DataFormatError(source, f"closes are {column.type}; expected numbers", column=name)
+        raise DataFormatError(source, f"{what}s are {column.type}; expected numbers", column=name)
     with np.errstate(invalid="ignore"):
-        nonpositive = numeric & np.isfinite(values) & (values <= 0)
+        out_of_range = numeric & np.isfinite(values) & ((values < 0) if zero_ok else (values <= 0))
     infinite = numeric & np.isinf(values)
-    reasons[nonpositive] = [f"close {v:g} is not > 0" for v in values[nonpositive]]
-    reasons[infinite] = "close is not finite"
+    bound = ">= 0" if zero_ok else "> 0"
+    reasons[out_of_range] = [f"{what} {v:g} is not {bound}" for v in values[out_of_range]]
+    reasons[infinite] = f"{what} is not finite"
     values = np.where(reasons == "", values, np.nan)
     return values, reasons.astype(str)

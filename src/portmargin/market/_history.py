@@ -112,11 +112,16 @@ class PriceHistory:
         Shape ``(n_days, n_underlyings)``, float64, USD per unit of the underlying. ``NaN``
         marks a missing close (before an underlying's first day, or a dropped row); every
         other value is finite and > 0.
+    volumes
+        Optional, shape ``(n_days, n_underlyings)``, float64: USD traded on the day (Yahoo's
+        ``Volume`` for crypto pairs), for the liquidity add-on of ``var-margin.md`` section 7.
+        ``NaN`` where unknown; every other value is finite and >= 0.
     """
 
     underlyings: tuple[str, ...]
     dates: NDArray[np.datetime64]
     closes: NDArray[np.float64]
+    volumes: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         names = tuple(self.underlyings)
@@ -154,6 +159,21 @@ class PriceHistory:
                 float(closes[i, j]),
                 "a finite close > 0 or NaN for a missing day",
             )
+        if self.volumes is not None:
+            volumes = np.array(self.volumes, dtype=np.float64)
+            if volumes.shape != closes.shape:
+                raise ValidationError(
+                    "PriceHistory.volumes", f"shape {volumes.shape}", f"shape {closes.shape}"
+                )
+            bad_mask = ~np.isnan(volumes) & ~(np.isfinite(volumes) & (volumes >= 0))
+            if bad_mask.any():
+                i, j = (int(x[0]) for x in np.nonzero(bad_mask))
+                raise ValidationError(
+                    f"PriceHistory.volumes[{names[j]}, {dates[i]}]",
+                    float(volumes[i, j]),
+                    "a finite USD volume >= 0 or NaN when unknown",
+                )
+            object.__setattr__(self, "volumes", _readonly(volumes))
         object.__setattr__(self, "underlyings", names)
         object.__setattr__(self, "dates", _readonly(dates))
         object.__setattr__(self, "closes", _readonly(closes))
@@ -166,6 +186,34 @@ class PriceHistory:
             raise MarketDataError(
                 f"no price history for {underlying!r}; available: {list(self.underlyings)}"
             ) from None
+
+    def median_volume(
+        self, underlying: str, *, as_of: DateLike | None = None, rows: int = 30
+    ) -> float:
+        """Median daily USD volume over the last ``rows`` valid rows up to and including ``as_of``.
+
+        A valid row has both a close and a volume (``var-margin.md`` section 7: the median of
+        the 30-day USD volume; ``as_of`` defaults to the last date).
+
+        Raises
+        ------
+        MarketDataError
+            No volumes, or fewer than ``rows`` valid rows up to ``as_of``.
+        """
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+            raise ValidationError("rows", rows, "an integer >= 1")
+        j = self.column(underlying)
+        cut = self.dates[-1] if as_of is None else to_day("as_of", as_of)
+        if self.volumes is None:
+            raise MarketDataError(f"the price history has no volumes (needed for {underlying})")
+        valid = np.isfinite(self.closes[:, j]) & np.isfinite(self.volumes[:, j])
+        picked = np.flatnonzero(valid & (self.dates <= cut))[-rows:]
+        if picked.size < rows:
+            raise MarketDataError(
+                f"{underlying}: {picked.size} rows with a close and a volume up to {cut}; "
+                f"expected {rows}"
+            )
+        return float(np.median(self.volumes[picked, j]))
 
     def log_returns(self) -> NDArray[np.float64]:
         """Daily log returns, shape ``(n_days, n_underlyings)``, row ``t`` ending on ``dates[t]``.
