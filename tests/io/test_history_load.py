@@ -278,3 +278,13 @@ def test_volume_column_is_optional(tmp_path: Path) -> None:
     mixed = load_history({"X": tmp_path / "x.csv", "Y": q}).history
     assert mixed.volumes is not None
     np.testing.assert_array_equal(mixed.volumes, [[np.nan, 7.0], [np.nan, np.nan]])
+
+
+def test_demo_daily_paths() -> None:
+    assert {u: p.name for u, p in demo_daily_paths().items()} == {
+        "BTC": "btc_usd_daily.csv",
+        "ETH": "eth_usd_daily.csv",
+    }
+    assert demo_daily_path("BTC").is_file()
+    with pytest.raises(KeyError, match="no bundled daily history for 'SOL'"):
+        demo_daily_path("SOL")
