@@ -201,6 +201,8 @@ def test_unknown_underlyings_raise() -> None:
         h.joint_returns(history_start={"Z": "2021-01-01"})
     with pytest.raises(ValidationError, match="underlyings"):
         h.joint_returns(["A", "A"])
+    with pytest.raises(ValidationError, match="a sequence of names"):
+        h.joint_returns("A")
 
 
 @pytest.mark.parametrize(

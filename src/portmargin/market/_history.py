@@ -270,6 +270,8 @@ class PriceHistory:
         MarketDataError
             No date has a return for every underlying up to ``as_of``.
         """
+        if isinstance(underlyings, str):
+            raise ValidationError("underlyings", underlyings, "a sequence of names, e.g. ['BTC']")
         names = self.underlyings if underlyings is None else tuple(underlyings)
         if not names or len(set(names)) != len(names):
             raise ValidationError("underlyings", underlyings, "one or more unique names")
