@@ -215,17 +215,7 @@ def hs_scenarios(
     """
     h = _check_horizon(horizon_days)
     _check_flags(overlapping, sqrt_time_scaling)
-    ends, r = _aggregate(window.dates, window.returns, h, overlapping, sqrt_time_scaling)
-    return HistoricalScenarios(
-        underlyings=window.underlyings,
-        end_dates=ends,
-        log_returns=r,
-        weights=np.full(ends.shape[0], 1.0 / ends.shape[0]),
-        horizon_days=h,
-        method="hs",
-        overlapping=overlapping,
-        sqrt_time_scaling=sqrt_time_scaling,
-    )
+    return _equal_weight(window, window.returns, h, (overlapping, sqrt_time_scaling), "hs")
 
 
 def _check_ewma(ewma_lambda: object, seed_returns: object) -> tuple[float, int]:
@@ -351,14 +341,29 @@ def fhs_scenarios(
         sigma_t = np.maximum(np.sqrt(var[pos]), _SIGMA_FLOOR)
         sigma_now[j] = max(float(np.sqrt(var[-1])), _SIGMA_FLOOR)
         filtered[:, j] = window.returns[:, j] / sigma_t * sigma_now[j]
-    ends, r = _aggregate(window.dates, filtered, h, overlapping, sqrt_time_scaling)
+    flags = (overlapping, sqrt_time_scaling)
+    return _equal_weight(window, filtered, h, flags, "fhs", sigma_now)
+
+
+def _equal_weight(
+    window: ReturnWindow,
+    returns: NDArray[np.float64],
+    h: int,
+    flags: tuple[bool, bool],
+    method: str,
+    sigma_now: NDArray[np.float64] | None = None,
+) -> HistoricalScenarios:
+    """The h-day scenarios of ``returns`` (daily, shape ``(a, n)``, on ``window.dates``), each
+    weighted 1/m; ``flags`` are (overlapping, sqrt_time_scaling)."""
+    overlapping, sqrt_time_scaling = flags
+    ends, r = _aggregate(window.dates, returns, h, overlapping, sqrt_time_scaling)
     return HistoricalScenarios(
         underlyings=window.underlyings,
         end_dates=ends,
         log_returns=r,
         weights=np.full(ends.shape[0], 1.0 / ends.shape[0]),
         horizon_days=h,
-        method="fhs",
+        method=method,
         overlapping=overlapping,
         sqrt_time_scaling=sqrt_time_scaling,
         sigma_now=sigma_now,
