@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cli_support import run_cli as run
 from portmargin.analysis import linear_twin, sample_portfolios
 from portmargin.data import demo_chain_path
 from portmargin.market import MarketSnapshot
@@ -22,17 +21,6 @@ ROW = re.compile(
     r"<tr><td>\d+</td><td class='l'>(?:<a href='accounts/([^']+)'>)?([^<]*)(?:</a>)?</td>"
     r"<td>[^<]*</td><td>[^<]*</td><td[^>]*>([^<]*)</td>"
 )
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portmargin", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-    )
 
 
 def _rows(index: Path) -> list[tuple[str, str, float]]:

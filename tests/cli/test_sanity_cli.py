@@ -5,26 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from cli_support import run_cli as run
 from portmargin.data import demo_chain_path
 
 CALL = "BTC-26JUN20-9000-C"
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI with numpy RuntimeWarnings turned into errors: none may reach the user."""
-    return subprocess.run(
-        [sys.executable, "-W", "error::RuntimeWarning", "-m", "portmargin", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def chain(

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import portmargin.risk._priced as priced_module
+from cli_support import run_cli
 from portmargin.bench._margin import venue_instruments
 from portmargin.core import DataFormatError
 from portmargin.data import demo_chain_path
@@ -60,16 +61,6 @@ def venue(tmp_path_factory: pytest.TempPathFactory, demo_snapshot: MarketSnapsho
     path = tmp_path_factory.mktemp("venue") / "positions.parquet"
     pq.write_table(table, path, row_group_size=250)
     return path
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portmargin", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
 
 
 def rows(path: Path) -> list[dict[str, Any]]:
