@@ -24,7 +24,6 @@ Files are read column-wise with pyarrow; the checks are vectorised over rows.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from portmargin.core import DataFormatError, ValidationError
+from portmargin.io.tables import csv_header
 from portmargin.market import PriceHistory
 
 __all__ = ["DailyFile", "DroppedDay", "HistoryLoad", "load_history", "read_daily_closes"]
@@ -196,14 +196,7 @@ def read_daily_closes(path: str | Path, *, underlying: str) -> DailyFile:
 
 
 def _read_csv(p: Path, columns: tuple[str, str], optional: str) -> pa.Table:
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader([fh.readline()]), None)
-    except OSError as exc:
-        raise DataFormatError(str(p), f"cannot be read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise DataFormatError(str(p), "is not UTF-8 text; expected a CSV file") from None
-    names = [h.strip() for h in header or ()]
+    names = csv_header(p)
     _check_columns(str(p), names, columns)
     wanted = [*columns, optional] if optional in names else list(columns)
     try:

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from portmargin.core import DataFormatError, PortmarginError
 from portmargin.instruments import Instrument, parse_instrument
+from portmargin.io.tables import csv_header
 from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book
 
@@ -143,18 +144,11 @@ def read_positions_table(path: str | Path) -> pa.Table:
 
 
 def _read_csv(p: Path) -> pa.Table:
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader([fh.readline()]), None)
-    except OSError as exc:
-        raise DataFormatError(str(p), f"cannot be read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise DataFormatError(str(p), "is not UTF-8 text; expected a CSV file") from None
-    if not header:
+    names = csv_header(p)
+    if not names:
         raise DataFormatError(
             str(p), "file is empty; expected header 'account,instrument,quantity'"
         )
-    names = [h.strip() for h in header]
     _check_columns(str(p), names)
     try:
         return pa_csv.read_csv(

@@ -1,7 +1,8 @@
-"""Result tables to files: Parquet, CSV or JSON Lines, chosen by the file's suffix."""
+"""Tables and files: results to Parquet, CSV or JSON Lines by suffix; CSV headers read safely."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -11,15 +12,40 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from portmargin.core import ValidationError
+from portmargin.core import DataFormatError, ValidationError
 
-__all__ = ["TABLE_SUFFIXES", "check_table_path", "detail_path", "write_table"]
+__all__ = [
+    "TABLE_SUFFIXES",
+    "check_table_path",
+    "csv_header",
+    "detail_path",
+    "write_table",
+]
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl")
 """Suffixes :func:`write_table` understands."""
 
 JSONL_CHUNK_ROWS = 50_000
 """Rows converted to Python and written at a time for ``.jsonl``."""
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names on the first line of a CSV file, whitespace-stripped (empty list for
+    an empty file).
+
+    Raises
+    ------
+    DataFormatError
+        If the file cannot be read or is not UTF-8 text.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader([fh.readline()]), None)
+    except OSError as exc:
+        raise DataFormatError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise DataFormatError(str(path), "is not UTF-8 text; expected a CSV file") from None
+    return [h.strip() for h in header or ()]
 
 
 def check_table_path(path: Path, option: str = "--out") -> Path:
