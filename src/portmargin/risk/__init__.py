@@ -1,7 +1,16 @@
 """Risk arrays and books: instruments priced once per scenario, accounts as sparse rows."""
 
 from portmargin.risk._accounts import Equity, account_equity, oversized_accounts
-from portmargin.risk._array import RiskArray, build_risk_array, unit_values
+from portmargin.risk._array import (
+    BLACK76,
+    Black76Model,
+    MertonJumps,
+    MertonModel,
+    RevaluationModel,
+    RiskArray,
+    build_risk_array,
+    unit_values,
+)
 from portmargin.risk._book import Book, row_entries
 from portmargin.risk._prepare import (
     PreparedBook,
@@ -14,13 +23,18 @@ from portmargin.risk._priced import PricedSnapshot, price_snapshot, resolve_inst
 from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
 
 __all__ = [
+    "BLACK76",
     "STABLECOINS",
+    "Black76Model",
     "Book",
     "Equity",
     "InstrumentTable",
     "Kind",
+    "MertonJumps",
+    "MertonModel",
     "PreparedBook",
     "PricedSnapshot",
+    "RevaluationModel",
     "RiskArray",
     "account_equity",
     "build_risk_array",
