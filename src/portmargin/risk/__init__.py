@@ -21,6 +21,13 @@ from portmargin.risk._prepare import (
 )
 from portmargin.risk._priced import PricedSnapshot, price_snapshot, resolve_instruments
 from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
+from portmargin.risk._worst import (
+    ScenarioExplainer,
+    WorstLoss,
+    group_totals,
+    worst_group,
+    worst_loss,
+)
 
 __all__ = [
     "BLACK76",
@@ -36,9 +43,12 @@ __all__ = [
     "PricedSnapshot",
     "RevaluationModel",
     "RiskArray",
+    "ScenarioExplainer",
+    "WorstLoss",
     "account_equity",
     "build_risk_array",
     "group_columns",
+    "group_totals",
     "oversized_accounts",
     "prepare_book",
     "price_snapshot",
@@ -47,4 +57,6 @@ __all__ = [
     "scenario_pnl",
     "set_aside",
     "unit_values",
+    "worst_group",
+    "worst_loss",
 ]
