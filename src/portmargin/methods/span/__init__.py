@@ -26,7 +26,7 @@ from portmargin.methods.span._arrays import (
     reference_price,
     tier_of,
 )
-from portmargin.methods.span._method import Span, to_batch
+from portmargin.methods.span._method import Span, to_batch, worst_labels
 from portmargin.methods.span._params import (
     CombinedCommodity,
     ContractEntry,
@@ -84,4 +84,5 @@ __all__ = [
     "run_span",
     "tier_of",
     "to_batch",
+    "worst_labels",
 ]

@@ -16,14 +16,14 @@ from portmargin.methods.span._run import SpanRun, run_span
 from portmargin.results import Contribution, MarginBatch
 from portmargin.risk import Book, row_entries
 
-__all__ = ["METHOD_NAME", "Span", "to_batch"]
+__all__ = ["METHOD_NAME", "Span", "to_batch", "worst_labels"]
 
 METHOD_NAME = "span"
 
 _CC_SOURCES = {
     "": "CCRisk = max(scan_risk + intra_charge + spot_charge - inter_credit, som)",
-    "scan_risk": "max(0, largest loss of the 16 weighted scenarios); the active scenario "
-    "(lowest number on ties) is in worst_scenario",
+    "scan_risk": "max(0, largest loss of the 16 weighted scenarios, lowest number on ties); "
+    "the contributions are the positions' P&L in it",
     "scan_risk/time_risk": "(loss[1] + loss[2]) / 2",
     "scan_risk/price_risk": "mean loss of the active scenario and its pair (15/16: the "
     "active loss) minus time_risk",
@@ -36,16 +36,19 @@ _CC_SOURCES = {
 }
 
 
-def _labels(run: SpanRun) -> NDArray[np.object_]:
-    """Active scenario of every CC with scan risk, per account (``None``: no scan risk)."""
+def worst_labels(run: SpanRun) -> NDArray[np.object_]:
+    """Per account, the active scenario (``"BTC-USD #15 (extreme up, cover fraction)"``) of
+    the CC with the largest scan risk in the account currency (first CC on ties); ``None``
+    when no CC has scan risk."""
     a = len(run.book.accounts)
-    out = np.full(a, "", dtype=object)
+    if not run.statements:
+        return np.full(a, None, dtype=object)
     labels = np.array(SCENARIO_LABELS, dtype=object)
-    for s in run.statements:
-        piece = f"{s.arrays.cc.id} #" + labels[s.active]
-        joined = out + np.where(out == "", "", "; ") + piece
-        out = np.where(s.scan_risk > 0, joined, out)
-    out[out == ""] = None
+    scans = np.stack([s.scan_risk * r for s, r in zip(run.statements, run.to_account, strict=True)])
+    which = np.argmax(scans, axis=0)
+    per_cc = np.stack([f"{s.arrays.cc.id} #" + labels[s.active] for s in run.statements])
+    out: NDArray[np.object_] = per_cc[which, np.arange(a)]
+    out[scans.max(axis=0) <= 0] = None
     return out
 
 
@@ -57,8 +60,9 @@ def to_batch(run: SpanRun, params: SpanParams) -> MarginBatch:
     CC (its CC risk) holding ``scan_risk`` (children ``time_risk``, ``price_risk``,
     ``vol_risk``), ``intra_charge``, ``spot_charge``, ``inter_credit`` and ``som``; then
     ``span_risk_im``, ``nov`` (signed) and the cash-only ``req_mm`` and ``req_im``.
-    ``worst_scenario`` names the active scenario of every CC with scan risk; ``explain``
-    gives each position's P&L in its CC's active scenario.
+    ``worst_scenario`` is the active scenario of the CC with the largest scan risk
+    (:func:`worst_labels`); ``explain`` gives each position's P&L, in the account currency, in
+    the active scenario of its own CC.
     """
     ccy = params.account_currency
     components: dict[str, NDArray[np.float64]] = {"span_risk_mm": run.span_risk_mm}
@@ -123,7 +127,7 @@ def to_batch(run: SpanRun, params: SpanParams) -> MarginBatch:
         maintenance_margin=run.span_risk_mm,
         components=components,
         sources=sources,
-        worst_scenario=_labels(run),
+        worst_scenario=worst_labels(run),
         errors=run.errors,
         explain=explain,
         notes=run.notes,

@@ -490,8 +490,14 @@ class CombinedCommodity:
         dated = sorted(
             (t.min_dte or 0, t.max_dte, i) for i, t in enumerate(self.tiers) if not t.perpetual
         )
-        for (_, hi, _), (lo, _, j) in itertools.pairwise(dated):
-            if hi is None or lo <= hi:
+        for (_, hi, i), (lo, _, j) in itertools.pairwise(dated):
+            if hi is None:
+                raise ValidationError(
+                    f"tiers[{i}].max_dte",
+                    None,
+                    "a value (required key missing): only the last dated tier is unbounded",
+                )
+            if lo <= hi:
                 raise ValidationError(f"tiers[{j}].min_dte", lo, "DTE ranges that do not overlap")
         known = set(self.tier_ids)
         for k, sd in enumerate(self.intra_spread):

@@ -199,7 +199,7 @@ def cc_statement(quantities: sp.csr_array, arrays: CCArrays) -> CCStatement:
     q = quantities
     a, c = q.shape
     held = np.diff(q.indptr) > 0
-    loss = np.asarray(q @ arrays.risk, dtype=np.float64).reshape(a, -1)
+    loss = np.asarray(q @ arrays.risk, dtype=np.float64).reshape(a, arrays.risk.shape[1])
     active = np.argmax(loss, axis=1).astype(np.intp)
     rows = np.arange(a)
     worst = loss[rows, active]
