@@ -170,6 +170,7 @@ def test_the_batch_reads_like_the_statement() -> None:
     assert near(c["req_im"], 40297.25)
     assert batch.worst_scenario[0] == "BTC-USD #15 (extreme up, cover fraction)"
     contributions = batch.explain(0) if batch.explain else ()
+    assert all(type(x.pnl) is float and type(x.quantity) is float for x in contributions)
     btc = sum(x.pnl for x in contributions if x.instrument.startswith("BTC"))
     eth = sum(x.pnl for x in contributions if x.instrument.startswith("ETH"))
     assert btc == pytest.approx(-20828.199773, abs=1e-5)

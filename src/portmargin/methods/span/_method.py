@@ -113,7 +113,7 @@ def to_batch(run: SpanRun, params: SpanParams) -> MarginBatch:
                 continue
             s = run.statements[k]
             loss = s.arrays.risk[position[col], int(s.active[i])]
-            pnl = -qty * loss * float(run.to_account[k])
+            pnl = -qty * float(loss) * float(run.to_account[k])
             out.append(Contribution(instrument=run.table.names[col], quantity=qty, pnl=pnl))
         return tuple(out)
 
