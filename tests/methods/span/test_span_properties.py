@@ -29,7 +29,7 @@ from span_support import (
     run,
 )
 
-from portmargin.instruments import Instrument, Perpetual, Settlement
+from portmargin.instruments import Instrument, Option, OptionType, Perpetual, Settlement
 from portmargin.methods import get_method
 from portmargin.methods.span import match_spreads
 from portmargin.pricing import black76
@@ -319,3 +319,45 @@ def test_later_expiries_interpolate_and_floor_prices() -> None:
     f = s.arrays.risk[0]
     forward = example_market().forward("BTC", VALUATION_MS + 200 * DAY_MS)
     assert f[15] == pytest.approx(0.33 * forward * 0.99)
+
+
+def test_inverse_options_in_a_coin_cc_use_coin_values_and_coin_deltas() -> None:
+    data = pack()
+    data["cc"].append(dict(copy.deepcopy(data["cc"][0]), id="BTC-BTC", settlement_currency="BTC"))
+    call = Option(
+        underlying="BTC",
+        settlement=Settlement.INVERSE,
+        option_type=OptionType.CALL,
+        strike=55_000.0,
+        expiry_ms=DEC,
+    )
+    (s,) = run({"x": [(call, -1.0)]}, data).statements
+    assert s.arrays.coin
+    F, K, T, sigma = 50_000.0, 55_000.0, 30 / 365, 0.80
+    T_s = T - 1 / 365
+    v0 = black76.price(F, K, T, sigma, True) / F
+    F_s = F * (1 + PRICE * 0.12)
+    sig_s = np.where(np.arange(16) < 14, np.maximum(sigma + VOL * 0.10, 0.05), sigma)
+    expected = WEIGHT * (v0 - black76.price(F_s, K, T_s, sig_s, True) / F_s)
+    np.testing.assert_allclose(s.arrays.risk[0], expected, rtol=1e-12, atol=1e-15)
+    u = np.array([-1, -2 / 3, -1 / 3, 0, 1 / 3, 2 / 3, 1])
+    F_j = F * (1 + u * 0.12)
+    coin_delta = black76.greeks(F_j, K, T_s, sigma, True)["delta"]
+    coin_delta -= black76.price(F_j, K, T_s, sigma, True) / F_j
+    omega = np.array([1, 3, 6, 8, 6, 3, 1]) / 28
+    assert s.arrays.delta[0] == pytest.approx(float(coin_delta @ omega), rel=1e-12)
+    assert s.net_delta[0] == pytest.approx(-float(coin_delta @ omega), rel=1e-12)
+    assert s.nov[0] == pytest.approx(-v0, rel=1e-12)
+
+
+def test_relative_vol_scan_with_a_term_power() -> None:
+    data = pack()
+    data["cc"][0]["vol_scan"] = {"mode": "relative", "value": 0.25, "term_power": 0.5}
+    mar_call = option("BTC", MAR, 51_000.0, True)
+    s = run({"x": [(mar_call, 1.0)]}, data).statements[0]
+    F, K, T, sigma = 51_000.0, 51_000.0, 120 / 365, 0.80
+    g = (30 / 120) ** 0.5
+    v0 = black76.price(F, K, T, sigma, True)
+    for j, direction in ((0, 1.0), (1, -1.0)):
+        v = black76.price(F, K, T - 1 / 365, sigma * (1 + direction * 0.25 * g), True)
+        assert s.arrays.risk[0, j] == pytest.approx(v0 - v, rel=1e-12)
