@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from span_support import DEC, EXAMPLE, A, book, example_market, pack, params, run
+from span_support import DEC, EXAMPLE, A, C, book, example_market, pack, params, run
 
 from portmargin.core import ValidationError
 from portmargin.instruments import Option, OptionType, Perpetual, Settlement
+from portmargin.market import MarketSnapshot, OptionQuote
 from portmargin.methods import get_method
+from portmargin.pricing import black76
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -211,3 +214,29 @@ def test_dte_outside_every_tier_is_an_account_error() -> None:
     r = run({"x": [(A, 1.0)], "y": [(EXAMPLE[1][0], 1.0)]}, data)
     assert "no tier of span CC BTC-USD covers DTE 30.00" in r.errors["x"]
     assert r.book.accounts == ("y",)
+
+
+def _quoted_market(mark_price: float) -> MarketSnapshot:
+    base = example_market()
+    quote = OptionQuote(
+        instrument_name=C.name,
+        instrument=C,
+        timestamp_ms=base.valuation_ms,
+        mark_price=mark_price,
+        mark_iv=0.85,
+        underlying_price=50_000.0,
+        underlying_index="index_price",
+    )
+    return dataclasses.replace(base, quotes={C.name: quote})
+
+
+def test_options_are_valued_at_their_mark_iv_and_a_missed_mark_is_noted() -> None:
+    value = float(black76.price(50_000.0, 55_000.0, 30 / 365, 0.85, True))
+    r = run({"x": [(C, -1.0)]}, market=_quoted_market(value))
+    assert r.statements[0].arrays.value[0] == pytest.approx(value, rel=1e-12)
+    assert not any("reprice" in n for n in r.notes)
+    r = run({"x": [(C, -1.0)]}, market=_quoted_market(value + 1.0))
+    assert r.statements[0].arrays.value[0] == pytest.approx(value, rel=1e-12)
+    (note,) = [n for n in r.notes if "reprice" in n]
+    assert C.name in note
+    assert "1 option(s)" in note

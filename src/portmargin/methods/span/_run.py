@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from portmargin.instruments import Option
 from portmargin.market import MarketSnapshot
 from portmargin.methods.span._arrays import cc_arrays, reference_price, tier_of
 from portmargin.methods.span._params import SpanParams, settlement_key
@@ -110,7 +111,8 @@ def _assign(
                     (
                         np.array([col]),
                         f"{name}: a {style} {_KIND_NAMES[kind]}, not the "
-                        f"{entry.style or ''} {entry.kind or ''} of its span [[contract]] entry",
+                        f"{' '.join(t for t in (entry.style, entry.kind) if t)} of its span "
+                        "[[contract]] entry",
                     )
                 )
                 continue
@@ -152,7 +154,10 @@ def _reprice_note(table: InstrumentTable, market: MarketSnapshot, values: FloatA
     off: list[str] = []
     for r in np.flatnonzero(table.is_option).tolist():
         quote = market.quotes.get(table.names[r])
-        if quote is None or quote.instrument.settlement is not table.instruments[r].settlement:  # type: ignore[union-attr]
+        inst = table.instruments[r]
+        if quote is None or not isinstance(inst, Option):
+            continue
+        if quote.instrument.settlement is not inst.settlement:
             continue
         mark = quote.mark_price
         if abs(values[r] - mark) > REPRICE_TOLERANCE * max(abs(mark), 1e-300):
