@@ -439,7 +439,7 @@ def _screen_time(
                 valuation_ms - stamp > tolerance_ms,
                 "timestamp_ms",
                 lambda i: (
-                    f"timestamp_ms: {int(stamp[i])} is {(valuation_ms - stamp[i]) / 1000:g} s "
+                    f"timestamp_ms: {int(stamp[i])} is {(valuation_ms - stamp[i]) / 1000:.12g} s "
                     f"before the latest row ({when}), more than the tolerance of "
                     f"{tolerance_ms / 1000:g} s"
                 ),
@@ -531,8 +531,9 @@ def _option_rows(
 ) -> tuple[list[OptionRow], list[OptionRow]]:
     """Option quotes of the kept option rows: ``(all, those whose mark was given)``.
 
-    A row without a future of its expiry is excluded, as is a mark (given, or Black-76 at
-    the row's ``iv``, forward and timestamp) above its no-arbitrage bound.
+    A row without a future of its expiry is excluded, as is a given mark above its
+    no-arbitrage bound. A missing mark is Black-76 at the row's ``iv``, forward and timestamp
+    (within the bound by construction).
     """
     options = [r for r in rows if isinstance(r.instrument, Option)]
     if not options:
@@ -565,15 +566,14 @@ def _option_rows(
         )
 
     def too_high(i: int) -> str:
-        source = "price" if given[i] else f"Black-76 mark at iv {iv[i]:g}"
         return (
-            f"price: {source} {float(mark[i])!r} {unit[i]} is above {bound[i]:.8g} {unit[i]}, "
+            f"price: {float(mark[i])!r} {unit[i]} is above {bound[i]:.8g} {unit[i]}, "
             f"the most this option can be worth at forward {float(forward[i])!r}"
         )
 
     kept = _exclude(
         options,
-        [(~has, None, no_forward), (has & ~(mark <= bound), "price", too_high)],
+        [(~has, None, no_forward), (has & given & ~(mark <= bound), "price", too_high)],
         excluded,
     )
     position = {id(r): i for i, r in enumerate(options)}

@@ -164,7 +164,7 @@ def merge_snapshots(
         raise MarketDataError(
             f"cannot merge snapshots: valuation times {ms_to_datetime(earliest.valuation_ms)} "
             f"({_label(earliest)}) and {ms_to_datetime(latest.valuation_ms)} ({_label(latest)}) "
-            f"are {gap / 1000:g} s apart, more than the tolerance of {tolerance / 1000:g} s"
+            f"are {gap / 1000:.12g} s apart, more than the tolerance of {tolerance / 1000:.12g} s"
         )
     allow = {p.allow_unlisted for p in parts}
     if len(allow) > 1:
