@@ -72,7 +72,7 @@ of fields, a ``timestamp_ms`` that is NaN, infinite, <= 0 or outside
 is outside ``min_median_vol`` … ``max_median_vol`` (the column was given in percent, or as
 fractions of a percent); when an underlying has no index row, or its index is more than
 ``max_basis`` from the median of its perpetual and futures marks; when an expiry has both a
-future ``iv`` and option rows, or two futures with an ``iv``; or when no index row is usable.
+future ``iv`` and option rows, or two futures with an ``iv``; or when no row is usable.
 
 A kept option whose given mark Black-76 does not reproduce from its ``iv`` and forward within
 ``max(reprice_abs_tolerance, reprice_rel_tolerance * mark)`` gives a warning.
@@ -468,8 +468,6 @@ def _index_prices(rows: Sequence[_Row], rules: SanityRules, source: str) -> dict
                 f"'{row.underlying},index,<USD per coin>,<timestamp_ms>'",
                 row=row.row,
             )
-    if not index:
-        raise DataFormatError(source, "no usable index row (kind 'index')")
     for underlying, price in sorted(index.items()):
         marks = [
             r.price
