@@ -349,3 +349,26 @@ def test_antithetic_twins_negate_the_normal_draws() -> None:
     calm = MertonMarginal(sigma=0.6, jump_intensity=0.0)
     y = mc_scenarios(one(calm), paths=10, rng=rng(), antithetic=True).log_returns[:, 0]
     assert np.allclose(y[:5] + y[5:], 2 * (-0.18 / 365), rtol=0, atol=1e-15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sigma=st.floats(min_value=0.05, max_value=2.0),
+    lam=st.floats(min_value=0.0, max_value=50.0),
+    mu=st.floats(min_value=-0.5, max_value=0.5),
+    delta=st.floats(min_value=0.0, max_value=0.5),
+    h=st.integers(min_value=1, max_value=10),
+)
+def test_mixture_es_exceeds_var_and_both_grow_with_confidence(
+    sigma: float, lam: float, mu: float, delta: float, h: int
+) -> None:
+    m = MertonMarginal(sigma=sigma, jump_intensity=lam, jump_mean=mu, jump_vol=delta)
+    for side in ("long", "short"):
+        low = merton_mixture_var_es(m, horizon_days=h, confidence=0.95, side=side, terms=40)
+        high = merton_mixture_var_es(m, horizon_days=h, confidence=0.99, side=side, terms=40)
+        assert low.var <= low.es + 1e-12
+        assert high.var <= high.es + 1e-12
+        assert low.var <= high.var + 1e-12
+        assert low.es <= high.es + 1e-12
+        if side == "long":
+            assert high.es < 1.0
