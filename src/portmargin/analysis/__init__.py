@@ -12,7 +12,13 @@ from portmargin.analysis._margin import (
     to_usd,
     what_if,
 )
-from portmargin.analysis._samples import RiskMatrix, linear_twin, risk_matrix, sample_portfolios
+from portmargin.analysis._samples import (
+    RiskMatrix,
+    cross_asset_portfolio,
+    linear_twin,
+    risk_matrix,
+    sample_portfolios,
+)
 
 __all__ = [
     "ChainRow",
@@ -24,6 +30,7 @@ __all__ = [
     "WhatIf",
     "compare_methods",
     "compute_margin",
+    "cross_asset_portfolio",
     "linear_twin",
     "reprice_chain",
     "risk_matrix",

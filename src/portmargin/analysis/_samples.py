@@ -28,7 +28,13 @@ from portmargin.risk import (
 )
 from portmargin.scenarios import Scenario, ScenarioSet
 
-__all__ = ["RiskMatrix", "linear_twin", "risk_matrix", "sample_portfolios"]
+__all__ = [
+    "RiskMatrix",
+    "cross_asset_portfolio",
+    "linear_twin",
+    "risk_matrix",
+    "sample_portfolios",
+]
 
 
 def _listed(market: MarketSnapshot, underlying: str) -> list[Option]:
@@ -101,6 +107,40 @@ def sample_portfolios(
     mm.append(p(perp, -round(table_delta, 1)))
     books["market-maker"] = mm
     return [Portfolio.from_positions(name, ps) for name, ps in books.items()]
+
+
+def cross_asset_portfolio(
+    market: MarketSnapshot, underlying: str = "BTC", hedge: str = "ETH"
+) -> Portfolio:
+    """``btc-calls-vs-eth-perp``: a cross-asset book on a market of two underlyings.
+
+    Long 5 at-the-money calls of ``underlying`` (the listed expiry nearest 30 days, quantity in
+    coins), hedged by a short ``hedge`` perpetual (contract size 1 coin) of the same USD delta
+    at the index: ``-round(delta * S_underlying / S_hedge, 1)`` coins of ``hedge``. The hedge
+    works only as far as the two prices move together, so a method that offsets correlated
+    underlyings margins it below the sum of its legs. The account is named
+    ``"{underlying}-calls-vs-{hedge}-perp"`` in lower case.
+
+    Raises
+    ------
+    MarketDataError
+        If ``market`` has no listed option expiry of ``underlying`` or no index of ``hedge``.
+    """
+    opts = _listed(market, underlying)
+    expiries = market.expiries(underlying)
+    if not opts or not expiries:
+        raise MarketDataError(f"{underlying}: a cross-asset sample needs listed options")
+    days = np.array([market.year_fraction(e) * 365 for e in expiries])
+    month = expiries[int(np.argmin(np.abs(days - 30)))]
+    call = _pick(opts, month, market.forward(underlying, month), OptionType.CALL)
+    calls = [Position(instrument=call, quantity=5.0)]
+    usd_delta = _book_delta(calls, market) * market.index(underlying)
+    perp = Perpetual(underlying=hedge)
+    short = -round(usd_delta / market.index(hedge), 1)
+    return Portfolio.from_positions(
+        f"{underlying}-calls-vs-{hedge}-perp".lower(),
+        [*calls, Position(instrument=perp, quantity=short)],
+    )
 
 
 def _book_delta(positions: list[Position], market: MarketSnapshot) -> float:

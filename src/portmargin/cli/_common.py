@@ -1,17 +1,32 @@
-"""Shared CLI plumbing: one-line errors on stderr, JSON output, consoles."""
+"""Shared CLI plumbing: one-line errors on stderr, JSON output, consoles, the market option."""
 
 from __future__ import annotations
 
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-__all__ = ["EXIT_DATA", "EXIT_FAILED", "dump_json", "fail", "stderr", "stdout", "stream_json"]
+from portmargin.data import demo_market_paths
+from portmargin.io import load_markets
+from portmargin.market import MarketSnapshot
+
+__all__ = [
+    "EXIT_DATA",
+    "EXIT_FAILED",
+    "MarketOption",
+    "dump_json",
+    "fail",
+    "load_market",
+    "stderr",
+    "stdout",
+    "stream_json",
+]
 
 EXIT_FAILED = 1
 """Exit code when the command ran but something failed (a check, an account)."""
@@ -82,3 +97,25 @@ def stream_json(
         out.write(("\n    " if first else ",\n    ") + ",\n    ".join(chunk))
     out.write("\n  ]" + "".join(",\n" + f for f in fields(tail)) + "\n}\n")
     out.flush()
+
+
+MarketOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--market",
+        help="Market data: a Deribit chain (CSV/JSON) or a market file of index, perpetual and "
+        "futures marks; repeat to merge files of different underlyings (e.g. a BTC chain and "
+        "an ETH file). Default: the bundled BTC chain and ETH market of 2020-05-21.",
+    ),
+]
+"""The ``--market`` option of every command that margins positions (repeatable)."""
+
+
+def load_market(paths: Sequence[Path] | None, allow_unlisted: bool = False) -> MarketSnapshot:
+    """Load and merge the ``--market`` files (the bundled BTC chain and ETH market file when
+    none is given; :func:`portmargin.io.load_markets`), print their warnings on stderr; with
+    ``allow_unlisted``, unlisted instruments are priced from the smile."""
+    load = load_markets(list(paths) if paths else list(demo_market_paths()))
+    for w in load.warnings:
+        stderr.print(f"warning: {w}", markup=False, soft_wrap=True)
+    return load.snapshot.with_unlisted_allowed() if allow_unlisted else load.snapshot

@@ -13,8 +13,9 @@ from portmargin.analysis import reprice_chain, summarise_chain
 from portmargin.cli._common import stdout
 from portmargin.cli._demo_margin import margin_sections
 from portmargin.core import ms_to_datetime
-from portmargin.data import demo_chain_path
+from portmargin.data import demo_chain_path, demo_market_paths
 from portmargin.instruments import format_expiry
+from portmargin.io import load_markets
 from portmargin.io.deribit import load_snapshot
 from portmargin.io.report import ReportSection, smile_figure_html, summary_table_html, write_report
 
@@ -26,7 +27,8 @@ def demo(
         "portmargin-report"
     ),
 ) -> None:
-    """Bundled Deribit BTC chain: reprice it, margin sample books under every method, report."""
+    """Bundled Deribit BTC chain: reprice it, margin sample books under every method (on the
+    chain merged with the bundled ETH market), report."""
     load = load_snapshot(demo_chain_path())
     snap = load.snapshot
     rows = reprice_chain(snap.quotes.values())
@@ -60,7 +62,7 @@ def demo(
         f"95th percentile {summary.p95_abs_error:.2e} BTC, "
         f"median |delta diff| {summary.median_delta_error:.2e}"
     )
-    sections = margin_sections(snap)
+    sections = margin_sections(load_markets(demo_market_paths()).snapshot)
     report = write_report(
         out / "index.html",
         "portmargin demo: Deribit BTC options, 2020-05-21",

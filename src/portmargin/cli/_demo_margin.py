@@ -7,7 +7,13 @@ import html
 import numpy as np
 from rich.table import Table
 
-from portmargin.analysis import compare_methods, linear_twin, risk_matrix, sample_portfolios
+from portmargin.analysis import (
+    compare_methods,
+    cross_asset_portfolio,
+    linear_twin,
+    risk_matrix,
+    sample_portfolios,
+)
 from portmargin.cli._common import stdout
 from portmargin.cli._margin import comparison_cells, error_notes
 from portmargin.io.params import load_params
@@ -22,9 +28,15 @@ VOL_GRID = np.array([-0.4, -0.25, 0.0, 0.25, 0.5, 1.0])
 
 
 def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
-    """Print the side-by-side margin table and return the report sections for it."""
+    """Print the side-by-side margin table and return the report sections for it.
+
+    The BTC sample books and their USDC twins, plus the cross-asset book (BTC calls against an
+    ETH perpetual) when ``snap`` has an ETH index.
+    """
     coin_books = sample_portfolios(snap)
     books = [*coin_books, *(linear_twin(b) for b in coin_books)]
+    if "ETH" in snap.index_prices:
+        books.append(cross_asset_portfolio(snap))
     runs = {}
     for name in method_names():
         method = get_method(name)
@@ -57,7 +69,9 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
             + "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes)
             + "<p class='note'>(USDC) books: the same positions in linear USDC-settled "
             "contracts priced on the same forwards and smiles; a coin balance becomes a long "
-            "linear perpetual.</p>"
+            "linear perpetual. btc-calls-vs-eth-perp: long BTC calls hedged with a short ETH "
+            "perpetual of the same USD delta; the ETH marks are derived from the BTC basis "
+            "(bundled data README).</p>"
             + margin_bars_html([c.account for c in rows], bars, "Initial margin by method"),
         )
     ]

@@ -16,7 +16,14 @@ import typer
 from rich.table import Table
 
 from portmargin.analysis import Comparison, compare_methods, compute_margin, what_if
-from portmargin.cli._common import EXIT_FAILED, dump_json, stderr, stdout
+from portmargin.cli._common import (
+    EXIT_FAILED,
+    MarketOption,
+    dump_json,
+    load_market,
+    stderr,
+    stdout,
+)
 from portmargin.cli._margin_output import (
     print_batch,
     print_errors,
@@ -29,7 +36,7 @@ from portmargin.cli._progress import Stages
 from portmargin.core import PortmarginError, ValidationError
 from portmargin.distributed import DaskExecutor, ShardedRun, margin_sharded
 from portmargin.instruments import parse_instrument
-from portmargin.io import PositionsFile, load_snapshot, read_positions
+from portmargin.io import PositionsFile, read_positions
 from portmargin.io.params import bundled_packs, load_params, method_overrides
 from portmargin.io.positions import positions_from_table, read_positions_table
 from portmargin.io.tables import check_table_path
@@ -44,7 +51,6 @@ TOP_ACCOUNTS = 20
 """Rows listed by default when a run has too many to print."""
 
 _POSITIONS = Annotated[Path, typer.Argument(help="Positions file: account,instrument,quantity.")]
-_MARKET = Annotated[Path, typer.Option("--market", help="Market snapshot (Deribit CSV/JSON).")]
 _JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 _ALLOW_UNLISTED = Annotated[
     bool,
@@ -76,8 +82,8 @@ def _parse_trade(text: str) -> Position:
 
 def margin(
     positions: _POSITIONS,
-    market: _MARKET,
     method: Annotated[str, typer.Option("--method", help="Method name (see `methods`).")],
+    market: MarketOption = None,
     params: Annotated[
         str | None, typer.Option("--params", help="Parameter pack: file or bundled name.")
     ] = None,
@@ -139,7 +145,7 @@ def margin(
     with stages:
         with stages.stage("load", "Loading market data and parameters"):
             pack = load_params(m, params, overrides or ())
-            snap = _snapshot(market, allow_unlisted)
+            snap = load_market(market, allow_unlisted)
         if sharded and out is not None:
             with stages.stage("margin", "Margin on Dask, shard by shard"):
                 done = _margin_on_dask(positions, out, (m, pack, snap), workers, scheduler)
@@ -208,14 +214,6 @@ def _margin_on_dask(
     method, pack, snap = run
     with DaskExecutor(workers=workers, scheduler=scheduler) as executor:
         return margin_sharded(positions, out, method, pack, snap, executor)
-
-
-def _snapshot(path: Path, allow_unlisted: bool) -> MarketSnapshot:
-    """Load the snapshot, print its warnings; with ``allow_unlisted``, unlisted instruments
-    are priced from the smile."""
-    load = load_snapshot(path)
-    print_warnings(load.warnings)
-    return load.snapshot.with_unlisted_allowed() if allow_unlisted else load.snapshot
 
 
 def _read(path: Path, stages: Stages) -> PositionsFile:
@@ -346,7 +344,7 @@ def methods(as_json: _JSON = False) -> None:
 
 def compare(
     positions: _POSITIONS,
-    market: _MARKET,
+    market: MarketOption = None,
     as_json: _JSON = False,
     overrides: _SET = None,
     allow_unlisted: _ALLOW_UNLISTED = False,
@@ -354,7 +352,7 @@ def compare(
     """Every method side by side per account (USD at index), with the capital each portfolio
     method saves relative to standard margin. ``--set KEY`` paths start with the method name
     (``deribit-pm:general.mm_factor=0.9``)."""
-    snap = _snapshot(market, allow_unlisted)
+    snap = load_market(market, allow_unlisted)
     pos = read_positions(positions)
     runs = {}
     for name in method_names():

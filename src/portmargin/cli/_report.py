@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from portmargin.analysis import compute_margin
-from portmargin.cli._common import EXIT_FAILED, stderr, stdout
-from portmargin.io import load_snapshot, read_positions
+from portmargin.cli._common import EXIT_FAILED, MarketOption, load_market, stderr, stdout
+from portmargin.io import read_positions
 from portmargin.io.params import load_params
 from portmargin.io.report import DEFAULT_PAGES, AccountReport, write_account_report
 from portmargin.methods import get_method
@@ -19,8 +19,8 @@ __all__ = ["report"]
 
 def report(
     positions: Annotated[Path, typer.Argument(help="Positions file: account,instrument,quantity.")],
-    market: Annotated[Path, typer.Option("--market", help="Market snapshot (Deribit CSV/JSON).")],
     method: Annotated[str, typer.Option("--method", help="Method name (see `methods`).")],
+    market: MarketOption = None,
     params: Annotated[
         str | None, typer.Option("--params", help="Parameter pack: file or bundled name.")
     ] = None,
@@ -41,7 +41,7 @@ def report(
     """
     m = get_method(method)
     pack = load_params(m, params)
-    snap = load_snapshot(market).snapshot
+    snap = load_market(market)
     pos = read_positions(positions)
     for w in pos.warnings:
         stderr.print(f"warning: {w}", markup=False, soft_wrap=True)

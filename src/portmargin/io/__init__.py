@@ -1,4 +1,4 @@
-"""Input and output at the edge: venue files, positions files, daily histories, HTML reports.
+"""Input and output at the edge: venue and market files, positions, daily histories, reports.
 
 This is the only layer that reads or writes files.
 """
@@ -12,6 +12,7 @@ from portmargin.io.deribit import (
     load_snapshot,
 )
 from portmargin.io.history import DroppedDay, HistoryLoad, load_history
+from portmargin.io.market_file import is_market_file, load_market_file, load_markets
 from portmargin.io.positions import PositionsFile, read_positions
 
 __all__ = [
@@ -21,9 +22,12 @@ __all__ = [
     "HistoryLoad",
     "PositionsFile",
     "SnapshotLoad",
+    "is_market_file",
     "load_deribit_chain_csv",
     "load_deribit_json",
     "load_history",
+    "load_market_file",
+    "load_markets",
     "load_snapshot",
     "read_positions",
 ]

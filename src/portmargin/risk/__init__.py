@@ -1,7 +1,16 @@
 """Risk arrays and books: instruments priced once per scenario, accounts as sparse rows."""
 
 from portmargin.risk._accounts import Equity, account_equity, oversized_accounts
-from portmargin.risk._array import RiskArray, build_risk_array, unit_values
+from portmargin.risk._array import (
+    BLACK76,
+    Black76Model,
+    MertonJumps,
+    MertonModel,
+    RevaluationModel,
+    RiskArray,
+    build_risk_array,
+    unit_values,
+)
 from portmargin.risk._book import Book, row_entries
 from portmargin.risk._prepare import (
     PreparedBook,
@@ -12,19 +21,34 @@ from portmargin.risk._prepare import (
 )
 from portmargin.risk._priced import PricedSnapshot, price_snapshot, resolve_instruments
 from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
+from portmargin.risk._worst import (
+    ScenarioExplainer,
+    WorstLoss,
+    group_totals,
+    worst_group,
+    worst_loss,
+)
 
 __all__ = [
+    "BLACK76",
     "STABLECOINS",
+    "Black76Model",
     "Book",
     "Equity",
     "InstrumentTable",
     "Kind",
+    "MertonJumps",
+    "MertonModel",
     "PreparedBook",
     "PricedSnapshot",
+    "RevaluationModel",
     "RiskArray",
+    "ScenarioExplainer",
+    "WorstLoss",
     "account_equity",
     "build_risk_array",
     "group_columns",
+    "group_totals",
     "oversized_accounts",
     "prepare_book",
     "price_snapshot",
@@ -33,4 +57,6 @@ __all__ = [
     "scenario_pnl",
     "set_aside",
     "unit_values",
+    "worst_group",
+    "worst_loss",
 ]

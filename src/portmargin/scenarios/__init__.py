@@ -1,6 +1,7 @@
-"""Scenarios: declared spot, vol and time shocks, grouped in named sets with a vol-shock law;
-historical (HS) and filtered historical (FHS) return scenarios from daily history; Monte Carlo
-scenarios from a correlated Merton jump diffusion estimated on daily history."""
+"""Scenarios: tables of spot, vol and time shocks keyed by risk factor (declared grids or
+arrays joint across underlyings) with a vol-shock law; historical (HS) and filtered
+historical (FHS) return scenarios from daily history; Monte Carlo scenarios from a correlated
+Merton jump diffusion estimated on daily history."""
 
 from portmargin.scenarios._correlation import EIGEN_FLOOR, CorrelationRepair, repair_correlation
 from portmargin.scenarios._historical import (
@@ -21,11 +22,20 @@ from portmargin.scenarios._merton_fit import (
 )
 from portmargin.scenarios._merton_mixture import MixtureVarEs, merton_mixture_var_es
 from portmargin.scenarios._merton_model import CommonJumps, MertonMarginal, MertonParams
-from portmargin.scenarios._model import Scenario, ScenarioSet, UpFloor, VolShockLaw, VolShockMode
+from portmargin.scenarios._model import (
+    EVERY_UNDERLYING,
+    Scenario,
+    ScenarioSet,
+    ShockTable,
+    UpFloor,
+    VolShockLaw,
+    VolShockMode,
+)
 from portmargin.scenarios._montecarlo import MC_PATHS, MC_SEED, MonteCarloScenarios, mc_scenarios
 
 __all__ = [
     "EIGEN_FLOOR",
+    "EVERY_UNDERLYING",
     "EWMA_LAMBDA",
     "EWMA_SEED_RETURNS",
     "JUMP_THRESHOLD",
@@ -44,6 +54,7 @@ __all__ = [
     "MonteCarloScenarios",
     "Scenario",
     "ScenarioSet",
+    "ShockTable",
     "UpFloor",
     "VolShockLaw",
     "VolShockMode",
