@@ -372,3 +372,20 @@ def test_mixture_es_exceeds_var_and_both_grow_with_confidence(
         assert low.es <= high.es + 1e-12
         if side == "long":
             assert high.es < 1.0
+
+
+def test_keyed_scenario_set_of_the_paths() -> None:
+    params = MertonParams(
+        underlyings=("BTC", "ETH"),
+        marginals=(BTC, ETH),
+        correlation=np.array([[1.0, 0.6945], [0.6945, 1.0]]),
+    )
+    s = mc_scenarios(params, horizon_days=2, paths=1000, rng=rng())
+    keyed = s.to_scenario_set(name="var mc 2d")
+    assert keyed.labels == s.labels
+    assert keyed.underlyings == ("BTC", "ETH")
+    moves = keyed.spot_shocks(np.array(["ETH", "BTC", "ETH"]))
+    assert np.array_equal(moves, s.shocks.T[[1, 0, 1]])
+    assert np.all(keyed.column("time_shift_days") == 2.0)
+    assert np.all(keyed.column("weight") == 1.0)
+    assert np.all(keyed.vol_shocks(np.array(["BTC"])) == 0.0)

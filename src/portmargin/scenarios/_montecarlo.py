@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from portmargin.core import ValidationError
 from portmargin.scenarios._merton_model import MertonParams
+from portmargin.scenarios._model import ScenarioSet, VolShockLaw
 
 __all__ = ["MC_PATHS", "MC_SEED", "MonteCarloScenarios", "mc_scenarios"]
 
@@ -112,6 +113,37 @@ class MonteCarloScenarios:
     def labels(self) -> tuple[str, ...]:
         """Scenario labels ``"path 1"``, ``"path 2"``, ... (one per path, in order)."""
         return tuple(f"path {j}" for j in range(1, self.n_scenarios + 1))
+
+    def to_scenario_set(
+        self,
+        *,
+        name: str,
+        vol: Mapping[str, NDArray[np.float64]] | None = None,
+        vol_law: VolShockLaw | None = None,
+    ) -> ScenarioSet:
+        """The paths as a keyed :class:`~portmargin.scenarios.ScenarioSet`.
+
+        Spot moves ``exp(X) - 1`` per underlying, labels :attr:`labels`, the market aged by
+        ``horizon_days``; scenario weights stay 1 (a path's loss is not scaled: ``weights``
+        are the probabilities used by the risk measure).
+
+        Parameters
+        ----------
+        name
+            Name of the set, e.g. ``"var mc 1d"``.
+        vol
+            Optional underlying -> vol shock per path, shape ``(paths,)``, read by ``vol_law``.
+        vol_law
+            How vol shocks apply (default: a flat law with no floor).
+        """
+        return ScenarioSet.from_shocks(
+            name=name,
+            labels=self.labels,
+            spot={u: self.shocks[:, j] for j, u in enumerate(self.underlyings)},
+            vol=vol,
+            time_shift_days=float(self.horizon_days),
+            vol_law=VolShockLaw() if vol_law is None else vol_law,
+        )
 
 
 def _check_count(name: str, value: object, minimum: int = 1) -> int:
