@@ -10,6 +10,7 @@ from portmargin.bench import (
     run_e2e_bench,
     run_incremental_bench,
     run_margin_bench,
+    run_mc_bench,
     run_pricing_bench,
 )
 from portmargin.cli._common import dump_json, stdout
@@ -142,3 +143,22 @@ def e2e(
             f"{run.output}: {run.seconds:.2f} s wall, peak RSS {run.peak_rss_mb:,.0f} MiB "
             f"(stages s: {stages})"
         )
+
+
+@bench_app.command("mc")
+def mc(
+    paths: Annotated[int, typer.Option(min=100, help="Monte Carlo paths.")] = 100_000,
+    positions: Annotated[int, typer.Option(min=1, help="Positions of the book.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Monte Carlo 1-day VaR/ES of one BTC/ETH book: Merton estimation on the bundled history,
+    paths, Black-76 risk array, aggregation; seconds per stage (target <= 5 s in total)."""
+    result = run_mc_bench(paths, positions)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(f"{result.paths:,} paths, {result.positions} positions (BTC and ETH)")
+    for stage, seconds in result.stages.items():
+        stdout.print(f"{stage:12}: {seconds:8.3f} s")
+    stdout.print(f"{'total':12}: {result.seconds:8.3f} s")
+    stdout.print(f"99 % VaR / ES: {result.var:,.2f} / {result.es:,.2f} USD")
