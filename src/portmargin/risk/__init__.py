@@ -1,8 +1,10 @@
-"""Risk arrays and books: instruments priced once per scenario, accounts as sparse rows."""
+"""Risk arrays and books: instruments priced once per scenario, accounts as sparse rows;
+VaR and ES of loss matrices."""
 
 from portmargin.risk._accounts import Equity, account_equity, oversized_accounts
 from portmargin.risk._array import RiskArray, build_risk_array, unit_values
 from portmargin.risk._book import Book, row_entries
+from portmargin.risk._measures import TailRisk, TailSize, tail_risk, tail_size, var_es
 from portmargin.risk._prepare import (
     PreparedBook,
     group_columns,
@@ -22,6 +24,8 @@ __all__ = [
     "PreparedBook",
     "PricedSnapshot",
     "RiskArray",
+    "TailRisk",
+    "TailSize",
     "account_equity",
     "build_risk_array",
     "group_columns",
@@ -32,5 +36,8 @@ __all__ = [
     "row_entries",
     "scenario_pnl",
     "set_aside",
+    "tail_risk",
+    "tail_size",
     "unit_values",
+    "var_es",
 ]
