@@ -165,7 +165,7 @@ def _top_stable(L: NDArray[np.float64], m: int) -> NDArray[np.intp]:
     n = L.shape[1]
     if 4 * m >= n:
         return np.argsort(-L, axis=1, kind="stable")[:, :m]
-    part = np.argpartition(-L, m - 1, axis=1)[:, :m]
+    part = np.argpartition(L, n - m, axis=1)[:, n - m :]
     vals = np.take_along_axis(L, part, axis=1)
     order = np.lexsort((part, -vals), axis=1)
     top = np.take_along_axis(part, order, axis=1)
