@@ -4,6 +4,7 @@ from portmargin.bench._e2e import E2EBench, E2ERun, run_e2e_bench, write_synthet
 from portmargin.bench._incremental import IncrementalBench, run_incremental_bench
 from portmargin.bench._margin import MarginBench, run_margin_bench, synthetic_book
 from portmargin.bench._pricing import PricingBench, run_pricing_bench
+from portmargin.bench._var import VarBench, run_var_bench
 
 __all__ = [
     "E2EBench",
@@ -11,10 +12,12 @@ __all__ = [
     "IncrementalBench",
     "MarginBench",
     "PricingBench",
+    "VarBench",
     "run_e2e_bench",
     "run_incremental_bench",
     "run_margin_bench",
     "run_pricing_bench",
+    "run_var_bench",
     "synthetic_book",
     "write_synthetic_venue",
 ]
