@@ -299,3 +299,19 @@ def test_incremental_figures_equal_a_full_recomputation(
         assert sum(c.figures["allocated_addon"] for c in parts) == pytest.approx(
             fast.components["liquidity_addon"][i], rel=1e-9, abs=1e-12
         )
+
+
+def test_proxies_fill_a_short_history_and_are_reported() -> None:
+    book = lm.book({"x": [(BTC, 1.0), (ETH, -5.0)]})
+    pack = params(
+        method="hs",
+        as_of="2017-06-01",
+        proxies={"ETH": {"underlying": "BTC", "beta": 1.2}},
+    )
+    batch = run_var(book, btc_eth_market(), pack)
+    btc_only = bundled_history().joint_returns(["BTC"], as_of="2017-06-01", lookback_days=1095)
+    assert batch.figures["risk_measures.scenarios"][0] == btc_only.n  # every BTC return date
+    assert any(n.startswith("var: proxy ETH:") and "1.2 x BTC" in n for n in batch.notes)
+    unproxied = run_var(book, btc_eth_market(), params(method="hs", as_of="2017-06-01"))
+    assert unproxied.figures["risk_measures.scenarios"][0] < 200  # ETH from 2017-01-01 only
+    assert not any("proxy" in n for n in unproxied.notes)
