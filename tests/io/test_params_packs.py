@@ -7,6 +7,7 @@ are listed in ``OPTIONAL`` with the reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,17 @@ OPTIONAL = {
     ),
 }
 """(pack, key path) → why deleting that key is not an error."""
+
+SPAN_DEFAULTED = re.compile(
+    r"(schema_version|business_date|account_currency"
+    r"|defaults\.(lookahead_days|price_floor_fraction|min_vol|extreme_multiplier"
+    r"|extreme_cover_fraction|delta_points|delta_weights)"
+    r"|cc\[\d+\]\.(reference_price|vol_scan\.(mode|term_power)|wpr_method|delta_scaling_factor"
+    r"|som\.(method|rate|rate_fraction)|spot\.\w+|intra_default_rate(_fraction)?"
+    r"|extreme_multiplier|extreme_cover_fraction|price_scan\.ref_multiplier"
+    r"|intra_spread\[\d+\]\.rate_per_step))"
+)
+"""Key paths of span packs with a specs/span.md section 10 default (the packs write them out)."""
 
 
 def _leaves(node: Any, path: str = "") -> Iterator[tuple[str, list[str | int]]]:
@@ -56,6 +68,13 @@ def _without(data: dict[str, Any], steps: list[str | int]) -> dict[str, Any]:
 
 
 LEAVES = [(m, p, path, steps) for m, p in PACKS for path, steps in _leaves(read_pack(p))]
+OPTIONAL.update(
+    {
+        (p, path): "a specs/span.md section 10 default applies"
+        for m, p, path, _ in LEAVES
+        if m == "span" and SPAN_DEFAULTED.fullmatch(path)
+    }
+)
 
 
 def test_every_method_has_bundled_packs_and_a_default() -> None:

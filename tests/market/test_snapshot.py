@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portmargin.core import MS_PER_DAY, MarketDataError, ValidationError, year_fraction
-from portmargin.data import demo_chain_path
+from portmargin.data import demo_chain_path, demo_daily_paths
 from portmargin.instruments import Perpetual, parse_instrument
+from portmargin.io import load_history
 from portmargin.io.deribit import load_deribit_chain_csv
 from portmargin.market import FutureQuote, MarketSnapshot, VolSmile
 
@@ -328,3 +329,14 @@ def test_quoted_options_are_the_keys_of_the_quotes() -> None:
     assert market.quoted_options == expected
     assert len(expected) > 0
     assert snapshot().quoted_options == frozenset()
+
+
+def test_a_snapshot_carries_its_daily_history() -> None:
+    snapshot = MarketSnapshot(valuation_ms=1_590_000_000_000, index_prices={"BTC": 9_000.0})
+    assert snapshot.history is None
+    history = load_history(demo_daily_paths()).history
+    carried = snapshot.with_history(history)
+    assert carried.history is history
+    assert carried.index_prices == snapshot.index_prices
+    with pytest.raises(ValidationError, match="history"):
+        MarketSnapshot(valuation_ms=1_590_000_000_000, index_prices={"BTC": 1.0}, history="x")  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from portmargin.risk import Book
 SCENARIO_COMPONENT = {
     "deribit-pm": "risk_matrix_margin/worst_case",
     "paradex-pm": "scan_risk",
+    "span": "span_risk_mm/BTC-BTC/scan_risk",
 }
 PORTFOLIO_METHODS = [m for m in method_names() if m != "standard"]
 

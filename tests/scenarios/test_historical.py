@@ -281,3 +281,14 @@ def test_fhs_rejects_proxied_windows() -> None:
     w = hist.joint_returns(lookback_days=45, proxies={"B": Proxy(underlying="A", beta=1.0)})
     with pytest.raises(ValidationError, match="proxied"):
         fhs_scenarios(hist, w, ewma_seed_returns=5)
+
+
+def test_scenarios_become_a_keyed_set_dated_by_window_end(bundled: PriceHistory) -> None:
+    s = hs_scenarios(bundled.joint_returns(as_of=AS_OF), horizon_days=2)
+    keyed = s.to_scenario_set("hs 2d")
+    assert keyed.underlyings == ("BTC", "ETH")
+    assert keyed.labels[-1] == str(s.end_dates[-1]) == AS_OF
+    names = np.array(["ETH", "BTC"], dtype=object)
+    np.testing.assert_array_equal(keyed.spot_shocks(names), s.shocks.T[::-1])
+    assert np.all(keyed.column("time_shift_days") == 2.0)
+    assert np.all(keyed.column("weight") == 1.0)

@@ -9,6 +9,8 @@ Per method (the scenarios are the method's own, built from its public pieces):
 - ``okx-pm``: the MR1 grid of each risk unit held (spot move x IV down / same / up), USD.
 - ``derive-pm2``: the PMRM_2 scenarios of each base asset (``run_batch``): spot move x vol
   direction, tail moves with their dampening, skew scenarios apart; USDC.
+- ``span``: the 16 scenarios of each combined commodity held (price move in multiples of
+  its scan range x vol up / unchanged / down), weighted P&L in the account currency.
 - ``standard``: no scenario enters standard margin; a spot x vol grid (flat vol law) per
   settlement currency shows the book's exposure, its largest loss marked.
 
@@ -32,6 +34,7 @@ from portmargin.methods.derive_pm2 import DerivePM2Params, DeriveScenario, Deriv
 from portmargin.methods.derive_pm2 import run_batch as derive_run
 from portmargin.methods.okx_pm import OkxParams, RiskUnitGrouping, unit_grid
 from portmargin.methods.paradex_pm import ParadexParams, scan_pnl_usd, scenario_set
+from portmargin.methods.span import PRICE_POINTS, SCENARIO_LABELS, VOL_POINTS, SpanParams, run_span
 from portmargin.portfolio import Portfolio
 from portmargin.results import MarginBatch
 from portmargin.risk import (
@@ -458,12 +461,56 @@ def _derive(run: _Run) -> dict[str, list[ScenarioGrid]]:
     return out
 
 
+def _fraction(move: float) -> str:
+    thirds = round(move * 3)
+    if abs(thirds - move * 3) > 1e-9:
+        return f"{move:+g}"
+    if thirds == 0:
+        return "0"
+    return f"{thirds // 3:+d}" if thirds % 3 == 0 else f"{thirds:+d}/3"
+
+
+def _span(run: _Run) -> dict[str, list[ScenarioGrid]]:
+    params: SpanParams = run.params
+    result = run_span(Book.from_portfolios(run.portfolios), run.market, params)
+    vol_names = {1.0: "vol up", 0.0: "vol unchanged", -1.0: "vol down"}
+    out: dict[str, list[ScenarioGrid]] = {}
+    for k, s in enumerate(result.statements):
+        cc = s.arrays.cc
+        x = cc.multiplier(params.defaults)
+        moves = np.r_[PRICE_POINTS[:-2], x, -x]
+        layout = _layout(
+            moves.tolist(),
+            [f"{_fraction(m)} PSR" for m in moves.tolist()],
+            [vol_names[v] for v in VOL_POINTS.tolist()],
+            list(vol_names.values()),
+        )
+        scenarios = ScenarioSet(
+            name=cc.id,
+            scenarios=tuple(Scenario(label=f"{cc.id} #{lab}") for lab in SCENARIO_LABELS),
+        )
+        spec = (
+            f"{cc.id}: SPAN scenarios",
+            params.account_currency,
+            "weighted P&L of the CC's positions (extreme moves x the cover fraction); the scan "
+            "risk is the largest weighted loss",
+            scenarios,
+            layout,
+        )
+        rows = np.flatnonzero(s.held)
+        pnl = -s.loss[rows] * result.to_account[k]
+        for a, g in _by_label(run, result.book, rows, spec, pnl).items():
+            out.setdefault(a, []).append(g)
+    return out
+
+
 GRID_METHODS: Mapping[str, Callable[[_Run], dict[str, list[ScenarioGrid]]]] = {
     "standard": _standard,
     "deribit-pm": _deribit,
     "paradex-pm": _paradex,
     "okx-pm": _okx,
     "derive-pm2": _derive,
+    "span": _span,
 }
 """Method name → the builder of its grids."""
 

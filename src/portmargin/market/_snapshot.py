@@ -22,6 +22,7 @@ from portmargin.core import (
     require_positive,
     year_fraction,
 )
+from portmargin.market._history import PriceHistory
 from portmargin.market._quotes import FutureQuote, OptionQuote
 from portmargin.market._smile import FloatArray, VolSmile, check_strikes
 
@@ -125,6 +126,9 @@ class MarketSnapshot:
     allow_unlisted
         Whether instruments the snapshot does not list may be priced from the forwards and
         smiles (:meth:`with_unlisted_allowed`). ``False`` by default: holding one is an error.
+    history
+        Daily closes that come with the market (:meth:`with_history`), read by methods that
+        build scenarios from history (``var``); ``None`` if none were supplied.
     quoted_options
         Derived from ``quotes`` (not an argument): ``(underlying, expiry_ms, strike, is_call)``
         of every quoted option, the keys by which an option is listed.
@@ -160,6 +164,7 @@ class MarketSnapshot:
     metadata: Mapping[str, str] = field(default_factory=_empty)
     excluded: Mapping[str, str] = field(default_factory=_empty, repr=False)
     allow_unlisted: bool = False
+    history: PriceHistory | None = field(default=None, repr=False)
     _curves: Mapping[str, _ForwardCurve] = field(init=False, repr=False)
     quoted_options: frozenset[tuple[str, int, float, bool]] = field(init=False, repr=False)
 
@@ -201,6 +206,8 @@ class MarketSnapshot:
         _set(self, "excluded", MappingProxyType(_text_map("excluded", self.excluded)))
         if not isinstance(self.allow_unlisted, bool):
             raise ValidationError("allow_unlisted", self.allow_unlisted, "a bool")
+        if self.history is not None and not isinstance(self.history, PriceHistory):
+            raise ValidationError("history", self.history, "a PriceHistory or None")
         _set(self, "_curves", MappingProxyType(_forward_curves(valuation_ms, index, forwards)))
         _set(
             self,
@@ -210,6 +217,10 @@ class MarketSnapshot:
                 for i in (q.instrument for q in self.quotes.values())
             ),
         )
+
+    def with_history(self, history: PriceHistory) -> MarketSnapshot:
+        """The same snapshot carrying the daily closes ``history``."""
+        return dataclasses.replace(self, history=history)
 
     def with_unlisted_allowed(self) -> MarketSnapshot:
         """The same snapshot, allowing instruments it does not list to be priced from the

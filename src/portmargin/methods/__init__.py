@@ -17,6 +17,7 @@ from portmargin.methods.deribit_pm import DERIBIT_PM
 from portmargin.methods.derive_pm2 import DerivePM2
 from portmargin.methods.okx_pm import OkxPM
 from portmargin.methods.paradex_pm import ParadexPM
+from portmargin.methods.span import Span
 from portmargin.methods.standard import StandardMargin
 
 register(StandardMargin())
@@ -24,6 +25,7 @@ register(DERIBIT_PM)
 register(ParadexPM())
 register(OkxPM())
 register(DerivePM2())
+register(Span())
 
 __all__ = [
     "MarginMethod",

@@ -184,7 +184,11 @@ def _zero_rows(
 ) -> MarginBatch:
     amounts = equity.amounts[rows]
     held = np.any(amounts != 0.0, axis=1)
-    largest = np.argmax(np.abs(amounts * equity.usd_rate[None, :]), axis=1)
+    largest = (
+        np.argmax(np.abs(amounts * equity.usd_rate[None, :]), axis=1)
+        if amounts.shape[1]
+        else np.zeros(len(accounts), dtype=np.intp)  # a book without any instrument
+    )
     labels = np.array([*equity.currencies, "USD"], dtype=object)
     ccy = labels[np.where(held, largest, len(equity.currencies))]
     n = len(accounts)
@@ -229,7 +233,9 @@ def _funds(
     n_ccy_of_account = np.bincount(cells // len(currencies), minlength=int(rows.max()) + 1)
     single = n_ccy_of_account[rows] == 1
     own = np.array([ccy_index.get(c, -1) for c in currencies], dtype=np.intp)[code]
-    bucket = np.where(own >= 0, equity.amounts[rows, np.maximum(own, 0)], 0.0)
+    bucket = np.zeros(r)
+    mine = own >= 0
+    bucket[mine] = equity.amounts[rows[mine], own[mine]]
     with np.errstate(divide="ignore", invalid="ignore"):
         whole = np.where(rate[code] > 0, equity.total_usd()[rows] / rate[code], np.nan)
     eq: NDArray[np.float64] = np.where(single, whole, bucket).astype(np.float64)

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from portmargin.core import ValidationError
 from portmargin.results._result import Contribution, MarginComponent, MarginResult
 
-__all__ = ["Explainer", "MarginBatch"]
+__all__ = ["Explainer", "GroupRows", "MarginBatch"]
 
 Explainer = Callable[[int], tuple[Contribution, ...]]
 """Row index → per-position P&L in that row's worst scenario."""
@@ -22,6 +22,39 @@ Explainer = Callable[[int], tuple[Contribution, ...]]
 
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class GroupRows:
+    """The rows of one group of a batch (an aggregation key, a base asset): one per account
+    holding it, in one currency.
+
+    Attributes
+    ----------
+    account
+        Account of each row, object array, shape ``(a,)``.
+    currency
+        Currency of every row.
+    group
+        Group label of every row (None: the currency identifies the row).
+    initial_margin, maintenance_margin
+        Shape ``(a,)``, >= 0, in ``currency``.
+    components
+        Component name → amounts, shape ``(a,)`` each.
+    worst_scenario
+        Worst-scenario label per row (None where not applicable), shape ``(a,)``.
+    explain
+        Row of the group → per-position contributions; None for none.
+    """
+
+    account: NDArray[np.object_]
+    currency: str
+    group: str | None
+    initial_margin: NDArray[np.float64]
+    maintenance_margin: NDArray[np.float64]
+    components: Mapping[str, NDArray[np.float64]]
+    worst_scenario: NDArray[np.object_]
+    explain: Explainer | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -405,6 +438,58 @@ class MarginBatch:
             excess=pick(self.excess),
             margin_ratio=pick(self.margin_ratio),
             figures={name: v[idx] for name, v in self.figures.items()},
+        )
+
+    @classmethod
+    def from_groups(
+        cls,
+        groups: Sequence[GroupRows],
+        *,
+        method: str,
+        params_version: str,
+        sources: Mapping[str, str],
+        errors: Mapping[str, str] | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> MarginBatch:
+        """One batch of the rows of ``groups``, group after group.
+
+        ``sources`` names the components (in display order) and their rules; a group without
+        a component has 0 there. Row ``i`` is explained by its group's ``explain``.
+        """
+        sizes = np.array([len(g.account) for g in groups], dtype=np.intp)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+
+        def cat(values: list[NDArray[Any]], dtype: type) -> NDArray[Any]:
+            return np.concatenate(values) if values else np.zeros(0, dtype=dtype)
+
+        def per_row(labels: list[str | None]) -> NDArray[np.object_]:
+            return np.repeat(np.array(labels, dtype=object), sizes)
+
+        def explain(i: int) -> tuple[Contribution, ...]:
+            k = int(np.searchsorted(offsets, i, side="right") - 1)
+            part = groups[k].explain
+            return () if part is None else part(i - int(offsets[k]))
+
+        return cls(
+            method=method,
+            params_version=params_version,
+            account=cat([g.account for g in groups], object),
+            currency=per_row([g.currency for g in groups]),
+            initial_margin=cat([g.initial_margin for g in groups], np.float64),
+            maintenance_margin=cat([g.maintenance_margin for g in groups], np.float64),
+            components={
+                name: cat(
+                    [g.components.get(name, np.zeros(len(g.account))) for g in groups],
+                    np.float64,
+                )
+                for name in sources
+            },
+            sources=sources,
+            worst_scenario=cat([g.worst_scenario for g in groups], object),
+            group=per_row([g.group for g in groups]),
+            errors=errors or {},
+            explain=explain,
+            notes=notes,
         )
 
     @classmethod

@@ -2,7 +2,16 @@
 VaR and ES of loss matrices."""
 
 from portmargin.risk._accounts import Equity, account_equity, oversized_accounts
-from portmargin.risk._array import RiskArray, build_risk_array, unit_values
+from portmargin.risk._array import (
+    BLACK76,
+    Black76Model,
+    MertonJumps,
+    MertonModel,
+    RevaluationModel,
+    RiskArray,
+    build_risk_array,
+    unit_values,
+)
 from portmargin.risk._book import Book, row_entries
 from portmargin.risk._measures import TailRisk, TailSize, tail_risk, tail_size, var_es
 from portmargin.risk._prepare import (
@@ -14,21 +23,36 @@ from portmargin.risk._prepare import (
 )
 from portmargin.risk._priced import PricedSnapshot, price_snapshot, resolve_instruments
 from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
+from portmargin.risk._worst import (
+    ScenarioExplainer,
+    WorstLoss,
+    group_totals,
+    worst_group,
+    worst_loss,
+)
 
 __all__ = [
+    "BLACK76",
     "STABLECOINS",
+    "Black76Model",
     "Book",
     "Equity",
     "InstrumentTable",
     "Kind",
+    "MertonJumps",
+    "MertonModel",
     "PreparedBook",
     "PricedSnapshot",
+    "RevaluationModel",
     "RiskArray",
+    "ScenarioExplainer",
     "TailRisk",
     "TailSize",
+    "WorstLoss",
     "account_equity",
     "build_risk_array",
     "group_columns",
+    "group_totals",
     "oversized_accounts",
     "prepare_book",
     "price_snapshot",
@@ -40,4 +64,6 @@ __all__ = [
     "tail_size",
     "unit_values",
     "var_es",
+    "worst_group",
+    "worst_loss",
 ]

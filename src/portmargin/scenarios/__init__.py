@@ -1,5 +1,6 @@
-"""Scenarios: declared spot, vol and time shocks, grouped in named sets with a vol-shock law;
-historical (HS) and filtered historical (FHS) return scenarios from daily history."""
+"""Scenarios: tables of spot, vol and time shocks keyed by risk factor (declared grids or
+arrays joint across underlyings) with a vol-shock law; historical (HS) and filtered
+historical (FHS) return scenarios from daily history."""
 
 from portmargin.scenarios._historical import (
     EWMA_LAMBDA,
@@ -9,14 +10,24 @@ from portmargin.scenarios._historical import (
     fhs_scenarios,
     hs_scenarios,
 )
-from portmargin.scenarios._model import Scenario, ScenarioSet, UpFloor, VolShockLaw, VolShockMode
+from portmargin.scenarios._model import (
+    EVERY_UNDERLYING,
+    Scenario,
+    ScenarioSet,
+    ShockTable,
+    UpFloor,
+    VolShockLaw,
+    VolShockMode,
+)
 
 __all__ = [
+    "EVERY_UNDERLYING",
     "EWMA_LAMBDA",
     "EWMA_SEED_RETURNS",
     "HistoricalScenarios",
     "Scenario",
     "ScenarioSet",
+    "ShockTable",
     "UpFloor",
     "VolShockLaw",
     "VolShockMode",

@@ -19,6 +19,7 @@ Rules of ``var-margin.md`` section 3.2 (HS) and 3.3 (FHS):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -28,6 +29,7 @@ from scipy.signal import lfilter
 
 from portmargin.core import MarketDataError, ValidationError
 from portmargin.market import PriceHistory, ReturnWindow
+from portmargin.scenarios._model import ScenarioSet, VolShockLaw
 
 __all__ = [
     "EWMA_LAMBDA",
@@ -139,6 +141,39 @@ class HistoricalScenarios:
     def shocks(self) -> NDArray[np.float64]:
         """Arithmetic moves ``exp(R) - 1``, shape ``(m, n_underlyings)`` (-0.1: down 10 %)."""
         return np.expm1(self.log_returns)
+
+    def to_scenario_set(
+        self,
+        name: str,
+        *,
+        vol: Mapping[str, NDArray[np.float64]] | None = None,
+        vol_law: VolShockLaw | None = None,
+    ) -> ScenarioSet:
+        """The scenarios as a keyed :class:`ScenarioSet` for revaluation.
+
+        Each underlying's prices move by ``exp(R) - 1``; the market ages by ``horizon_days``;
+        labels are the window end dates (``"2020-03-12"``); weights stay 1 (a scenario's loss
+        is not scaled: ``weights`` are the probabilities used by the risk measure).
+
+        Parameters
+        ----------
+        name
+            Name of the set.
+        vol
+            Optional vol shock per underlying, shape ``(m,)``, read by ``vol_law`` (e.g.
+            ``beta * R`` with an absolute law for a vol-beta model).
+        vol_law
+            How vol shocks apply (default: a flat law with no floor).
+        """
+        moves = self.shocks
+        return ScenarioSet.from_shocks(
+            name=name,
+            labels=[str(d) for d in self.end_dates.tolist()],
+            spot={u: moves[:, i] for i, u in enumerate(self.underlyings)},
+            vol=vol,
+            time_shift_days=float(self.horizon_days),
+            vol_law=vol_law or VolShockLaw(),
+        )
 
 
 def _check_horizon(h: object) -> int:

@@ -1,15 +1,24 @@
-"""Declared scenarios: spot, vol and time shocks applied to a market, as data."""
+"""Scenario sets: tables of spot, vol and time shocks keyed by risk factor, as data.
+
+A set is either declared (a tuple of :class:`Scenario`, each moving every underlying alike:
+venue grids, SPAN) or built from arrays keyed by underlying (:meth:`ScenarioSet.from_shocks`:
+historical, filtered historical and Monte Carlo scenarios, joint across underlyings). Both
+forms are held as one :class:`ShockTable`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 
 import numpy as np
+import numpy.typing as npt
 from numpy.typing import NDArray
 
 from portmargin.core import (
+    MarketDataError,
     ValidationError,
     require_finite,
     require_non_empty,
@@ -17,7 +26,21 @@ from portmargin.core import (
     require_positive,
 )
 
-__all__ = ["Scenario", "ScenarioSet", "UpFloor", "VolShockLaw", "VolShockMode"]
+__all__ = [
+    "EVERY_UNDERLYING",
+    "Scenario",
+    "ScenarioSet",
+    "ShockTable",
+    "UpFloor",
+    "VolShockLaw",
+    "VolShockMode",
+]
+
+Names = NDArray[np.object_] | NDArray[np.str_]
+"""Underlying names, one per instrument row, shape ``(n,)``."""
+
+EVERY_UNDERLYING = "*"
+"""Key of a shock that applies to every underlying without a shock of its own."""
 
 
 class VolShockMode(StrEnum):
@@ -119,10 +142,11 @@ class VolShockLaw:
         dte_days
             Days to expiry, shape ``(n,)``.
         vol_shocks
-            Signed shock of each scenario, shape ``(s,)``.
+            Signed shock of each scenario, shape ``(s,)`` (every instrument alike) or
+            ``(n, s)`` (one row per instrument, e.g. keyed by underlying).
         """
         f = self.term_factor(dte_days)[:, None]
-        v = vol_shocks[None, :]
+        v = vol_shocks if vol_shocks.ndim == 2 else vol_shocks[None, :]
         base = sigma[:, None]
         up = v > 0
         floor = self.min_vol_up
@@ -192,60 +216,284 @@ class Scenario:
         return self.spot_shock if self.delta_one_shock is None else self.delta_one_shock
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+def _readonly(values: npt.ArrayLike, field_name: str, size: int) -> NDArray[np.float64]:
+    try:
+        array = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(field_name, values, f"{size} numbers") from None
+    if array.ndim == 0:
+        array = np.full(size, float(array))
+    if array.shape != (size,):
+        raise ValidationError(field_name, f"shape {array.shape}", f"shape ({size},)")
+    if not np.isfinite(array).all():
+        bad = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise ValidationError(f"{field_name}[{bad}]", float(array[bad]), "a finite number")
+    array.flags.writeable = False
+    return array
+
+
+def _keyed(
+    field_name: str, shocks: Mapping[str, npt.ArrayLike], size: int
+) -> Mapping[str, NDArray[np.float64]]:
+    if not isinstance(shocks, Mapping):
+        raise ValidationError(field_name, shocks, "a mapping underlying -> shocks")
+    table: dict[str, NDArray[np.float64]] = {}
+    for key in sorted(shocks):
+        require_non_empty(f"{field_name} key", key)
+        table[key] = _readonly(shocks[key], f"{field_name}[{key!r}]", size)
+    return MappingProxyType(table)
+
+
+def _empty_keyed() -> Mapping[str, NDArray[np.float64]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ShockTable:
+    """Shocks of ``s`` scenarios keyed by risk factor.
+
+    Attributes
+    ----------
+    labels
+        Unique scenario labels, ``(s,)`` strings (a grid name, a date, a path number).
+    spot
+        Underlying (``"BTC"``) or :data:`EVERY_UNDERLYING` → relative move of the index and
+        every forward, perpetual and spot price of that underlying, shape ``(s,)``, > -1:
+        ``P' = P (1 + m)``.
+    vol
+        Underlying or :data:`EVERY_UNDERLYING` → signed vol shock, shape ``(s,)``, read by the
+        set's :class:`VolShockLaw`; an underlying without a key has no vol shock.
+    delta_one
+        Underlying or :data:`EVERY_UNDERLYING` → relative move applied to futures,
+        perpetuals and spot instead of ``spot`` (a clamped delta-one move, e.g. Deribit's
+        extended table); an underlying without a key uses its ``spot`` move.
+    weight
+        Multiplier of each scenario's loss, ``(s,)``, >= 0.
+    time_shift_days
+        Days each scenario ages the market, ``(s,)``, >= 0.
+    """
+
+    labels: tuple[str, ...]
+    spot: Mapping[str, NDArray[np.float64]]
+    vol: Mapping[str, NDArray[np.float64]] = field(default_factory=_empty_keyed)
+    delta_one: Mapping[str, NDArray[np.float64]] = field(default_factory=_empty_keyed)
+    weight: NDArray[np.float64] | None = None
+    time_shift_days: NDArray[np.float64] | float = 0.0
+
+    def __post_init__(self) -> None:
+        labels = tuple(self.labels)
+        if not labels or not all(isinstance(x, str) and x for x in labels):
+            raise ValidationError("labels", self.labels, "a non-empty sequence of labels")
+        if len(set(labels)) != len(labels):
+            unique, counts = np.unique(np.array(labels, dtype=object), return_counts=True)
+            raise ValidationError("labels", unique[counts > 1][0], "unique scenario labels")
+        size = len(labels)
+        object.__setattr__(self, "labels", labels)
+        for name in ("spot", "vol", "delta_one"):
+            object.__setattr__(self, name, _keyed(name, getattr(self, name), size))
+        if not self.spot:
+            raise ValidationError("spot", {}, "a shock for at least one underlying")
+        for name in ("spot", "delta_one"):
+            for key, moves in getattr(self, name).items():
+                if (moves <= -1).any():
+                    bad = int(np.flatnonzero(moves <= -1)[0])
+                    raise ValidationError(
+                        f"{name}[{key!r}] of scenario {labels[bad]!r}", float(moves[bad]), "> -1"
+                    )
+        weight = 1.0 if self.weight is None else self.weight
+        for name, values in (("weight", weight), ("time_shift_days", self.time_shift_days)):
+            array = _readonly(values, name, size)
+            if (array < 0).any():
+                bad = int(np.flatnonzero(array < 0)[0])
+                raise ValidationError(f"{name} of scenario {labels[bad]!r}", array[bad], ">= 0")
+            object.__setattr__(self, name, array)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def _rows(
+    shocks: Mapping[str, NDArray[np.float64]],
+    underlyings: Names,
+    size: int,
+    missing: str,
+) -> NDArray[np.float64]:
+    """``(n, s)`` shocks of each row's underlying; ``missing``: raise, zero or spot."""
+    keys, inverse = np.unique(np.asarray(underlyings, dtype=object), return_inverse=True)
+    per_key = np.zeros((keys.size, size))
+    for k, key in enumerate(keys.tolist()):
+        moves = shocks.get(key, shocks.get(EVERY_UNDERLYING))
+        if moves is not None:
+            per_key[k] = moves
+        elif missing == "raise":
+            raise MarketDataError(f"the scenario set has no spot shock for underlying {key}")
+    return per_key[inverse.reshape(-1)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ScenarioSet:
-    """An ordered, named set of scenarios with the vol-shock law they share.
+    """A named scenario set: a :class:`ShockTable` and the vol-shock law it shares.
+
+    Declared form: ``ScenarioSet(name=..., scenarios=(Scenario(...), ...), vol_law=...)``;
+    every shock then applies to every underlying (key :data:`EVERY_UNDERLYING`). Keyed form:
+    :meth:`from_shocks` (or ``shocks=ShockTable(...)``), joint across underlyings.
 
     Attributes
     ----------
     name
         Name of the set (e.g. ``"deribit-pm BTC standard"``).
     scenarios
-        The scenarios, in result order; labels are unique.
+        The declared scenarios, in result order (empty for a keyed set).
     vol_law
-        How vol shocks scale with time to expiry.
+        How vol shocks scale with time to expiry and are floored.
+    shocks
+        The shock table (built from ``scenarios`` for a declared set).
     """
 
     name: str
-    scenarios: tuple[Scenario, ...]
+    scenarios: tuple[Scenario, ...] = ()
     vol_law: VolShockLaw = VolShockLaw()
+    shocks: ShockTable | None = None
 
     def __post_init__(self) -> None:
         require_non_empty("name", self.name)
         scenarios = tuple(self.scenarios)
-        if not scenarios or not all(isinstance(s, Scenario) for s in scenarios):
-            raise ValidationError("scenarios", self.scenarios, "a non-empty tuple of Scenario")
-        labels = [s.label for s in scenarios]
-        if len(set(labels)) != len(labels):
-            raise ValidationError("scenarios", labels, "unique scenario labels")
+        if not all(isinstance(s, Scenario) for s in scenarios):
+            raise ValidationError("scenarios", self.scenarios, "a tuple of Scenario")
+        if bool(scenarios) == (self.shocks is not None):
+            raise ValidationError(
+                "scenarios",
+                self.scenarios,
+                "a non-empty tuple of Scenario, or a shock table instead (not both)",
+            )
+        if not isinstance(self.vol_law, VolShockLaw):
+            raise ValidationError("vol_law", self.vol_law, "a VolShockLaw")
         object.__setattr__(self, "scenarios", scenarios)
+        if self.shocks is None:
+            every = EVERY_UNDERLYING
+            clamped = any(s.delta_one_shock is not None for s in scenarios)
+            table = ShockTable(
+                labels=tuple(s.label for s in scenarios),
+                spot={every: np.array([s.spot_shock for s in scenarios])},
+                vol={every: np.array([s.vol_shock for s in scenarios])},
+                delta_one=(
+                    {every: np.array([s.effective_delta_one_shock for s in scenarios])}
+                    if clamped
+                    else {}
+                ),
+                weight=np.array([s.weight for s in scenarios]),
+                time_shift_days=np.array([s.time_shift_days for s in scenarios]),
+            )
+            object.__setattr__(self, "shocks", table)
+        elif not isinstance(self.shocks, ShockTable):
+            raise ValidationError("shocks", self.shocks, "a ShockTable")
+
+    @classmethod
+    def from_shocks(
+        cls,
+        *,
+        name: str,
+        labels: Sequence[str],
+        spot: Mapping[str, npt.ArrayLike],
+        vol: Mapping[str, npt.ArrayLike] | None = None,
+        weight: npt.ArrayLike | None = None,
+        time_shift_days: npt.ArrayLike = 0.0,
+        vol_law: VolShockLaw = VolShockLaw(),
+    ) -> ScenarioSet:
+        """A keyed set from arrays of shape ``(s,)`` (see :class:`ShockTable` for units)."""
+        for field_name, shocks in (("spot", spot), ("vol", vol or {})):
+            if not isinstance(shocks, Mapping):
+                raise ValidationError(field_name, shocks, "a mapping underlying -> shocks")
+        size = len(labels)
+        table = ShockTable(
+            labels=tuple(labels),
+            spot={k: _readonly(v, f"spot[{k!r}]", size) for k, v in spot.items()},
+            vol={k: _readonly(v, f"vol[{k!r}]", size) for k, v in (vol or {}).items()},
+            weight=None if weight is None else np.asarray(weight, dtype=np.float64),
+            time_shift_days=np.asarray(time_shift_days, dtype=np.float64),
+        )
+        return cls(name=name, vol_law=vol_law, shocks=table)
+
+    @property
+    def table(self) -> ShockTable:
+        """The shock table (never ``None`` after construction)."""
+        assert self.shocks is not None  # set in __post_init__
+        return self.shocks
 
     def __len__(self) -> int:
-        return len(self.scenarios)
+        return len(self.table)
 
     @property
     def labels(self) -> tuple[str, ...]:
         """Scenario labels in order."""
-        return tuple(s.label for s in self.scenarios)
+        return self.table.labels
+
+    @property
+    def underlyings(self) -> tuple[str, ...]:
+        """Keys of the spot shocks, sorted (``("*",)`` for a declared set)."""
+        return tuple(self.table.spot)
 
     def column(self, name: str) -> NDArray[np.float64]:
         """One scenario attribute as an array of shape ``(n_scenarios,)``.
 
-        ``name`` is ``spot_shock``, ``vol_shock``, ``weight``, ``time_shift_days`` or
-        ``delta_one_shock`` (the effective value).
+        ``weight`` and ``time_shift_days`` of any set; ``spot_shock``, ``vol_shock`` and
+        ``delta_one_shock`` (the effective value) only of a set whose shocks apply to every
+        underlying alike (use :meth:`spot_shocks` for a keyed set).
         """
-        if name == "delta_one_shock":
-            return np.array([s.effective_delta_one_shock for s in self.scenarios])
-        if name not in ("spot_shock", "vol_shock", "weight", "time_shift_days"):
+        table = self.table
+        if name in ("weight", "time_shift_days"):
+            value: NDArray[np.float64] = getattr(table, name)
+            return value
+        if name not in ("spot_shock", "vol_shock", "delta_one_shock"):
             raise ValidationError("column", name, "a Scenario attribute")
-        return np.array([getattr(s, name) for s in self.scenarios], dtype=np.float64)
+        if self.underlyings != (EVERY_UNDERLYING,):
+            raise ValidationError(
+                "column", name, f"a set with one shock for every underlying, not {self.name!r}"
+            )
+        every = np.array([EVERY_UNDERLYING], dtype=object)
+        rows = {
+            "spot_shock": self.spot_shocks,
+            "vol_shock": self.vol_shocks,
+            "delta_one_shock": self.delta_one_shocks,
+        }[name](every)
+        result: NDArray[np.float64] = rows[0]
+        return result
+
+    def spot_shocks(self, underlyings: Names) -> NDArray[np.float64]:
+        """Relative move of each row's underlying, shape ``(n, s)`` for ``(n,)`` names.
+
+        Raises
+        ------
+        MarketDataError
+            If an underlying has no shock and the set has no :data:`EVERY_UNDERLYING` key.
+        """
+        return _rows(self.table.spot, underlyings, len(self), "raise")
+
+    def vol_shocks(self, underlyings: Names) -> NDArray[np.float64]:
+        """Vol shock of each row's underlying, shape ``(n, s)`` (0 where none is given)."""
+        return _rows(self.table.vol, underlyings, len(self), "zero")
+
+    def delta_one_shocks(self, underlyings: Names) -> NDArray[np.float64]:
+        """Move of delta-one rows of each underlying, shape ``(n, s)`` (the spot move where
+        no clamped move is given)."""
+        spot = self.spot_shocks(underlyings)
+        if not self.table.delta_one:
+            return spot
+        keys = np.asarray(underlyings, dtype=object)
+        every = self.table.delta_one.get(EVERY_UNDERLYING)
+        given = np.array([k in self.table.delta_one or every is not None for k in keys.tolist()])
+        clamped = _rows(self.table.delta_one, keys, len(self), "zero")
+        result: NDArray[np.float64] = np.where(given[:, None], clamped, spot)
+        return result
 
     @classmethod
     def concat(cls, name: str, parts: Sequence[ScenarioSet]) -> ScenarioSet:
-        """Join sets that share one vol law, keeping their order."""
+        """Join declared sets that share one vol law, keeping their order."""
         if not parts:
             raise ValidationError("parts", parts, "at least one ScenarioSet")
         law = parts[0].vol_law
         if any(p.vol_law != law for p in parts):
             raise ValidationError("parts", [p.name for p in parts], "sets with one vol law")
+        if any(not p.scenarios for p in parts):
+            raise ValidationError("parts", [p.name for p in parts], "declared scenario sets")
         return cls(name=name, scenarios=tuple(s for p in parts for s in p.scenarios), vol_law=law)

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from portmargin.methods.deribit_pm._params import DampenerMode
+from portmargin.risk import worst_loss
 
 __all__ = ["apply_offsets", "delta_shock", "worst_case"]
 
@@ -70,7 +71,8 @@ def apply_offsets(
 
 
 def worst_case(agg: FloatArray, priority: NDArray[np.intp]) -> tuple[FloatArray, NDArray[np.intp]]:
-    """Worst loss and the column that set it.
+    """Worst loss and the column that set it: :func:`portmargin.risk.worst_loss` with the
+    grid's tie order.
 
     Parameters
     ----------
@@ -85,15 +87,8 @@ def worst_case(agg: FloatArray, priority: NDArray[np.intp]) -> tuple[FloatArray,
         ``worst_case = -min(0, min(agg))`` (>= 0), shape ``(a,)``, and the column index of the
         minimum, shape ``(a,)``.
     """
-    if agg.shape[0] == 0:
-        return np.zeros(0), np.zeros(0, dtype=np.intp)
-    low = agg.min(axis=1)
-    if np.isnan(low).any():  # argmin's rule: the first NaN in priority order
-        pick = np.argmin(agg[:, priority], axis=1)
-    else:  # the first column in priority order holding the row minimum, on a boolean mask
-        pick = np.argmax((agg == low[:, None])[:, priority], axis=1)
-    column: NDArray[np.intp] = priority[pick]
-    return -np.minimum(0.0, agg[np.arange(agg.shape[0]), column]), column
+    worst = worst_loss(agg, priority=priority)
+    return worst.loss, worst.column
 
 
 def delta_shock(

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from portmargin.market import MarketSnapshot
-from portmargin.methods.deribit_pm._aggregate import apply_offsets, delta_shock, worst_case
+from portmargin.methods.deribit_pm._aggregate import apply_offsets, delta_shock
 from portmargin.methods.deribit_pm._grid import Grid, build_grid
 from portmargin.methods.deribit_pm._params import (
     Assumptions,
@@ -33,10 +33,12 @@ from portmargin.risk import (
     Book,
     InstrumentTable,
     Kind,
+    WorstLoss,
     build_risk_array,
     group_columns,
     prepare_book,
     set_aside,
+    worst_loss,
 )
 
 __all__ = ["BatchRun", "GroupRun", "InputOverrides", "group_key", "run_batch"]
@@ -68,8 +70,8 @@ class GroupRun:
         CSR ``(a, c)`` of their positions.
     pre, agg
         Pre-aggregated and aggregated vectors, shape ``(a, n)``.
-    worst_case, worst_column
-        Worst loss (>= 0) and its column, shape ``(a,)``.
+    worst
+        Worst loss (>= 0) of ``agg`` and its column, shape ``(a,)`` each.
     roll_shock, delta_shock, correlation_contingency, risk_matrix_margin
         Shape ``(a,)``, >= 0.
     open_orders_margin, mmp_margin, spot_margin
@@ -87,8 +89,7 @@ class GroupRun:
     quantities: sp.csr_array
     pre: FloatArray
     agg: FloatArray
-    worst_case: FloatArray
-    worst_column: NDArray[np.intp]
+    worst: WorstLoss
     roll_shock: FloatArray
     delta_shock: FloatArray
     correlation_contingency: FloatArray
@@ -268,7 +269,7 @@ def _run_group(
         price_range=pair.price_range,
         mode=a.extended_dampener_mode,
     )
-    worst, column = worst_case(agg, grid.priority)
+    worst = worst_loss(agg, priority=grid.priority)
     roll = _roll_shock(q, sub, delta, ccy, a.roll_grouping) * usd_factor
     if a.delta_shock_model is DeltaShockModel.OFF:
         dshock = np.zeros(len(accounts))
@@ -281,7 +282,7 @@ def _run_group(
             m_inc=pair.m_inc,
         )
     corr = np.zeros(len(accounts))
-    rmm = np.round(worst, a.worst_case_decimals) + roll + dshock + corr
+    rmm = np.round(worst.loss, a.worst_case_decimals) + roll + dshock + corr
     oo, mmp, spot = _inputs(book, accounts, key, a, overrides)
     return GroupRun(
         key=key,
@@ -293,8 +294,7 @@ def _run_group(
         quantities=q,
         pre=pre,
         agg=agg,
-        worst_case=worst,
-        worst_column=column,
+        worst=worst,
         roll_shock=roll,
         delta_shock=dshock,
         correlation_contingency=corr,

@@ -11,8 +11,8 @@ from portmargin.core import config_from_mapping
 from portmargin.market import MarketSnapshot
 from portmargin.methods.deribit_pm._batch import BatchRun, GroupRun, InputOverrides, run_batch
 from portmargin.methods.deribit_pm._params import DeribitPMParams
-from portmargin.results import Contribution, MarginBatch
-from portmargin.risk import STABLECOINS, Book, Kind, row_entries
+from portmargin.results import GroupRows, MarginBatch
+from portmargin.risk import STABLECOINS, Book, Kind, ScenarioExplainer
 
 __all__ = ["COMPONENT_SOURCES", "DeribitPM"]
 
@@ -31,9 +31,6 @@ COMPONENT_SOURCES: Mapping[str, str] = {
     "spot_margin": "venue input",
 }
 """Component name → the rule that produces it."""
-
-_GROUP_FIELDS = {name: name.rpartition("/")[2] for name in COMPONENT_SOURCES}
-"""Component name → the :class:`GroupRun` array holding it (the last path segment)."""
 
 
 def _notes(params: DeribitPMParams, run: BatchRun) -> tuple[str, ...]:
@@ -102,56 +99,43 @@ def _linear_option_notes(params: DeribitPMParams, run: BatchRun) -> tuple[str, .
     )
 
 
-def _worst_labels(g: GroupRun) -> np.ndarray[Any, np.dtype[np.object_]]:
-    labels: np.ndarray[Any, np.dtype[np.object_]] = np.array(g.grid.labels, dtype=object)[
-        g.worst_column
-    ]
-    labels[g.worst_case <= 0] = None
-    return labels
+def _rows(run: BatchRun, g: GroupRun) -> GroupRows:
+    """The batch rows of one aggregation key, explained in their worst column."""
+    names = run.table.names
+    return GroupRows(
+        account=np.array(run.book.accounts, dtype=object)[g.accounts],
+        currency=g.settlement,
+        group=g.key,
+        initial_margin=g.initial_margin,
+        maintenance_margin=g.maintenance_margin,
+        components={
+            "risk_matrix_margin": g.risk_matrix_margin,
+            "risk_matrix_margin/worst_case": g.worst.loss,
+            "risk_matrix_margin/roll_shock": g.roll_shock,
+            "risk_matrix_margin/delta_shock": g.delta_shock,
+            "risk_matrix_margin/correlation_contingency": g.correlation_contingency,
+            "open_orders_margin": g.open_orders_margin,
+            "mmp_margin": g.mmp_margin,
+            "spot_margin": g.spot_margin,
+        },
+        worst_scenario=g.worst.labels(g.grid.labels),
+        explain=ScenarioExplainer(
+            quantities=g.quantities,
+            pnl=g.pnl,
+            names=[names[c] for c in g.columns.tolist()],
+            worst=g.worst,
+        ),
+    )
 
 
 def to_batch(run: BatchRun, params: DeribitPMParams) -> MarginBatch:
     """Columnar result of a :class:`BatchRun`: one row per (account, aggregation key)."""
-    groups = run.groups
-    sizes = np.array([len(g.accounts) for g in groups], dtype=np.intp)
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
-
-    def cat(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-        return np.concatenate([getattr(g, name) for g in groups]) if groups else np.zeros(0)
-
-    def per_row(labels: list[str]) -> np.ndarray[Any, np.dtype[np.object_]]:
-        return np.repeat(np.array(labels, dtype=object), sizes)
-
-    def explain(i: int) -> tuple[Contribution, ...]:
-        k = int(np.searchsorted(offsets, i, side="right") - 1)
-        g = groups[k]
-        row = i - int(offsets[k])
-        column = int(g.worst_column[row])
-        cols, data = row_entries(g.quantities, row)
-        names, pnl = run.table.names, data * g.pnl[cols, column]
-        return tuple(
-            Contribution(instrument=names[c], quantity=x, pnl=p)
-            for c, x, p in zip(g.columns[cols].tolist(), data.tolist(), pnl.tolist(), strict=True)
-        )
-
-    accounts = np.array(run.book.accounts, dtype=object)
-    return MarginBatch(
+    return MarginBatch.from_groups(
+        [_rows(run, g) for g in run.groups],
         method=DeribitPM.name,
         params_version=params.version,
-        account=np.concatenate([accounts[g.accounts] for g in groups])
-        if groups
-        else np.zeros(0, dtype=object),
-        currency=per_row([g.settlement for g in groups]),
-        initial_margin=cat("initial_margin"),
-        maintenance_margin=cat("maintenance_margin"),
-        components={name: cat(field) for name, field in _GROUP_FIELDS.items()},
         sources=COMPONENT_SOURCES,
-        worst_scenario=np.concatenate([_worst_labels(g) for g in groups])
-        if groups
-        else np.zeros(0, dtype=object),
-        group=per_row([g.key for g in groups]),
         errors=run.errors,
-        explain=explain,
         notes=_notes(params, run),
     )
 

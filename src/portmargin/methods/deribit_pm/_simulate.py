@@ -131,7 +131,7 @@ def _vector(values: np.ndarray[Any, Any], n_std: int) -> RiskVector:
 
 
 def _margins(g: GroupRun) -> PmeMargins:
-    col = int(g.worst_column[0])
+    col = int(g.worst.column[0])
     grid = g.grid
     return PmeMargins(
         initial_margin=float(g.initial_margin[0]),
@@ -140,7 +140,7 @@ def _margins(g: GroupRun) -> PmeMargins:
         open_orders_margin=float(g.open_orders_margin[0]),
         mmp_margin=float(g.mmp_margin[0]),
         spot_margin=float(g.spot_margin[0]),
-        worst_case=float(g.worst_case[0]),
+        worst_case=float(g.worst.loss[0]),
         worst_case_bucket=WorstCaseBucket(
             index=int(grid.index[col]),
             source=grid.source[col],

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from portmargin.market import MarketSnapshot
 from portmargin.methods.derive_pm2._chain import Chain, IntArray, expiry_terms, forward_split
 from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
-from portmargin.methods.derive_pm2._loss import loss_factors, worst_loss
+from portmargin.methods.derive_pm2._loss import loss_factors
 from portmargin.methods.derive_pm2._pack import CASH_ASSET, DerivePM2Params
 from portmargin.methods.derive_pm2._scenarios import (
     ScenarioColumns,
@@ -37,7 +37,7 @@ from portmargin.methods.derive_pm2._support import (
     column_roles,
     set_aside_unsupported,
 )
-from portmargin.risk import Book, InstrumentTable, prepare_book
+from portmargin.risk import Book, InstrumentTable, WorstLoss, prepare_book, worst_loss
 
 __all__ = ["STABLE_PRICE", "BaseRun", "DeriveBatchRun", "run_batch"]
 
@@ -71,9 +71,11 @@ class BaseRun:
         Book rows of the accounts, shape ``(a,)``.
     pnl
         Scenario P&L (> 0 a gain), shape ``(a, n_s)``.
-    basis, min_span, worst
-        Basis contingency (<= 0), worst loss (<= 0) and its scenario index (-1: basis),
-        shape ``(a,)``.
+    basis
+        Basis contingency (<= 0), shape ``(a,)``.
+    worst_case
+        Worst loss (>= 0) of ``pnl`` against the basis contingency and its scenario index
+        (-1: basis), shape ``(a,)`` each; ``min_span`` is minus the loss, ``worst`` the index.
     option_mtm, collateral_mtm, cash, equity
         MtM pieces, cash and ``equity = option_mtm + collateral_mtm + cash`` (perp value 0),
         shape ``(a,)``.
@@ -97,8 +99,7 @@ class BaseRun:
     accounts: IntArray
     pnl: FloatArray
     basis: FloatArray
-    min_span: FloatArray
-    worst: IntArray
+    worst_case: WorstLoss
     option_mtm: FloatArray
     collateral_mtm: FloatArray
     cash: FloatArray
@@ -108,6 +109,17 @@ class BaseRun:
     mm_components: Mapping[str, FloatArray]
     im_requirement: FloatArray
     mm_requirement: FloatArray
+
+    @property
+    def min_span(self) -> FloatArray:
+        """``min(basis contingency, min scenario P&L)`` (<= 0), USD, shape ``(a,)``."""
+        result: FloatArray = -self.worst_case.loss
+        return result
+
+    @property
+    def worst(self) -> IntArray:
+        """Scenario index of ``min_span`` (-1: the basis contingency), shape ``(a,)``."""
+        return self.worst_case.column
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -304,7 +316,8 @@ def _base_run(run: _Inputs, base: str, assigned: BoolArray) -> BaseRun | None:
         + opt.pnl
         + delta_one_pnl(coll.risk_cancelling[:, None], 1.0, sc)
     )
-    min_span, worst = worst_loss(pnl, opt.basis)
+    worst = worst_loss(pnl, baseline=opt.basis)
+    min_span = -worst.loss
     f_im, f_mm = loss_factors(STABLE_PRICE, margin)
 
     perp_notional = np.abs(position) * spot
@@ -338,8 +351,7 @@ def _base_run(run: _Inputs, base: str, assigned: BoolArray) -> BaseRun | None:
         accounts=accounts,
         pnl=pnl,
         basis=opt.basis,
-        min_span=min_span,
-        worst=worst,
+        worst_case=worst,
         option_mtm=opt.mtm,
         collateral_mtm=coll.value,
         cash=cash,

@@ -9,7 +9,7 @@ import numpy as np
 from portmargin.methods.derive_pm2._checks import FloatArray
 from portmargin.methods.derive_pm2._contingency import Contingencies, contingencies
 from portmargin.methods.derive_pm2._inputs import DeriveMarket, DerivePortfolio
-from portmargin.methods.derive_pm2._loss import loss_factors, worst_loss
+from portmargin.methods.derive_pm2._loss import loss_factors
 from portmargin.methods.derive_pm2._params import DeriveParams
 from portmargin.methods.derive_pm2._resolve import Resolved, resolve
 from portmargin.methods.derive_pm2._result import (
@@ -28,6 +28,7 @@ from portmargin.methods.derive_pm2._scenarios import (
     static_discounts,
     vol_shock_multipliers,
 )
+from portmargin.risk import worst_loss
 
 __all__ = ["compute"]
 
@@ -119,8 +120,9 @@ def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
     cont = contingencies(res, portfolio, market, params)
     basis = float(span.basis.sum())
 
-    min_spans, worst = worst_loss(span.pnl, np.array(basis))
-    min_span = float(min_spans)
+    worst_case = worst_loss(span.pnl[None, :], baseline=np.array([basis]))
+    min_span = -float(worst_case.loss[0])
+    worst = int(worst_case.column[0])
     worst_index = int(worst) if worst >= 0 else None
     worst_label = params.scenarios[int(worst)].label if worst >= 0 else BASIS_LABEL
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from portmargin.market import MarketSnapshot
-from portmargin.methods.derive_pm2._batch import DeriveBatchRun, run_batch
+from portmargin.methods.derive_pm2._batch import BaseRun, DeriveBatchRun, run_batch
 from portmargin.methods.derive_pm2._explain import contributions
 from portmargin.methods.derive_pm2._pack import CASH_ASSET, DerivePM2Params
 from portmargin.methods.derive_pm2._result import BASIS_LABEL
 from portmargin.methods.derive_pm2._support import SUPPORTED
-from portmargin.results import Contribution, MarginBatch
+from portmargin.results import GroupRows, MarginBatch
 from portmargin.risk import Book
 
 __all__ = ["COMPONENT_SOURCES", "DerivePM2", "to_batch"]
@@ -75,51 +75,48 @@ NOTES = (
 """Assumptions recorded in every batch."""
 
 
-def _labels(run: DeriveBatchRun) -> NDArray[np.object_]:
-    names = np.array([s.label for s in run.params.margin.scenarios] + [BASIS_LABEL], object)
-    parts = [names[g.worst] for g in run.groups]  # -1 picks BASIS_LABEL
-    parts.append(np.full(run.idle.shape[0], None, dtype=object))
-    return np.concatenate(parts)
+def _rows(run: DeriveBatchRun, g: BaseRun) -> GroupRows:
+    """The batch rows of one base asset."""
+    components = {"im": g.im_requirement}
+    components |= {f"im/{n}": g.im_components[n] for n in _IM_PARTS}
+    components["mm"] = g.mm_requirement
+    components |= {f"mm/{n}": g.mm_components[n] for n in _MM_PARTS}
+    names = [s.label for s in run.params.margin.scenarios]
+    return GroupRows(
+        account=np.array(run.book.accounts, dtype=object)[g.accounts],
+        currency=CASH_ASSET,
+        group=g.base,
+        initial_margin=g.im_requirement,
+        maintenance_margin=g.mm_requirement,
+        components=components,
+        worst_scenario=g.worst_case.labels(names, baseline=BASIS_LABEL, blank_without_loss=False),
+        explain=partial(contributions, run, g),
+    )
+
+
+def _idle_rows(run: DeriveBatchRun) -> GroupRows:
+    """One row of zeros per account without base-asset holdings."""
+    n = run.idle.shape[0]
+    return GroupRows(
+        account=np.array(run.book.accounts, dtype=object)[run.idle],
+        currency=CASH_ASSET,
+        group=None,
+        initial_margin=np.zeros(n),
+        maintenance_margin=np.zeros(n),
+        components={},
+        worst_scenario=np.full(n, None, dtype=object),
+    )
 
 
 def to_batch(run: DeriveBatchRun) -> MarginBatch:
     """Columnar result of a :class:`DeriveBatchRun`: the base rows in base order, then one
     row of zeros per account without base-asset holdings."""
-    groups = run.groups
-    sizes = [g.accounts.shape[0] for g in groups]
-    offsets = np.cumsum([0, *sizes])
-    n_idle = run.idle.shape[0]
-
-    def column(values: list[NDArray[np.float64]]) -> NDArray[np.float64]:
-        return np.concatenate([*values, np.zeros(n_idle)])
-
-    components = {"im": column([g.im_requirement for g in groups])}
-    components |= {f"im/{n}": column([g.im_components[n] for g in groups]) for n in _IM_PARTS}
-    components["mm"] = column([g.mm_requirement for g in groups])
-    components |= {f"mm/{n}": column([g.mm_components[n] for g in groups]) for n in _MM_PARTS}
-
-    def explain(i: int) -> tuple[Contribution, ...]:
-        k = int(np.searchsorted(offsets, i, side="right")) - 1
-        return contributions(run, groups[k], i - int(offsets[k])) if k < len(groups) else ()
-
-    accounts = np.array(run.book.accounts, dtype=object)
-    rows = np.concatenate([*(g.accounts for g in groups), run.idle]).astype(np.intp)
-    return MarginBatch(
+    return MarginBatch.from_groups(
+        [*(_rows(run, g) for g in run.groups), _idle_rows(run)],
         method=DerivePM2.name,
         params_version=run.params.version,
-        account=accounts[rows] if rows.size else np.zeros(0, dtype=object),
-        currency=np.full(rows.shape[0], CASH_ASSET, dtype=object),
-        initial_margin=components["im"],
-        maintenance_margin=components["mm"],
-        components=components,
         sources=COMPONENT_SOURCES,
-        worst_scenario=_labels(run),
-        group=np.array(
-            [g.base for g in groups for _ in range(g.accounts.shape[0])] + [None] * n_idle,
-            dtype=object,
-        ),
         errors=run.errors,
-        explain=explain,
         notes=NOTES,
     )
 

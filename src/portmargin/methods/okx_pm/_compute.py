@@ -16,7 +16,14 @@ from portmargin.methods.okx_pm._spot_unit import check_spot_unit, split_spot
 from portmargin.methods.okx_pm._unit import UnitMargin, unit_margin
 from portmargin.methods.okx_pm._units import RiskUnit, risk_units
 from portmargin.results import Contribution, MarginBatch
-from portmargin.risk import Book, prepare_book, row_entries, set_aside
+from portmargin.risk import (
+    Book,
+    ScenarioExplainer,
+    group_totals,
+    prepare_book,
+    set_aside,
+    worst_group,
+)
 
 __all__ = ["METHOD_NAME", "compute"]
 
@@ -88,17 +95,22 @@ def _components(
     ``mr8`` as given, ``mmr`` including it, every other one the sum over ``units`` with one
     child per unit (``"mr1/BTC"``)."""
     n = mr8.size
+    totals = group_totals(
+        {
+            name: [u.parts["derivatives_mmr" if name == "mmr" else name] for u in units]
+            for name in _SOURCES
+            if name != "mr8"
+        },
+        [u.unit for u in units],
+        n,
+    )
     out: dict[str, NDArray[np.float64]] = {}
     for name in _SOURCES:
         if name == "mr8":
             out[name] = mr8
             continue
-        key = "derivatives_mmr" if name == "mmr" else name
-        arrays = [u.parts[key] for u in units]
-        total = np.sum(arrays, axis=0) if arrays else np.zeros(n)
-        out[name] = total + mr8 if name == "mmr" else total
-        for u, values in zip(units, arrays, strict=True):
-            out[f"{name}/{u.unit}"] = values
+        out[name] = totals[name] + mr8 if name == "mmr" else totals[name]
+        out |= {f"{name}/{u.unit}": totals[f"{name}/{u.unit}"] for u in units}
     return out
 
 
@@ -178,28 +190,20 @@ def compute(
     ]
     components = _components(units, mr8)
     mmr = components["mmr"]
-    if units:
-        mr1 = np.stack([u.parts["mr1"] for u in units])
-        which = np.argmax(mr1, axis=0)
-        worst: NDArray[np.object_] = np.stack([u.worst for u in units])[which, np.arange(n)]
-    else:
-        which = np.zeros(n, dtype=np.intp)
-        worst = np.full(n, None, dtype=object)
+    worst, which = worst_group([u.parts["mr1"] for u in units], [u.worst for u in units], n)
+    explainers = [
+        ScenarioExplainer(
+            quantities=split.quantities,
+            pnl=u.mr1_pnl,
+            names=[columns.names[c] for c in u.columns.tolist()],
+            worst=u.mr1_worst,
+            columns=u.columns,
+        )
+        for u in units
+    ]
 
     def explain(i: int) -> tuple[Contribution, ...]:
-        if worst[i] is None:
-            return ()
-        unit = units[int(which[i])]
-        cols, data = row_entries(split.quantities, i, unit.columns)
-        s = int(unit.worst_index[i])
-        return tuple(
-            Contribution(
-                instrument=columns.names[int(unit.columns[c])],
-                quantity=float(q),
-                pnl=float(q * unit.mr1_pnl[c, s]),
-            )
-            for c, q in zip(cols.tolist(), data.tolist(), strict=True)
-        )
+        return () if worst[i] is None else explainers[int(which[i])](i)
 
     return MarginBatch(
         method=METHOD_NAME,

@@ -12,7 +12,7 @@ from portmargin.methods.okx_pm._charges import basis_risk, depeg_hedged, tiered_
 from portmargin.methods.okx_pm._params import Mr4Form, OkxParams
 from portmargin.methods.okx_pm._reprice import DAYS_PER_YEAR, UnitRisk, unit_grid, unit_risk
 from portmargin.methods.okx_pm._units import RiskUnit
-from portmargin.risk import InstrumentTable, Kind
+from portmargin.risk import InstrumentTable, Kind, WorstLoss, worst_loss
 
 __all__ = ["UnitMargin", "unit_margin"]
 
@@ -31,8 +31,8 @@ class UnitMargin:
         ``"mr1"`` ... ``"mr7"``, ``"mr9"``, ``"mr7_raw"`` and ``"derivatives_mmr"``.
     worst
         Label of the worst MR1 column per account (None where MR1 is 0).
-    worst_index
-        Index of that MR1 column per account, shape ``(n_accounts,)``.
+    mr1_worst
+        MR1 (``loss``) and its column per account, shape ``(n_accounts,)`` each.
     columns
         The unit's instrument columns in the book, shape ``(c,)``.
     mr1_pnl
@@ -42,7 +42,7 @@ class UnitMargin:
     unit: str
     parts: dict[str, FloatArray]
     worst: NDArray[np.object_]
-    worst_index: NDArray[np.intp]
+    mr1_worst: WorstLoss
     columns: NDArray[np.intp]
     mr1_pnl: FloatArray
 
@@ -124,8 +124,8 @@ def unit_margin(
     q = quantities[:, unit.columns]
     n1 = grid.n_mr1
     pnl = np.asarray(q @ risk.pnl)
-    worst_mr1 = np.argmin(pnl[:, :n1], axis=1)
-    mr1 = np.maximum(-pnl[np.arange(pnl.shape[0]), worst_mr1], 0.0)
+    worst_mr1 = worst_loss(pnl[:, :n1])
+    mr1 = worst_mr1.loss
     mr6 = params.mr6_weight * np.maximum(-pnl[:, n1 : n1 + 2].min(axis=1), 0.0)
     mr2 = np.maximum(-pnl[:, n1 + 2], 0.0)
 
@@ -153,9 +153,6 @@ def unit_margin(
     mr7_raw = np.asarray(abs(q) @ per_unit, dtype=np.float64)
     mr7 = tiered_charge(mr7_raw, params.mr7_tier_bounds, params.mr7_tier_multipliers)
     core = np.maximum(np.maximum(mr1, mr2), mr6) + mr4 + mr3 + mr5 + mr9
-    labels = np.array(grid.labels[:n1], dtype=object)
-    worst: NDArray[np.object_] = labels[worst_mr1]
-    worst[mr1 <= 0] = None
     parts = {
         "derivatives_mmr": np.maximum(core, mr7),
         "mr1": mr1,
@@ -171,8 +168,8 @@ def unit_margin(
     return UnitMargin(
         unit=unit.name,
         parts={k: v + 0.0 for k, v in parts.items()},
-        worst=worst,
-        worst_index=worst_mr1,
+        worst=worst_mr1.labels(grid.labels[:n1]),
+        mr1_worst=worst_mr1,
         columns=unit.columns,
         mr1_pnl=risk.pnl[:, :n1],
     )

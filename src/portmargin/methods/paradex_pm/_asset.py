@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from portmargin.methods.paradex_pm._params import ParadexAssetParams, ParadexParams
 from portmargin.methods.paradex_pm._scenarios import scan_pnl_usd, scenario_set
-from portmargin.risk import Book, InstrumentTable, Kind
+from portmargin.risk import Book, InstrumentTable, Kind, WorstLoss, worst_loss
 
 __all__ = ["AssetMargin", "asset_margin", "min_delta_requirement"]
 
@@ -31,10 +31,9 @@ class AssetMargin:
         Scenario labels, in venue order.
     pnl_usd
         USD P&L per unit, shape ``(c, n_scenarios)`` (> 0 gain).
-    scan
-        SCAN Risk ``max(0, max_s weight_s * loss_s)``.
     worst
-        Index of the scenario that sets ``scan`` (first on ties), intp.
+        SCAN Risk ``max(0, max_s weight_s * loss_s)`` (``worst.loss``) and the scenario that
+        sets it (first on ties).
     min_delta
         Minimum delta requirement.
     funding, fee
@@ -45,11 +44,15 @@ class AssetMargin:
     columns: NDArray[np.intp]
     labels: tuple[str, ...]
     pnl_usd: NDArray[np.float64]
-    scan: NDArray[np.float64]
-    worst: NDArray[np.intp]
+    worst: WorstLoss
     min_delta: NDArray[np.float64]
     funding: NDArray[np.float64]
     fee: NDArray[np.float64]
+
+    @property
+    def scan(self) -> NDArray[np.float64]:
+        """SCAN Risk, USD, >= 0."""
+        return self.worst.loss
 
     @property
     def net_imr(self) -> NDArray[np.float64]:
@@ -134,9 +137,7 @@ def asset_margin(
     scenarios = scenario_set(asset, params.vol_up_floor)
     pnl, unit_delta = scan_pnl_usd(sub, scenarios)
     q = book.quantities[:, columns]
-    loss = -np.asarray(q @ pnl) * scenarios.column("weight")[None, :]
-    worst = np.argmax(loss, axis=1).astype(np.intp)
-    scan = np.maximum(np.take_along_axis(loss, worst[:, None], axis=1)[:, 0], 0.0)
+    worst = worst_loss(np.asarray(q @ pnl), weights=scenarios.column("weight"))
 
     linear_option = sub.is_option & ~sub.inverse
     unit_delta = np.where(linear_option, unit_delta * sub.forward / sub.index, unit_delta)
@@ -153,8 +154,7 @@ def asset_margin(
         columns=columns,
         labels=scenarios.labels,
         pnl_usd=pnl,
-        scan=scan + 0.0,
-        worst=worst,
+        worst=WorstLoss(loss=worst.loss + 0.0, column=worst.column),
         min_delta=min_delta,
         funding=funding + 0.0,
         fee=fee,

@@ -17,10 +17,12 @@ from portmargin.risk import (
     Book,
     InstrumentTable,
     Kind,
+    ScenarioExplainer,
     group_columns,
+    group_totals,
     prepare_book,
-    row_entries,
     set_aside,
+    worst_group,
 )
 
 __all__ = ["METHOD_NAME", "compute"]
@@ -114,36 +116,23 @@ def _notes(
 def _components(
     parts: Sequence[AssetMargin], n: int
 ) -> tuple[dict[str, NDArray[np.float64]], dict[str, str]]:
-    pieces = {
-        "net_portfolio_imr": [p.net_imr for p in parts],
-        "scan_risk": [p.scan for p in parts],
-        "min_delta": [p.min_delta for p in parts],
-        "funding_provision": [p.funding for p in parts],
-        "fee_provision": [p.fee for p in parts],
-    }
-    components: dict[str, NDArray[np.float64]] = {}
+    keys = [p.asset.base_asset for p in parts]
+    components = group_totals(
+        {
+            "net_portfolio_imr": [p.net_imr for p in parts],
+            "scan_risk": [p.scan for p in parts],
+            "min_delta": [p.min_delta for p in parts],
+            "funding_provision": [p.funding for p in parts],
+            "fee_provision": [p.fee for p in parts],
+        },
+        keys,
+        n,
+    )
     sources: dict[str, str] = {}
-    for name, arrays in pieces.items():
-        components[name] = np.sum(arrays, axis=0) if arrays else np.zeros(n)
-        sources[name] = _SOURCES[name]
-        for part, values in zip(parts, arrays, strict=True):
-            child = f"{name}/{part.asset.base_asset}"
-            components[child] = values
-            sources[child] = f"{_SOURCES[name]}; base asset {part.asset.base_asset}"
+    for name in components:
+        root, _, key = name.partition("/")
+        sources[name] = f"{_SOURCES[root]}; base asset {key}" if key else _SOURCES[root]
     return components, sources
-
-
-def _worst(parts: Sequence[AssetMargin], n: int) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
-    """Label of the SCAN-setting scenario of the base asset with the largest SCAN (None when
-    no scenario loses) and the index of that base asset, per account."""
-    if not parts:
-        return np.full(n, None, dtype=object), np.zeros(n, dtype=np.intp)
-    scans = np.stack([p.scan for p in parts])
-    which = np.argmax(scans, axis=0).astype(np.intp)
-    labels = np.stack([np.array(p.labels, dtype=object)[p.worst] for p in parts])
-    worst: NDArray[np.object_] = labels[which, np.arange(n)]
-    worst[scans.max(axis=0) <= 0] = None
-    return worst, which
 
 
 def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> MarginBatch:
@@ -190,19 +179,22 @@ def compute(book: Book, market: MarketSnapshot, params: ParadexParams) -> Margin
     components, sources = _components(parts, n)
     provisions = components["funding_provision"] + components["fee_provision"]
     mm_core = np.sum([p.asset.mmf_factor * p.net_imr for p in parts], axis=0) if parts else 0.0
-    worst, which = _worst(parts, n)
+    worst, which = worst_group(
+        [p.scan for p in parts], [p.worst.labels(p.labels) for p in parts], n
+    )
+    explainers = [
+        ScenarioExplainer(
+            quantities=good.quantities,
+            pnl=p.pnl_usd,
+            names=[table.names[c] for c in p.columns.tolist()],
+            worst=p.worst,
+            columns=p.columns,
+        )
+        for p in parts
+    ]
 
     def explain(i: int) -> tuple[Contribution, ...]:
-        if worst[i] is None:
-            return ()
-        part = parts[int(which[i])]
-        cols, data = row_entries(good.quantities, i, part.columns)
-        held = part.columns[cols].tolist()
-        pnl = data * part.pnl_usd[cols, int(part.worst[i])]
-        return tuple(
-            Contribution(instrument=table.names[c], quantity=q, pnl=p)
-            for c, q, p in zip(held, data.tolist(), pnl.tolist(), strict=True)
-        )
+        return () if worst[i] is None else explainers[int(which[i])](i)
 
     return MarginBatch(
         method=METHOD_NAME,

@@ -1,0 +1,260 @@
+"""Run SPAN over a book: assign contracts to combined commodities, state every CC, add up."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.instruments import Option
+from portmargin.market import MarketSnapshot
+from portmargin.methods.span._arrays import cc_arrays, reference_price, tier_of
+from portmargin.methods.span._params import SpanParams, settlement_key
+from portmargin.methods.span._statement import CCStatement, cc_statement, inter_credits
+from portmargin.risk import STABLECOINS, Book, InstrumentTable, Kind, prepare_book, set_aside
+
+__all__ = ["SpanRun", "run_span"]
+
+FloatArray = NDArray[np.float64]
+REPRICE_TOLERANCE = 1e-6
+"""Relative difference between model value and venue mark above which a warning is noted."""
+_LISTED = 5
+_KIND_NAMES = {
+    Kind.SPOT: "spot",
+    Kind.FUTURE: "future",
+    Kind.PERPETUAL: "perpetual",
+    Kind.OPTION: "option",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class SpanRun:
+    """Every intermediate of a SPAN run over ``a`` computable accounts.
+
+    Attributes
+    ----------
+    book, table
+        Computable accounts and their resolved instruments (options at their mark's vol).
+    statements
+        One per CC holding positions in the book, pack order.
+    inter_credit
+        Credit per CC after the scan-risk cap, CC money, shape ``(a, n_cc)``.
+    inter_spreads
+        Inter spreads formed per definition (ascending priority), shape ``(a, k)``.
+    cc_risk
+        ``max(scan + intra + spot - credit, SOM)`` per CC, CC money, shape ``(a, n_cc)``.
+    to_account
+        Account-currency units per unit of each CC's money (index of a coin CC), ``(n_cc,)``.
+    span_risk_mm, span_risk_im, nov, req_mm, req_im
+        Account totals in ``account_currency``, shape ``(a,)``.
+    errors
+        Accounts left out → reason.
+    notes
+        Warnings and conversions of the run.
+    """
+
+    book: Book
+    table: InstrumentTable
+    statements: tuple[CCStatement, ...]
+    inter_credit: FloatArray
+    inter_spreads: FloatArray
+    cc_risk: FloatArray
+    to_account: FloatArray
+    span_risk_mm: FloatArray
+    span_risk_im: FloatArray
+    nov: FloatArray
+    req_mm: FloatArray
+    req_im: FloatArray
+    errors: Mapping[str, str]
+    notes: tuple[str, ...]
+
+
+def _own_mark_vols(table: InstrumentTable, market: MarketSnapshot) -> InstrumentTable:
+    """``table`` with every quoted option's vol set to its mark's IV (§4 step 4)."""
+    rows = np.flatnonzero(table.is_option)
+    quotes = [market.quotes.get(table.names[r]) for r in rows.tolist()]
+    quoted = np.array([q is not None for q in quotes], dtype=bool)
+    if not quoted.any():
+        return table
+    sigma = table.sigma.copy()
+    sigma[rows[quoted]] = [q.mark_iv for q in quotes if q is not None]
+    return dataclasses.replace(table, sigma=sigma)
+
+
+def _usd_rate(currency: str, market: MarketSnapshot) -> float:
+    return 1.0 if currency in STABLECOINS else market.index(currency)
+
+
+def _assign(
+    table: InstrumentTable, params: SpanParams
+) -> tuple[NDArray[np.intp], list[tuple[NDArray[np.intp], str]]]:
+    """CC index per column (-1: currency balances, not margined) and the columns that cannot
+    be margined, each with the reason."""
+    keys = {params.cc_key(c): i for i, c in enumerate(params.cc)}
+    ids = [c.id for c in params.cc]
+    entries = {e.id: e for e in params.contract}
+    cc_of = np.full(len(table), -1, dtype=np.intp)
+    bad: list[tuple[NDArray[np.intp], str]] = []
+    for col in range(len(table)):
+        kind = Kind(int(table.kind[col]))
+        if kind is Kind.CURRENCY:
+            continue
+        name = table.names[col]
+        entry = entries.get(name)
+        style = "inverse" if table.inverse[col] else "linear"
+        if entry is not None:
+            if entry.kind not in (None, _KIND_NAMES[kind]) or entry.style not in (None, style):
+                bad.append(
+                    (
+                        np.array([col]),
+                        f"{name}: a {style} {_KIND_NAMES[kind]}, not the "
+                        f"{' '.join(t for t in (entry.style, entry.kind) if t)} of its span "
+                        "[[contract]] entry",
+                    )
+                )
+                continue
+            cc_of[col] = ids.index(entry.cc)
+            continue
+        key = (
+            str(table.underlying[col]).upper(),
+            settlement_key(str(table.settlement_currency[col])),
+        )
+        if key in keys:
+            cc_of[col] = keys[key]
+        else:
+            bad.append(
+                (
+                    np.array([col]),
+                    f"{name}: no span combined commodity for underlying "
+                    f"{key[0]} settled in {table.settlement_currency[col]} (pack has {ids})",
+                )
+            )
+    for i, cc in enumerate(params.cc):
+        cols = np.flatnonzero(cc_of == i)
+        if not cols.size:
+            continue
+        tiers = tier_of(cc, table.take(cols))
+        for col in cols[tiers < 0].tolist():
+            cc_of[col] = -1
+            dte = table.tau[col] * 365.0
+            bad.append(
+                (
+                    np.array([col]),
+                    f"{table.names[col]}: no tier of span CC {cc.id} covers DTE {dte:.2f}",
+                )
+            )
+    return cc_of, bad
+
+
+def _reprice_note(table: InstrumentTable, market: MarketSnapshot, values: FloatArray) -> str | None:
+    """Options whose model value at the mark's vol misses the venue mark."""
+    off: list[str] = []
+    for r in np.flatnonzero(table.is_option).tolist():
+        quote = market.quotes.get(table.names[r])
+        inst = table.instruments[r]
+        if quote is None or not isinstance(inst, Option):
+            continue
+        if quote.instrument.settlement is not inst.settlement:
+            continue
+        mark = quote.mark_price
+        if abs(values[r] - mark) > REPRICE_TOLERANCE * max(abs(mark), 1e-300):
+            off.append(table.names[r])
+    if not off:
+        return None
+    shown = ", ".join(off[:_LISTED])
+    more = f" and {len(off) - _LISTED} more" if len(off) > _LISTED else ""
+    return (
+        f"span: warning: the model value at the mark IV and the snapshot forward does not "
+        f"reprice the venue mark within {REPRICE_TOLERANCE:g} relative for {len(off)} "
+        f"option(s): {shown}{more}; the model value is used as V_0"
+    )
+
+
+def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
+    """SPAN statement of every account of ``book`` (``specs/span.md`` §4-§9).
+
+    Parameters
+    ----------
+    book
+        Positions in coins of underlying (> 0 long).
+    market
+        Index, forwards, futures marks and smiles; an option with a venue quote is valued at
+        its mark IV, the others at the smile's vol.
+    params
+        A ``span`` pack.
+
+    Returns
+    -------
+    SpanRun
+        Accounts holding an instrument without market data, without a CC in the pack or
+        outside every tier of its CC are in ``errors``; currency balances are collateral.
+    """
+    prepared = prepare_book(book, market)
+    table = _own_mark_vols(prepared.table, market)
+    cc_of, bad = _assign(table, params)
+    good, rejected = set_aside(prepared.book, bad)
+    errors = {**prepared.errors, **rejected}
+    a = len(good.accounts)
+    quantities = good.quantities.tocsr()
+    statements: list[CCStatement] = []
+    values = np.zeros(len(table))
+    for i, cc in enumerate(params.cc):
+        cols = np.flatnonzero(cc_of == i)
+        if not cols.size:
+            continue
+        arrays = cc_arrays(cc, params.defaults, table, cols, reference_price(cc, market))
+        values[cols] = arrays.value
+        statements.append(cc_statement(quantities[:, cols].tocsr(), arrays))
+    credit, spreads = inter_credits(statements, params.inter_spread)
+    account_rate = _usd_rate(params.account_currency, market)
+    to_account = np.array(
+        [
+            (_usd_rate(s.arrays.cc.underlying, market) if s.arrays.coin else 1.0) / account_rate
+            for s in statements
+        ]
+    )
+    n = len(statements)
+    cc_risk = np.zeros((a, n))
+    nov = np.zeros(a)
+    for k, s in enumerate(statements):
+        total = s.scan_risk + s.intra_charge + s.spot_charge - credit[:, k]
+        cc_risk[:, k] = np.maximum(total, s.som)
+        nov += s.nov * to_account[k]
+    mm = cc_risk @ to_account if n else np.zeros(a)
+    mm = np.maximum(mm, 0.0)
+    im = params.ratio() * mm
+    notes = [
+        "span: combined commodities per underlying and settlement currency; every "
+        "stablecoin settles as USD; currency balances are collateral and carry no requirement",
+        f"span: every account uses the account class 'default' (IM = {params.ratio():g} x MM)",
+        "span: MM = SPANRisk_MM, IM = SPANRisk_IM (equity including option values); "
+        "cash-only requirements req_mm / req_im = max(risk - NOV, 0)",
+    ]
+    for s, rate in zip(statements, to_account, strict=True):
+        if s.arrays.coin:
+            notes.append(
+                f"span: {s.arrays.cc.id} amounts in {s.arrays.cc.settlement_currency} converted "
+                f"at the index, {rate:.10g} {params.account_currency} each"
+            )
+    note = _reprice_note(table, market, values)
+    if note is not None:
+        notes.append(note)
+    return SpanRun(
+        book=good,
+        table=table,
+        statements=tuple(statements),
+        inter_credit=credit,
+        inter_spreads=spreads,
+        cc_risk=cc_risk,
+        to_account=to_account,
+        span_risk_mm=mm,
+        span_risk_im=im,
+        nov=nov,
+        req_mm=np.maximum(mm - nov, 0.0),
+        req_im=np.maximum(im - nov, 0.0),
+        errors=errors,
+        notes=tuple(notes),
+    )
