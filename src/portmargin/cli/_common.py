@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: one-line errors on stderr, JSON output, consoles."""
+"""Shared CLI plumbing: one-line errors on stderr, JSON output, consoles, the daily history
+attached to a market."""
 
 from __future__ import annotations
 
@@ -6,12 +7,28 @@ import json
 import math
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-__all__ = ["EXIT_DATA", "EXIT_FAILED", "dump_json", "fail", "stderr", "stdout", "stream_json"]
+from portmargin.core import ValidationError
+from portmargin.data import demo_daily_paths
+from portmargin.io import load_history
+from portmargin.market import MarketSnapshot
+
+__all__ = [
+    "EXIT_DATA",
+    "EXIT_FAILED",
+    "HISTORY_OPTION",
+    "dump_json",
+    "fail",
+    "stderr",
+    "stdout",
+    "stream_json",
+    "with_history",
+]
 
 EXIT_FAILED = 1
 """Exit code when the command ran but something failed (a check, an account)."""
@@ -82,3 +99,39 @@ def stream_json(
         out.write(("\n    " if first else ",\n    ") + ",\n    ".join(chunk))
     out.write("\n  ]" + "".join(",\n" + f for f in fields(tail)) + "\n}\n")
     out.flush()
+
+
+HISTORY_OPTION = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--history",
+        help="Daily closes of one underlying, UNDERLYING=FILE (Yahoo CSV or Parquet; "
+        "repeatable), attached to the market for history-based methods such as var. "
+        "Default: the bundled BTC and ETH daily files.",
+    ),
+]
+
+
+def with_history(snapshot: MarketSnapshot, items: list[str] | None) -> MarketSnapshot:
+    """``snapshot`` carrying the daily closes of ``--history UNDERLYING=FILE`` items (the
+    bundled BTC and ETH files when there are none).
+
+    Raises
+    ------
+    ValidationError
+        An item is not ``UNDERLYING=FILE``.
+    DataFormatError
+        A file cannot be read as daily closes.
+    """
+    if not items:
+        files: dict[str, str | Path] = dict(demo_daily_paths())
+    else:
+        files = {}
+        for item in items:
+            underlying, sep, file = item.partition("=")
+            if not sep or not underlying.strip() or not file.strip():
+                raise ValidationError(
+                    "--history", item, "UNDERLYING=FILE, e.g. BTC=btc_usd_daily.csv"
+                )
+            files[underlying.strip().upper()] = Path(file.strip())
+    return snapshot.with_history(load_history(files).history)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from portmargin.analysis import reprice_chain, summarise_chain
-from portmargin.cli._common import stdout
+from portmargin.cli._common import stdout, with_history
 from portmargin.cli._demo_margin import margin_sections
 from portmargin.core import ms_to_datetime
 from portmargin.data import demo_chain_path
@@ -28,7 +28,7 @@ def demo(
 ) -> None:
     """Bundled Deribit BTC chain: reprice it, margin sample books under every method, report."""
     load = load_snapshot(demo_chain_path())
-    snap = load.snapshot
+    snap = with_history(load.snapshot, None)
     rows = reprice_chain(snap.quotes.values())
     summary = summarise_chain(rows)
     when = ms_to_datetime(snap.valuation_ms).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -16,7 +16,8 @@ import typer
 from rich.table import Table
 
 from portmargin.analysis import Comparison, compare_methods, compute_margin, what_if
-from portmargin.cli._common import EXIT_FAILED, dump_json, stderr, stdout
+from portmargin.cli._common import EXIT_FAILED, dump_json, stderr, stdout, with_history
+from portmargin.cli._common import HISTORY_OPTION as _HISTORY
 from portmargin.cli._margin_output import (
     print_batch,
     print_errors,
@@ -110,6 +111,7 @@ def margin(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
     timings: Annotated[Path | None, typer.Option("--timings", hidden=True)] = None,
     allow_unlisted: _ALLOW_UNLISTED = False,
+    history: _HISTORY = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -139,7 +141,7 @@ def margin(
     with stages:
         with stages.stage("load", "Loading market data and parameters"):
             pack = load_params(m, params, overrides or ())
-            snap = _snapshot(market, allow_unlisted)
+            snap = _snapshot(market, allow_unlisted, history)
         if sharded and out is not None:
             with stages.stage("margin", "Margin on Dask, shard by shard"):
                 done = _margin_on_dask(positions, out, (m, pack, snap), workers, scheduler)
@@ -210,12 +212,14 @@ def _margin_on_dask(
         return margin_sharded(positions, out, method, pack, snap, executor)
 
 
-def _snapshot(path: Path, allow_unlisted: bool) -> MarketSnapshot:
-    """Load the snapshot, print its warnings; with ``allow_unlisted``, unlisted instruments
-    are priced from the smile."""
+def _snapshot(path: Path, allow_unlisted: bool, history: list[str] | None) -> MarketSnapshot:
+    """Load the snapshot, print its warnings, attach the daily history (``--history``
+    ``UNDERLYING=FILE`` items, or the bundled BTC and ETH files); with ``allow_unlisted``,
+    unlisted instruments are priced from the smile."""
     load = load_snapshot(path)
     print_warnings(load.warnings)
-    return load.snapshot.with_unlisted_allowed() if allow_unlisted else load.snapshot
+    snap = with_history(load.snapshot, history)
+    return snap.with_unlisted_allowed() if allow_unlisted else snap
 
 
 def _read(path: Path, stages: Stages) -> PositionsFile:
@@ -350,11 +354,12 @@ def compare(
     as_json: _JSON = False,
     overrides: _SET = None,
     allow_unlisted: _ALLOW_UNLISTED = False,
+    history: _HISTORY = None,
 ) -> None:
     """Every method side by side per account (USD at index), with the capital each portfolio
     method saves relative to standard margin. ``--set KEY`` paths start with the method name
     (``deribit-pm:general.mm_factor=0.9``)."""
-    snap = _snapshot(market, allow_unlisted)
+    snap = _snapshot(market, allow_unlisted, history)
     pos = read_positions(positions)
     runs = {}
     for name in method_names():

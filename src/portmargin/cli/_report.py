@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from portmargin.analysis import compute_margin
-from portmargin.cli._common import EXIT_FAILED, stderr, stdout
+from portmargin.cli._common import EXIT_FAILED, HISTORY_OPTION, stderr, stdout, with_history
 from portmargin.io import load_snapshot, read_positions
 from portmargin.io.params import load_params
 from portmargin.io.report import DEFAULT_PAGES, AccountReport, write_account_report
@@ -31,6 +31,7 @@ def report(
             "--pages", min=0, help="Accounts given a page of their own, the most at risk first."
         ),
     ] = DEFAULT_PAGES,
+    history: HISTORY_OPTION = None,
 ) -> None:
     """Offline HTML margin report of every account in POSITIONS; prints the index path.
 
@@ -41,7 +42,7 @@ def report(
     """
     m = get_method(method)
     pack = load_params(m, params)
-    snap = load_snapshot(market).snapshot
+    snap = with_history(load_snapshot(market).snapshot, history)
     pos = read_positions(positions)
     for w in pos.warnings:
         stderr.print(f"warning: {w}", markup=False, soft_wrap=True)

@@ -38,7 +38,9 @@ METHOD_NAME = "var"
 NO_HISTORY = (
     "the var method needs daily closes of the underlyings and the market carries no price "
     "history: read them with portmargin.io.load_history (the bundled BTC/ETH files are "
-    "portmargin.data.demo_daily_paths()) and pass them as `history`"
+    "portmargin.data.demo_daily_paths()) and attach them with MarketSnapshot.with_history or "
+    "pass them as `history`; on the command line the bundled files are attached unless "
+    "--history UNDERLYING=FILE names others"
 )
 
 VOL_POINT = 0.01
@@ -64,8 +66,7 @@ def _valuation_day(market: MarketSnapshot) -> date:
 
 def _market_history(market: MarketSnapshot) -> PriceHistory | None:
     """The daily history the market carries, if any."""
-    history: PriceHistory | None = getattr(market, "history", None)
-    return history
+    return market.history
 
 
 def _unsupported(
