@@ -306,12 +306,16 @@ def test_proxies_fill_a_short_history_and_are_reported() -> None:
     pack = params(
         method="hs",
         as_of="2017-06-01",
+        history_start={"ETH": "2017-01-01"},
         proxies={"ETH": {"underlying": "BTC", "beta": 1.2}},
     )
     batch = run_var(book, btc_eth_market(), pack)
     btc_only = bundled_history().joint_returns(["BTC"], as_of="2017-06-01", lookback_days=1095)
     assert batch.figures["risk_measures.scenarios"][0] == btc_only.n  # every BTC return date
     assert any(n.startswith("var: proxy ETH:") and "1.2 x BTC" in n for n in batch.notes)
-    unproxied = run_var(book, btc_eth_market(), params(method="hs", as_of="2017-06-01"))
+    start = {"ETH": "2017-01-01"}
+    unproxied = run_var(
+        book, btc_eth_market(), params(method="hs", as_of="2017-06-01", history_start=start)
+    )
     assert unproxied.figures["risk_measures.scenarios"][0] < 200  # ETH from 2017-01-01 only
     assert not any("proxy" in n for n in unproxied.notes)
