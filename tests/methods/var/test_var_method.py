@@ -154,10 +154,31 @@ def test_parameters_are_checked() -> None:
     assert (conservative.confidence, conservative.holding_period_days) == (0.995, 2)
 
 
-def test_monte_carlo_is_an_explicit_error() -> None:
-    book = lm.book({"long": [(BTC, 1.0)]})
-    with pytest.raises(ValidationError, match="not available in this build"):
-        run_var(book, btc_eth_market(), params(method="mc"))
+def test_monte_carlo_margin_is_seeded_and_reproducible() -> None:
+    book = lm.book({"long": [(BTC, 1.0)], "short": [(BTC, -1.0)]})
+    mc = params(method="mc", mc={"paths": 20_000, "seed": 7, "jump_threshold": 4.0})
+    first = run_var(book, btc_eth_market(), mc)
+    again = run_var(book, btc_eth_market(), mc)
+    np.testing.assert_array_equal(first.maintenance_margin, again.maintenance_margin)
+    assert any("Monte Carlo paths" in n for n in first.notes)
+    assert any(n.startswith("var: merton") for n in first.notes)
+    reseeded = params(method="mc", mc={"paths": 20_000, "seed": 8, "jump_threshold": 4.0})
+    other = run_var(book, btc_eth_market(), reseeded)
+    assert not np.array_equal(first.maintenance_margin, other.maintenance_margin)
+    assert np.all(first.maintenance_margin > 0)
+
+
+def test_jump_diffusion_raises_the_margin_of_short_tail_puts() -> None:
+    """Short far out-of-the-money puts: Monte Carlo paths with the estimated jumps, options
+    revalued with Merton, need more than the same paths revalued with Black-76."""
+    book = lm.book({"tail": [(lm.option(30.0, 30_000.0, call=False), -10.0)]})
+    mc = {"paths": 20_000, "seed": 11, "jump_threshold": 4.0}
+    black = run_var(book, btc_eth_market(), params(method="mc", mc=mc))
+    jumps = run_var(book, btc_eth_market(), params(method="mc", mc=mc, revaluation_model="merton"))
+    assert jumps.maintenance_margin[0] > black.maintenance_margin[0] > 0
+    assert any("revalued with merton" in n for n in jumps.notes)
+    with pytest.raises(ValidationError, match="revaluation_model"):
+        params(revaluation_model="heston")
 
 
 def test_a_market_without_history_says_how_to_supply_one() -> None:

@@ -29,7 +29,7 @@ def test_section_4_call_under_sticky_strike_and_vol_beta() -> None:
     market = lm.market({"BTC": 50_000.0}, days=(30.0,), vol=0.80)
     table = resolve_instruments([lm.option(30.0, 55_000.0)], market)
     assert unit_values(table)[0] == pytest.approx(2_699.0118, abs=5e-5)
-    sets = scenario_sets(one_scenario(np.log(1 - 0.1377)), params(vol_model="worst_of"))["BTC"]
+    sets = scenario_sets(one_scenario(np.log(1 - 0.1377)), params(vol_model="worst_of"))
     assert len(sets) == 2
     sticky, beta = (build_risk_array(table, s) for s in sets)
     assert table.forward[0] * np.exp(np.log(1 - 0.1377)) == pytest.approx(43_115.0)
@@ -37,20 +37,20 @@ def test_section_4_call_under_sticky_strike_and_vol_beta() -> None:
     assert 2_699.0118 + sticky.pnl[0, 0] == pytest.approx(781.0588, abs=1e-4)
     assert beta.pnl[0, 0] == pytest.approx(-1_681.5802, abs=5e-5)
     assert 2_699.0118 + beta.pnl[0, 0] == pytest.approx(1_017.4315, abs=1e-4)
-    vol = beta.scenarios.column("vol_shock")
+    vol = beta.scenarios.vol_shocks(np.array(["BTC"], dtype=object))[0]
     assert 0.80 + vol[0] == pytest.approx(0.874076, abs=5e-7)
 
 
 def test_vol_beta_floors_vols_at_min_vol() -> None:
     market = lm.market({"BTC": 50_000.0}, days=(30.0,), vol=0.10)
     table = resolve_instruments([lm.option(30.0, 50_000.0)], market)
-    (beta,) = scenario_sets(one_scenario(0.5), params(vol_model="vol_beta", min_vol=0.05))["BTC"]
+    (beta,) = scenario_sets(one_scenario(0.5), params(vol_model="vol_beta", min_vol=0.05))
     # sigma' = max(0.10 - 0.5 x 0.5, 0.05) = 0.05
     floored = build_risk_array(table, beta)
     at_floor = resolve_instruments(
         [lm.option(30.0, 50_000.0)], lm.market({"BTC": 50_000.0}, vol=0.05)
     )
-    (sticky,) = scenario_sets(one_scenario(0.5), params(vol_model="sticky_strike"))["BTC"]
+    (sticky,) = scenario_sets(one_scenario(0.5), params(vol_model="sticky_strike"))
     assert floored.pnl[0, 0] + unit_values(table)[0] == pytest.approx(
         build_risk_array(at_floor, sticky).pnl[0, 0] + unit_values(at_floor)[0], rel=1e-12
     )

@@ -17,8 +17,15 @@ from portmargin.market import MarketSnapshot, PriceHistory, ReturnWindow
 from portmargin.methods.var._breakdown import position_figures
 from portmargin.methods.var._liquidity import AddOn, delta_addon, vega_addon
 from portmargin.methods.var._losses import PortfolioTail, UnitLosses
-from portmargin.methods.var._params import VarParams
-from portmargin.methods.var._scenarios import current_sigma, historical_scenarios, revalue
+from portmargin.methods.var._params import Generator, RevaluationName, VarParams
+from portmargin.methods.var._scenarios import (
+    Scenarios,
+    current_sigma,
+    historical_scenarios,
+    merton_estimate,
+    revaluation_model,
+    revalue,
+)
 from portmargin.results import Contribution, MarginBatch
 from portmargin.risk import (
     Book,
@@ -29,7 +36,7 @@ from portmargin.risk import (
     tail_risk,
     unit_values,
 )
-from portmargin.scenarios import HistoricalScenarios
+from portmargin.scenarios import HistoricalScenarios, MertonEstimate
 
 __all__ = ["METHOD_NAME", "NO_HISTORY", "compute"]
 
@@ -111,22 +118,33 @@ def _vega_usd(table: InstrumentTable, coin_settled: NDArray[np.bool_]) -> NDArra
 
 def _notes(
     params: VarParams,
-    hist: HistoricalScenarios,
+    hist: Scenarios,
     window: ReturnWindow,
     as_of: date,
     worst_dates: Sequence[str],
     sigma: dict[str, float],
+    estimate: MertonEstimate | None,
 ) -> list[str]:
     h = hist.horizon_days
-    if hist.sqrt_time_scaling:
-        build = "sqrt(h) x 1-day returns"
+    if isinstance(hist, HistoricalScenarios):
+        build = (
+            "sqrt(h) x 1-day returns"
+            if hist.sqrt_time_scaling
+            else ("overlapping" if hist.overlapping else "non-overlapping")
+        )
+        source = (
+            f"{hist.n_scenarios} scenarios of {h} day(s) ({build}) from {window.n} joint daily "
+            f"returns {window.dates[0]} to {window.dates[-1]}"
+        )
     else:
-        build = "overlapping" if hist.overlapping else "non-overlapping"
+        source = (
+            f"{hist.n_scenarios} Monte Carlo paths of {h} day(s) (seed {params.mc.seed}) of the "
+            f"correlated Merton model estimated up to {as_of.isoformat()}"
+        )
     notes = [
-        f"var: parameters {params.version}; {params.method.value} scenarios, "
-        f"{hist.n_scenarios} scenarios of {h} day(s) ({build}) from {window.n} joint daily "
-        f"returns {window.dates[0]} to {window.dates[-1]} over {', '.join(window.underlyings)}; "
-        f"as_of {as_of.isoformat()}",
+        f"var: parameters {params.version}; {params.method.value} scenarios, {source} over "
+        f"{', '.join(window.underlyings)}; as_of {as_of.isoformat()}; options revalued with "
+        f"{params.revaluation_model.value}",
         f"var: margin measure {params.measure.value} at confidence {params.confidence:g} "
         f"(VaR and ES both reported in risk_measures), offset cap {params.offset_cap:g}, "
         f"IM = {params.ratio_im_mm:g} x MM",
@@ -140,6 +158,8 @@ def _notes(
         + ", ".join(f"{u} {v:.6f}" for u, v in sigma.items()),
         "var: currency balances are collateral and carry no requirement",
     ]
+    if estimate is not None:
+        notes.extend(f"var: merton {line}" for line in estimate.report())
     if window.short_history:
         notes.append(
             f"var: short_history: {window.n} joint daily returns up to {as_of.isoformat()}, "
@@ -203,8 +223,9 @@ def compute(
 ) -> MarginBatch:
     """VaR/ES margin of every account of ``book`` (``var-margin.md``), one USD row each.
 
-    Per account: the loss matrix of its positions under the HS or FHS scenarios of
-    ``market.history`` (full revaluation, ``h``-day time shift), the measure of each
+    Per account: the loss matrix of its positions under the HS, FHS or Monte Carlo (Merton
+    model estimated from ``market.history``) scenarios of ``market.history`` (full
+    revaluation with Black-76 or Merton, ``h``-day time shift), the measure of each
     underlying's group and of the whole portfolio, the capped diversification benefit
     (``M_core``), the liquidity add-on ``A``; ``MM = max(M_core, 0) + A`` and
     ``IM = ratio_im_mm x MM``. ``figures`` carry ``risk_measures.*`` (portfolio VaR and ES in
@@ -237,7 +258,7 @@ def compute(
         The market has no history while some account holds a position; too little history
         for the lookback, the EWMA seed or the volume median.
     ValidationError
-        ``method = "mc"`` (not available in this build); a tail of less than one scenario
+        A tail of less than one scenario
         without ``allow_small_sample``.
     """
     prepared = prepare_book(book, market)
@@ -262,8 +283,13 @@ def compute(
     q = q_good[:, cols].tocsr()
     q.eliminate_zeros()
     underlyings = sorted({str(u) for u in sub.underlying})
-    hist, window = historical_scenarios(history, underlyings, as_of, params)
-    revalued = revalue(sub, hist, params)
+    estimate = (
+        merton_estimate(history, underlyings, as_of, params)
+        if params.method is Generator.MC or params.revaluation_model is RevaluationName.MERTON
+        else None
+    )
+    hist, window = historical_scenarios(history, underlyings, as_of, params, estimate)
+    revalued = revalue(sub, hist, params, revaluation_model(params, estimate))
     return _assemble(
         _Inputs(
             book=good,
@@ -278,6 +304,7 @@ def compute(
             coin_settled=revalued.coin_settled,
             sigma=current_sigma(history, underlyings, as_of, params),
             scenarios=(hist, window),
+            estimate=estimate,
         ),
         params,
         errors,
@@ -304,7 +331,8 @@ class _Inputs:
     delta: NDArray[np.float64]
     coin_settled: NDArray[np.bool_]
     sigma: NDArray[np.float64]
-    scenarios: tuple[HistoricalScenarios, ReturnWindow]
+    scenarios: tuple[Scenarios, ReturnWindow]
+    estimate: MertonEstimate | None
 
 
 def _addon(x: _Inputs, params: VarParams, group_of: NDArray[np.intp]) -> AddOn:
@@ -433,6 +461,7 @@ def _assemble(x: _Inputs, params: VarParams, errors: dict[str, str]) -> MarginBa
                 x.as_of,
                 worst_dates,
                 dict(zip(u_names, x.sigma.tolist(), strict=True)),
+                x.estimate,
             )
         ),
         figures=_risk_figures(

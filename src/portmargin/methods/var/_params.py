@@ -23,6 +23,7 @@ __all__ = [
     "Measure",
     "MonteCarloParams",
     "ProxyParams",
+    "RevaluationName",
     "VarParams",
     "VolModel",
 ]
@@ -54,6 +55,14 @@ class VolModel(StrEnum):
     STICKY_STRIKE = "sticky_strike"
     VOL_BETA = "vol_beta"
     WORST_OF = "worst_of"
+
+
+class RevaluationName(StrEnum):
+    """How options are repriced in every scenario: Black-76 on the shocked forward, or Merton
+    jump diffusion with the jumps estimated from the history (section 3.4 estimator)."""
+
+    BLACK76 = "black76"
+    MERTON = "merton"
 
 
 def _day(name: str, value: object) -> date:
@@ -177,6 +186,8 @@ class VarParams:
         Monte Carlo settings.
     vol_model
         Implied-vol response.
+    revaluation_model
+        Option pricing model in every scenario (Black-76 or Merton with estimated jumps).
     vol_beta
         Absolute vol change per unit log return (``vol_beta`` and ``worst_of`` models).
     min_vol
@@ -209,6 +220,7 @@ class VarParams:
     ewma_seed_returns: int
     mc: MonteCarloParams
     vol_model: VolModel
+    revaluation_model: RevaluationName
     vol_beta: float
     min_vol: float
     offset_cap: float
@@ -223,7 +235,12 @@ class VarParams:
 
     def __post_init__(self) -> None:
         require_non_empty("version", self.version)
-        for name, kind in (("method", Generator), ("measure", Measure), ("vol_model", VolModel)):
+        for name, kind in (
+            ("method", Generator),
+            ("measure", Measure),
+            ("vol_model", VolModel),
+            ("revaluation_model", RevaluationName),
+        ):
             if not isinstance(getattr(self, name), kind):
                 raise ValidationError(
                     name, getattr(self, name), f"one of {[m.value for m in kind]}"

@@ -9,55 +9,51 @@ from datetime import date
 import numpy as np
 from numpy.typing import NDArray
 
-from portmargin.core import MarketDataError, ValidationError
+from portmargin.core import ValidationError
 from portmargin.market import PriceHistory, Proxy, ReturnWindow
-from portmargin.methods.var._params import Generator, VarParams, VolModel
-from portmargin.risk import InstrumentTable, build_risk_array
+from portmargin.methods.var._params import Generator, RevaluationName, VarParams, VolModel
+from portmargin.risk import (
+    BLACK76,
+    Black76Model,
+    InstrumentTable,
+    MertonJumps,
+    MertonModel,
+    build_risk_array,
+)
 from portmargin.scenarios import (
     HistoricalScenarios,
-    Scenario,
+    MertonEstimate,
+    MertonFitOptions,
+    MonteCarloScenarios,
     ScenarioSet,
     VolShockLaw,
     VolShockMode,
+    estimate_merton,
     ewma_variance,
     fhs_scenarios,
     hs_scenarios,
+    mc_scenarios,
 )
 
 __all__ = [
-    "MC_UNAVAILABLE",
     "Revaluation",
+    "Scenarios",
     "current_sigma",
     "historical_scenarios",
+    "merton_estimate",
+    "revaluation_model",
     "revalue",
     "scenario_sets",
 ]
 
-MC_UNAVAILABLE = (
-    "'hs' or 'fhs' (Monte Carlo scenarios, method = 'mc', are not available in this build)"
-)
+Scenarios = HistoricalScenarios | MonteCarloScenarios
+"""Joint h-day log-return scenarios of any generator."""
 
 
-def historical_scenarios(
-    history: PriceHistory, underlyings: Sequence[str], as_of: date, params: VarParams
-) -> tuple[HistoricalScenarios, ReturnWindow]:
-    """Joint h-day scenarios over ``underlyings`` from ``history`` (sections 3.1-3.3).
-
-    The window holds the last ``lookback_days`` dates up to ``as_of`` on which every
-    underlying has a daily return (after its ``history_start``; proxies fill the dates before
-    an underlying's own history).
-
-    Raises
-    ------
-    ValidationError
-        ``method = "mc"`` (not available in this build), FHS over proxied returns.
-    MarketDataError
-        No joint return, or too few returns for the EWMA seed or one h-day window.
-    """
-    if params.method is Generator.MC:
-        raise ValidationError("method", params.method.value, MC_UNAVAILABLE)
-    names = tuple(underlyings)
-    window = history.joint_returns(
+def _window(
+    history: PriceHistory, names: tuple[str, ...], as_of: date, params: VarParams
+) -> ReturnWindow:
+    return history.joint_returns(
         names,
         as_of=as_of,
         lookback_days=params.lookback_days,
@@ -68,10 +64,60 @@ def historical_scenarios(
             if u in names
         },
     )
+
+
+def merton_estimate(
+    history: PriceHistory, underlyings: Sequence[str], as_of: date, params: VarParams
+) -> MertonEstimate:
+    """Merton parameters of ``underlyings`` estimated from ``history`` up to ``as_of``
+    (section 3.4: jump days beyond ``mc.jump_threshold`` EWMA sigmas, estimation sample from
+    each underlying's ``history_start``)."""
+    return estimate_merton(
+        history,
+        underlyings=tuple(underlyings),
+        as_of=as_of,
+        history_start={u: d for u, d in params.history_start.items() if u in underlyings},
+        options=MertonFitOptions(
+            jump_threshold=params.mc.jump_threshold,
+            ewma_lambda=params.ewma_lambda,
+            ewma_seed_returns=params.ewma_seed_returns,
+        ),
+    )
+
+
+def historical_scenarios(
+    history: PriceHistory,
+    underlyings: Sequence[str],
+    as_of: date,
+    params: VarParams,
+    estimate: MertonEstimate | None = None,
+) -> tuple[Scenarios, ReturnWindow]:
+    """Joint h-day scenarios over ``underlyings`` (sections 3.1-3.4).
+
+    The window holds the last ``lookback_days`` dates up to ``as_of`` on which every
+    underlying has a daily return (after its ``history_start``; proxies fill the dates before
+    an underlying's own history). ``hs`` and ``fhs`` build their scenarios from it; ``mc``
+    draws ``mc.paths`` paths of the Merton model ``estimate`` (estimated here when ``None``)
+    with a ``PCG64`` generator seeded with ``mc.seed``.
+
+    Raises
+    ------
+    ValidationError
+        FHS over proxied returns.
+    MarketDataError
+        No joint return, or too few returns for the EWMA seed or one h-day window.
+    """
+    names = tuple(underlyings)
+    window = _window(history, names, as_of, params)
+    h = params.holding_period_days
+    if params.method is Generator.MC:
+        fitted = estimate or merton_estimate(history, names, as_of, params)
+        rng = np.random.Generator(np.random.PCG64(params.mc.seed))
+        return mc_scenarios(fitted.params(), horizon_days=h, paths=params.mc.paths, rng=rng), window
     if params.method is Generator.HS:
         hist = hs_scenarios(
             window,
-            horizon_days=params.holding_period_days,
+            horizon_days=h,
             overlapping=params.overlapping,
             sqrt_time_scaling=params.sqrt_time_scaling,
         )
@@ -79,7 +125,7 @@ def historical_scenarios(
     hist = fhs_scenarios(
         history,
         window,
-        horizon_days=params.holding_period_days,
+        horizon_days=h,
         overlapping=params.overlapping,
         sqrt_time_scaling=params.sqrt_time_scaling,
         ewma_lambda=params.ewma_lambda,
@@ -88,50 +134,29 @@ def historical_scenarios(
     return hist, window
 
 
-def scenario_sets(
-    hist: HistoricalScenarios, params: VarParams
-) -> dict[str, tuple[ScenarioSet, ...]]:
-    """Per underlying, the scenario sets its instruments are revalued under (section 4).
+def scenario_sets(scenarios: Scenarios, params: VarParams) -> tuple[ScenarioSet, ...]:
+    """The keyed scenario sets the instruments are revalued under (section 4).
 
-    Every set of underlying ``u`` has one scenario per row of ``hist``, labelled by its end
-    date, moving every price of ``u`` to ``P exp(R_u)`` and ageing options by ``h`` days; the
-    sets of different underlyings share their labels (the scenarios are joint).
-    ``sticky_strike``: one set, vols unchanged. ``vol_beta``: one set, vols
-    ``max(sigma + vol_beta R_u, min_vol)``. ``worst_of``: both, sticky strike first.
+    Each set has one scenario per row of ``scenarios`` (labelled by its end date or path
+    number), moving every price of each underlying ``u`` jointly to ``P exp(R_u)`` and ageing
+    options by ``h`` days. ``sticky_strike``: one set, vols unchanged. ``vol_beta``: one set,
+    vols ``max(sigma + vol_beta R_u, min_vol)``. ``worst_of``: both, sticky strike first.
     """
-    labels = [str(d) for d in hist.end_dates]
-    moves = hist.shocks
-    h = float(hist.horizon_days)
-    out: dict[str, tuple[ScenarioSet, ...]] = {}
-    for j, u in enumerate(hist.underlyings):
-        name = f"var {hist.method} {hist.horizon_days}d {u}"
-        sticky = ScenarioSet(
-            name=f"{name} sticky strike",
-            scenarios=tuple(
-                Scenario(label=lab, spot_shock=float(m), time_shift_days=h)
-                for lab, m in zip(labels, moves[:, j].tolist(), strict=True)
-            ),
-        )
-        beta = ScenarioSet(
-            name=f"{name} vol beta {params.vol_beta:g}",
-            scenarios=tuple(
-                Scenario(label=lab, spot_shock=float(m), vol_shock=v, time_shift_days=h)
-                for lab, m, v in zip(
-                    labels,
-                    moves[:, j].tolist(),
-                    (params.vol_beta * hist.log_returns[:, j]).tolist(),
-                    strict=True,
-                )
-            ),
-            vol_law=VolShockLaw(mode=VolShockMode.ABSOLUTE, min_vol=params.min_vol),
-        )
-        if params.vol_model is VolModel.STICKY_STRIKE:
-            out[u] = (sticky,)
-        elif params.vol_model is VolModel.VOL_BETA:
-            out[u] = (beta,)
-        else:
-            out[u] = (sticky, beta)
-    return out
+    name = f"var {scenarios.method} {scenarios.horizon_days}d"
+    sticky = scenarios.to_scenario_set(name=f"{name} sticky strike")
+    beta = scenarios.to_scenario_set(
+        name=f"{name} vol beta {params.vol_beta:g}",
+        vol={
+            u: params.vol_beta * scenarios.log_returns[:, j]
+            for j, u in enumerate(scenarios.underlyings)
+        },
+        vol_law=VolShockLaw(mode=VolShockMode.ABSOLUTE, min_vol=params.min_vol),
+    )
+    if params.vol_model is VolModel.STICKY_STRIKE:
+        return (sticky,)
+    if params.vol_model is VolModel.VOL_BETA:
+        return (beta,)
+    return (sticky, beta)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -141,7 +166,7 @@ class Revaluation:
     Attributes
     ----------
     labels
-        Scenario labels (end dates), shape ``(s,)``.
+        Scenario labels (end dates or path numbers), shape ``(s,)``.
     units
         Loss per unit held in USD (> 0 a loss), shape ``(n, s)``: one array, or two for
         ``worst_of`` (sticky strike, then vol beta).
@@ -157,33 +182,51 @@ class Revaluation:
     coin_settled: NDArray[np.bool_]
 
 
-def revalue(table: InstrumentTable, hist: HistoricalScenarios, params: VarParams) -> Revaluation:
-    """Risk arrays of ``table`` under ``hist`` (each underlying's rows under its own sets of
-    :func:`scenario_sets`), as USD unit losses.
+def revaluation_model(
+    params: VarParams, estimate: MertonEstimate | None
+) -> Black76Model | MertonModel:
+    """Black-76, or Merton with the jumps of ``estimate`` (``revaluation_model = "merton"``)."""
+    if params.revaluation_model is RevaluationName.BLACK76:
+        return BLACK76
+    if estimate is None:
+        raise ValidationError("estimate", None, "a Merton estimate for Merton revaluation")
+    return MertonModel(
+        jumps={
+            a.underlying: MertonJumps(
+                intensity=a.marginal.jump_intensity,
+                mean=a.marginal.jump_mean,
+                vol=a.marginal.jump_vol,
+            )
+            for a in estimate.assets
+        }
+    )
+
+
+def revalue(
+    table: InstrumentTable,
+    scenarios: Scenarios,
+    params: VarParams,
+    model: Black76Model | MertonModel = BLACK76,
+) -> Revaluation:
+    """Risk arrays of ``table`` under the joint keyed sets of :func:`scenario_sets` (one
+    revaluation of every instrument per set, options with ``model``), as USD unit losses.
 
     Raises
     ------
     MarketDataError
-        A row's underlying is not in ``hist``.
+        A row's underlying is not in ``scenarios``.
     """
-    sets = scenario_sets(hist, params)
-    n, s = len(table), hist.n_scenarios
-    count = 2 if params.vol_model is VolModel.WORST_OF else 1
-    units = tuple(np.empty((n, s)) for _ in range(count))
-    delta = np.empty(n)
-    coin = np.empty(n, dtype=bool)
-    for u in sorted({str(x) for x in table.underlying}):
-        if u not in sets:
-            raise MarketDataError(f"no scenarios for {u!r}; scenarios cover {list(sets)}")
-        rows = np.flatnonzero(table.underlying == u).astype(np.intp)
-        part = table.take(rows)
-        for k, scenario_set in enumerate(sets[u]):
-            risk = build_risk_array(part, scenario_set)
-            units[k][rows] = -risk.pnl_usd()
-            delta[rows] = risk.delta
-            coin[rows] = risk.coin_settled
+    units = []
+    risk = None
+    for scenario_set in scenario_sets(scenarios, params):
+        risk = build_risk_array(table, scenario_set, model)
+        units.append(-risk.pnl_usd())
+    assert risk is not None  # scenario_sets returns one or two sets
     return Revaluation(
-        labels=tuple(str(d) for d in hist.end_dates), units=units, delta=delta, coin_settled=coin
+        labels=risk.scenarios.labels,
+        units=tuple(units),
+        delta=risk.delta,
+        coin_settled=risk.coin_settled,
     )
 
 
