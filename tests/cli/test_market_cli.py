@@ -11,9 +11,9 @@ import pytest
 from cli_support import CHAIN
 from cli_support import run_cli as run
 from portmargin.analysis import compute_margin
-from portmargin.data import demo_eth_market_path
+from portmargin.data import demo_daily_paths, demo_eth_market_path
 from portmargin.instruments import parse_instrument
-from portmargin.io import load_markets
+from portmargin.io import load_history, load_markets
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
 from portmargin.methods import get_method, method_names
@@ -40,7 +40,9 @@ def positions(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def merged() -> MarketSnapshot:
-    return load_markets([CHAIN, ETH]).snapshot
+    """The two files merged, with the bundled daily history as the command line attaches."""
+    snapshot = load_markets([CHAIN, ETH]).snapshot
+    return snapshot.with_history(load_history(demo_daily_paths()).history)
 
 
 def test_margin_with_two_market_files_equals_the_default(positions: Path) -> None:

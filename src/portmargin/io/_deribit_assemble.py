@@ -13,7 +13,14 @@ import numpy as np
 from portmargin.core import DataFormatError, ValidationError, ms_to_datetime
 from portmargin.instruments import Perpetual
 from portmargin.io import _deribit_sanity as sanity
-from portmargin.io._deribit_rows import ExcludedRow, FutureRow, OptionRow, RowSet, exclusion
+from portmargin.io._deribit_rows import (
+    ExcludedRow,
+    FutureRow,
+    OptionRow,
+    RowSet,
+    exclusion,
+    keep_latest,
+)
 from portmargin.market import MarketSnapshot, SanityRules, VolSmile
 
 __all__ = [
@@ -72,31 +79,11 @@ def _latest_first(row: OptionRow | FutureRow) -> tuple[int, str]:
     return -row.quote.timestamp_ms, row.quote.instrument_name
 
 
-def _dedupe(rows: Iterable[_Row], excluded: list[ExcludedRow]) -> list[_Row]:
-    """One row per instrument: the latest timestamp wins; on equal timestamps the row read
-    last (later in the file, or in a later file). The others are excluded with the reason
-    ``duplicate of <source> row <n>, which is kept``. Instruments keep the order of their
-    first row."""
-    groups: dict[str, list[_Row]] = {}
-    for row in rows:
-        groups.setdefault(row.quote.instrument_name, []).append(row)
-    kept: list[_Row] = []
-    for name, group in groups.items():
-        newest = max(range(len(group)), key=lambda i: (group[i].quote.timestamp_ms, i))
-        winner = group[newest]
-        kept.append(winner)
-        excluded.extend(
-            ExcludedRow(
-                source=row.source,
-                row=row.row,
-                instrument=name,
-                column=None,
-                reason=f"duplicate of {winner.source} row {winner.row}, which is kept",
-            )
-            for i, row in enumerate(group)
-            if i != newest
-        )
-    return kept
+def _dedupe(rows: Sequence[_Row], excluded: list[ExcludedRow]) -> list[_Row]:
+    """One row per instrument (:func:`keep_latest` on the quote's name and timestamp)."""
+    return keep_latest(
+        rows, lambda r: r.quote.instrument_name, lambda r: r.quote.timestamp_ms, excluded
+    )
 
 
 def _live(rows: Iterable[_Row], valuation_ms: int, excluded: list[ExcludedRow]) -> list[_Row]:

@@ -8,7 +8,6 @@ for the rows that fail.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
@@ -17,7 +16,14 @@ from numpy.typing import NDArray
 
 from portmargin.core import DataFormatError, ms_to_datetime, year_fraction
 from portmargin.instruments import Settlement, format_expiry
-from portmargin.io._deribit_rows import ExcludedRow, FutureRow, OptionRow
+from portmargin.io._deribit_rows import (
+    ExcludedRow,
+    FutureRow,
+    OptionRow,
+    exclude_failed,
+    outside,
+    ratio_gap,
+)
 from portmargin.market import SanityRules
 from portmargin.pricing import black76
 
@@ -39,40 +45,8 @@ def _day(ms: int) -> str:
     return ms_to_datetime(ms).date().isoformat()
 
 
-def _gap(value: FloatArray, reference: FloatArray, limit: float) -> BoolArray:
-    """True where ``value / reference`` lies outside ``[1 / (1 + limit), 1 + limit]``."""
-    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
-        ratio = np.abs(np.log(value) - np.log(reference))
-    result: BoolArray = ~(ratio <= math.log1p(limit))
-    return result
-
-
-def _outside(value: FloatArray, low: float, high: float) -> BoolArray:
-    result: BoolArray = ~((value >= low) & (value <= high))
-    return result
-
-
-def _exclude(
-    rows: Sequence[OptionRow] | Sequence[FutureRow],
-    checks: Sequence[tuple[BoolArray, str, Callable[[int], str]]],
-    excluded: list[ExcludedRow],
-) -> list[int]:
-    """Apply ``(failed mask, column, reason of row i)`` checks in order; return kept indices."""
-    bad = np.zeros(len(rows), dtype=bool)
-    for failed, column, reason in checks:
-        for i in np.flatnonzero(failed & ~bad).tolist():
-            row = rows[i]
-            excluded.append(
-                ExcludedRow(
-                    source=row.source,
-                    row=row.row,
-                    instrument=row.quote.instrument_name,
-                    column=column,
-                    reason=reason(i),
-                )
-            )
-        bad |= failed
-    return np.flatnonzero(~bad).tolist()
+def _name(row: OptionRow | FutureRow) -> str:
+    return row.quote.instrument_name
 
 
 def check_vol_column(options: Sequence[OptionRow], rules: SanityRules, source: str) -> None:
@@ -158,7 +132,7 @@ def screen_option_values(
             f"{float(forward[i])!r}"
         )
 
-    late = np.flatnonzero(_outside(stamp, rules.earliest_ms, rules.latest_ms))
+    late = np.flatnonzero(outside(stamp, rules.earliest_ms, rules.latest_ms))
     if late.size:
         row = options[int(late[0])]
         raise DataFormatError(
@@ -170,10 +144,10 @@ def screen_option_values(
             column=stamp_column,
         )
     checks: list[tuple[BoolArray, str, Callable[[int], str]]] = [
-        (_outside(forward, low, high), "underlying_price", usd("underlying_price", forward)),
-        (~np.isnan(index) & _outside(index, low, high), index_column, usd(index_column, index)),
+        (outside(forward, low, high), "underlying_price", usd("underlying_price", forward)),
+        (~np.isnan(index) & outside(index, low, high), index_column, usd(index_column, index)),
         (
-            _outside(vol, rules.min_vol, rules.max_vol),
+            outside(vol, rules.min_vol, rules.max_vol),
             "mark_iv",
             lambda i: (
                 f"mark_iv: {vol[i] * 100:.6g} % is outside the plausible range "
@@ -182,7 +156,7 @@ def screen_option_values(
         ),
         (~(mark <= bound), "mark_price", side),
     ]
-    return [options[i] for i in _exclude(options, checks, excluded)]
+    return [options[i] for i in exclude_failed(options, checks, _name, excluded)]
 
 
 def reference_index(options: Sequence[OptionRow], override: float | None) -> dict[str, float]:
@@ -216,7 +190,7 @@ def check_index(
         if underlying not in index:
             continue
         median = float(np.median(values))
-        if _gap(np.array([index[underlying]]), np.array([median]), rules.max_basis)[0]:
+        if ratio_gap(np.array([index[underlying]]), np.array([median]), rules.max_basis)[0]:
             raise DataFormatError(
                 source,
                 f"implausible {underlying} index {index[underlying]!r}: more than "
@@ -249,7 +223,7 @@ def screen_option_forwards(
     peers = np.array([np.median(forward[group_of == g]) for g in range(groups.size)])[group_of]
     checks: list[tuple[BoolArray, str, Callable[[int], str]]] = [
         (
-            known & ~np.isnan(own) & _gap(own, ref, rules.max_index_spread),
+            known & ~np.isnan(own) & ratio_gap(own, ref, rules.max_index_spread),
             index_column,
             lambda i: (
                 f"{index_column}: {float(own[i])!r} is more than "
@@ -258,7 +232,7 @@ def screen_option_forwards(
             ),
         ),
         (
-            known & _gap(forward, ref, rules.max_basis),
+            known & ratio_gap(forward, ref, rules.max_basis),
             "underlying_price",
             lambda i: (
                 f"underlying_price: {float(forward[i])!r} is more than {rules.max_basis:.0%} from "
@@ -266,7 +240,7 @@ def screen_option_forwards(
             ),
         ),
         (
-            _gap(forward, peers, rules.max_forward_spread),
+            ratio_gap(forward, peers, rules.max_forward_spread),
             "underlying_price",
             lambda i: (
                 f"underlying_price: {float(forward[i])!r} is more than "
@@ -275,7 +249,7 @@ def screen_option_forwards(
             ),
         ),
     ]
-    return [options[i] for i in _exclude(options, checks, excluded)]
+    return [options[i] for i in exclude_failed(options, checks, _name, excluded)]
 
 
 def screen_futures(
@@ -295,7 +269,7 @@ def screen_futures(
     low, high = rules.min_price_usd, rules.max_price_usd
     checks: list[tuple[BoolArray, str, Callable[[int], str]]] = [
         (
-            _outside(stamp, rules.earliest_ms, rules.latest_ms),
+            outside(stamp, rules.earliest_ms, rules.latest_ms),
             stamp_column,
             lambda i: (
                 f"{stamp_column}: {int(stamp[i])} ms is outside the plausible range "
@@ -304,7 +278,7 @@ def screen_futures(
             ),
         ),
         (
-            _outside(mark, low, high),
+            outside(mark, low, high),
             "mark_price",
             lambda i: (
                 f"mark_price: {float(mark[i])!r} is outside the plausible range "
@@ -312,7 +286,7 @@ def screen_futures(
             ),
         ),
         (
-            ~np.isnan(ref) & _gap(mark, ref, rules.max_basis),
+            ~np.isnan(ref) & ratio_gap(mark, ref, rules.max_basis),
             "mark_price",
             lambda i: (
                 f"mark_price: {float(mark[i])!r} is more than {rules.max_basis:.0%} from the "
@@ -320,7 +294,7 @@ def screen_futures(
             ),
         ),
     ]
-    return [futures[i] for i in _exclude(futures, checks, excluded)]
+    return [futures[i] for i in exclude_failed(futures, checks, _name, excluded)]
 
 
 def reprice_warnings(options: Sequence[OptionRow], rules: SanityRules) -> tuple[str, ...]:

@@ -100,7 +100,14 @@ from portmargin.core import DataFormatError, ValidationError, ms_to_datetime, ye
 from portmargin.instruments import Future, Option, Perpetual, Settlement, format_expiry
 from portmargin.io import _deribit_values as v
 from portmargin.io._deribit_assemble import SnapshotLoad
-from portmargin.io._deribit_rows import ExcludedRow, OptionRow
+from portmargin.io._deribit_rows import (
+    ExcludedRow,
+    OptionRow,
+    exclude_failed,
+    keep_latest,
+    outside,
+    ratio_gap,
+)
 from portmargin.io._deribit_sanity import reprice_warnings
 from portmargin.io.deribit import load_snapshot
 from portmargin.market import (
@@ -297,38 +304,12 @@ def _exclude(
     excluded: list[ExcludedRow],
 ) -> list[_Row]:
     """Apply ``(failed mask, column, reason of row i)`` checks in order; return kept rows."""
-    bad = np.zeros(len(rows), dtype=bool)
-    for failed, column, reason in checks:
-        for i in np.flatnonzero(failed & ~bad).tolist():
-            row = rows[i]
-            excluded.append(
-                ExcludedRow(
-                    source=row.source,
-                    row=row.row,
-                    instrument=row.name,
-                    column=column,
-                    reason=reason(i),
-                )
-            )
-        bad |= failed
-    return [rows[i] for i in np.flatnonzero(~bad).tolist()]
-
-
-def _outside(value: FloatArray, low: float, high: float) -> BoolArray:
-    result: BoolArray = ~((value >= low) & (value <= high))
-    return result
-
-
-def _gap(value: FloatArray, reference: FloatArray, limit: float) -> BoolArray:
-    """True where ``value / reference`` lies outside ``[1 / (1 + limit), 1 + limit]``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result: BoolArray = ~(np.abs(np.log(value) - np.log(reference)) <= np.log1p(limit))
-    return result
+    return [rows[i] for i in exclude_failed(rows, checks, lambda r: r.name, excluded)]
 
 
 def _check_times(rows: Sequence[_Row], rules: SanityRules) -> None:
     stamps = np.array([r.timestamp_ms for r in rows], dtype=np.float64)
-    late = np.flatnonzero(_outside(stamps, rules.earliest_ms, rules.latest_ms))
+    late = np.flatnonzero(outside(stamps, rules.earliest_ms, rules.latest_ms))
     if late.size:
         row = rows[int(late[0])]
         raise DataFormatError(
@@ -373,7 +354,7 @@ def _screen_values(
         rows,
         [
             (
-                usd & _outside(price, low, high),
+                usd & outside(price, low, high),
                 "price",
                 lambda i: (
                     f"price: {float(price[i])!r} is outside the plausible range {low:g} to "
@@ -381,7 +362,7 @@ def _screen_values(
                 ),
             ),
             (
-                ~np.isnan(iv) & _outside(iv, rules.min_vol, rules.max_vol),
+                ~np.isnan(iv) & outside(iv, rules.min_vol, rules.max_vol),
                 "iv",
                 lambda i: (
                     f"iv: {float(iv[i])!r} is outside the plausible range {rules.min_vol:g} to "
@@ -395,26 +376,7 @@ def _screen_values(
 
 def _dedupe(rows: Sequence[_Row], excluded: list[ExcludedRow]) -> list[_Row]:
     """One row per instrument: latest timestamp, on a tie the row read last."""
-    groups: dict[str, list[_Row]] = {}
-    for row in rows:
-        groups.setdefault(row.name, []).append(row)
-    kept = []
-    for name, group in groups.items():
-        newest = max(range(len(group)), key=lambda i: (group[i].timestamp_ms, i))
-        winner = group[newest]
-        kept.append(winner)
-        excluded.extend(
-            ExcludedRow(
-                source=row.source,
-                row=row.row,
-                instrument=name,
-                column=None,
-                reason=f"duplicate of {winner.source} row {winner.row}, which is kept",
-            )
-            for i, row in enumerate(group)
-            if i != newest
-        )
-    return kept
+    return keep_latest(rows, lambda r: r.name, lambda r: r.timestamp_ms, excluded)
 
 
 def _screen_time(
@@ -477,7 +439,7 @@ def _index_prices(rows: Sequence[_Row], rules: SanityRules, source: str) -> dict
         if not marks:
             continue
         median = float(np.median(marks))
-        if _gap(np.array([price]), np.array([median]), rules.max_basis)[0]:
+        if ratio_gap(np.array([price]), np.array([median]), rules.max_basis)[0]:
             raise DataFormatError(
                 source,
                 f"implausible {underlying} index {price!r}: more than {rules.max_basis:.0%} from "
@@ -500,7 +462,7 @@ def _screen_marks(
         rows,
         [
             (
-                linear & _gap(mark, ref, rules.max_basis),
+                linear & ratio_gap(mark, ref, rules.max_basis),
                 "price",
                 lambda i: (
                     f"price: {float(mark[i])!r} is more than {rules.max_basis:.0%} from the "

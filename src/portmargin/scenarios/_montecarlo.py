@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from portmargin.core import ValidationError
+from portmargin.scenarios._historical import _readonly
 from portmargin.scenarios._merton_model import MertonParams
 from portmargin.scenarios._model import ScenarioSet, VolShockLaw
 
@@ -33,11 +34,6 @@ MC_SEED = 20211124
 """Default seed of ``numpy.random.Generator(PCG64(seed))`` (section 2, ``mc.seed``)."""
 
 _DAYS_PER_YEAR = 365.0
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -96,7 +92,7 @@ class MonteCarloScenarios:
         if self.method != "mc":
             raise ValidationError("MonteCarloScenarios.method", self.method, "'mc'")
         for name in ("log_returns", "weights"):
-            object.__setattr__(self, name, _readonly(np.array(getattr(self, name))))
+            object.__setattr__(self, name, _readonly(getattr(self, name)))
         object.__setattr__(self, "rng_state", MappingProxyType(dict(self.rng_state)))
 
     @property
