@@ -13,7 +13,6 @@ __all__ = [
     "check_bool",
     "check_bool_array",
     "check_float_array",
-    "check_name",
     "check_range",
     "freeze",
 ]
@@ -64,13 +63,6 @@ def check_bool(field: str, value: object) -> bool:
     if isinstance(value, bool | np.bool_):
         return bool(value)
     raise ValidationError(field, value, "a bool")
-
-
-def check_name(field: str, value: object) -> str:
-    """Return ``value`` if it is a non-blank string, else raise."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, value, "a non-empty string")
-    return value
 
 
 def freeze(array: npt.NDArray[np.generic]) -> None:

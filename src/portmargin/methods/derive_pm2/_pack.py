@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from portmargin.core import ValidationError, config_from_mapping
-from portmargin.methods.derive_pm2._checks import check_name
+from portmargin.core import ValidationError, config_from_mapping, require_non_empty
 from portmargin.methods.derive_pm2._fields import PARAM_SPECS, PARAMS_BY_ATTR
 from portmargin.methods.derive_pm2._params import DeriveCollateralParams, DeriveParams
 
@@ -69,7 +68,7 @@ class DerivePM2Params:
     collateral_base: Mapping[str, str]
 
     def __post_init__(self) -> None:
-        check_name("version", self.version)
+        require_non_empty("version", self.version)
         if not isinstance(self.margin, DeriveParams):
             raise ValidationError("margin", self.margin, "a DeriveParams")
         bases = dict(self.collateral_base)
@@ -83,7 +82,7 @@ class DerivePM2Params:
                 raise ValidationError(
                     f"collaterals[{index}].name", name, f"not the cash asset {CASH_ASSET}"
                 )
-            check_name(f"collaterals[{index}].base", bases[name])
+            require_non_empty(f"collaterals[{index}].base", bases[name])
         object.__setattr__(self, "collateral_base", MappingProxyType(bases))
 
     @classmethod
@@ -108,7 +107,7 @@ class DerivePM2Params:
             block = venue.setdefault(spec.block, {})
             if spec.attr in data:
                 block[spec.key] = data[spec.attr]
-        version = check_name("version", data["version"])
+        version = require_non_empty("version", data["version"])
         try:
             margin = DeriveParams.from_mapping(venue, collaterals=settings)
             return cls(version=version, margin=margin, collateral_base=bases)
@@ -178,7 +177,7 @@ def _collaterals(rows: object) -> tuple[tuple[DeriveCollateralParams, ...], dict
         _reject_unknown(path, row, _COLLATERAL_KEYS)
         if "base" not in row:
             raise ValidationError(f"{path}.base", None, "a value (required key missing)")
-        base = check_name(f"{path}.base", row["base"])
+        base = require_non_empty(f"{path}.base", row["base"])
         setting = config_from_mapping(
             DeriveCollateralParams, {k: v for k, v in row.items() if k != "base"}, path
         )

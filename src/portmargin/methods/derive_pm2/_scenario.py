@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from portmargin.core import ValidationError
-from portmargin.methods.derive_pm2._checks import check_range
+from portmargin.core import ValidationError, require_non_negative
 
 __all__ = ["DeriveScenario", "DeriveVolShock"]
 
@@ -73,8 +72,8 @@ class DeriveScenario:
     dampening: float = 1.0
 
     def __post_init__(self) -> None:
-        spot = check_range("spot_shock", self.spot_shock, 0.0)
-        damp = check_range("dampening", self.dampening, 0.0)
+        spot = require_non_negative("spot_shock", self.spot_shock)
+        damp = require_non_negative("dampening", self.dampening)
         if not isinstance(self.vol_shock, DeriveVolShock):
             raise ValidationError(
                 "vol_shock", self.vol_shock, "a DeriveVolShock (Up, Down, None, Linear, Abs)"
