@@ -1,4 +1,9 @@
-"""Validation helpers shared by the Derive PMRM_2 value types (scalars and 1-d arrays)."""
+"""Validation helpers of the Derive PMRM_2 value types that ``portmargin.core`` has no match for.
+
+Names and unbounded numbers use the ``portmargin.core`` ``require_*`` helpers; these cover
+the venue contract's bounded intervals (open or closed at either end, numpy scalars
+accepted), booleans and 1-d arrays of numbers or booleans.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,18 @@
-"""One PMRM_2 stress scenario: a spot multiplier, a vol-shock direction and a dampening factor."""
+"""One PMRM_2 stress scenario: a spot multiplier, a vol-shock direction and a dampening factor.
+
+Derive's scenarios stay venue-specific rather than :class:`portmargin.scenarios.Scenario` /
+:class:`~portmargin.scenarios.VolShockLaw`:
+
+- the spot shock is the contract's unsigned multiplier ``s``; ``s = 0`` (a move of -100 %,
+  priced as a zero forward) is admissible, while a shared scenario requires a move > -1;
+- the skew directions (``LINEAR`` / ``ABS``) tilt vols by log-moneyness and charge
+  ``-|P&L|`` per expiry, which no shared vol law expresses;
+- the up / down multipliers are computed in seconds with the contract's ``dteFloor`` that may
+  be 0 (an error only for an expired expiry); the shared law works in days with a floor > 0,
+  which changes the last bits of the venue's vectors;
+- the dampening multiplies the P&L of every scenario, gains included (the shared ``weight``
+  scales a loss).
+"""
 
 from __future__ import annotations
 
