@@ -17,15 +17,26 @@ collateral. The method (derivexyz/v2-core ``PMRMLib_2``; specification in
 Units: USD (the cash asset) for every amount; amounts > 0 are long; P&L > 0 is a gain;
 requirements are >= 0. ``compute`` is pure: no I/O, clock or globals.
 
-``compute`` margins one account given the venue's inputs. :class:`DerivePM2` (registry name
-``derive-pm2``) margins a whole :class:`~portmargin.risk.Book` against a
-:class:`~portmargin.market.MarketSnapshot` with the same formulas, vectorised over accounts
-(:func:`run_batch` keeps every intermediate array). It supports USDC-settled options and
-perpetuals, USDC cash and the collateral enabled in the pack; accounts holding coin-settled
-instruments, dated futures, spot pairs or other balances are reported in the batch's errors.
+:class:`DerivePM2` (registry name ``derive-pm2``) margins a whole
+:class:`~portmargin.risk.Book` against a :class:`~portmargin.market.MarketSnapshot`,
+vectorised over accounts (:func:`run_batch` keeps every intermediate array; :func:`margins`
+holds the formulas). ``compute`` margins one account given the venue's inputs: it resolves
+them into a one-row :class:`Holdings` and reads row 0 of :func:`margins`. The batch supports
+USDC-settled options and perpetuals, USDC cash and the collateral enabled in the pack;
+accounts holding coin-settled instruments, dated futures, spot pairs or other balances are
+reported in the batch's errors.
 """
 
-from portmargin.methods.derive_pm2._batch import BaseRun, DeriveBatchRun, run_batch
+from portmargin.methods.derive_pm2._batch import (
+    BaseRun,
+    CollateralRun,
+    DeriveBatchRun,
+    Holdings,
+    Margins,
+    OptionRun,
+    margins,
+    run_batch,
+)
 from portmargin.methods.derive_pm2._case import DeriveCase, DeriveExpected
 from portmargin.methods.derive_pm2._compute import compute
 from portmargin.methods.derive_pm2._inputs import (
@@ -50,6 +61,7 @@ from portmargin.methods.derive_pm2._scenario import DeriveScenario, DeriveVolSho
 
 __all__ = [
     "BaseRun",
+    "CollateralRun",
     "DeriveBatchRun",
     "DeriveCase",
     "DeriveCollateralFeed",
@@ -70,6 +82,10 @@ __all__ = [
     "DeriveScenario",
     "DeriveScenarioPnL",
     "DeriveVolShock",
+    "Holdings",
+    "Margins",
+    "OptionRun",
     "compute",
+    "margins",
     "run_batch",
 ]

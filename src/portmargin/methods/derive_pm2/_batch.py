@@ -22,6 +22,7 @@ from portmargin.methods.derive_pm2._chain import Chain, IntArray, expiry_terms, 
 from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
 from portmargin.methods.derive_pm2._loss import loss_factors
 from portmargin.methods.derive_pm2._pack import CASH_ASSET, DerivePM2Params
+from portmargin.methods.derive_pm2._params import DeriveParams
 from portmargin.methods.derive_pm2._scenarios import (
     ScenarioColumns,
     basis_contingency,
@@ -39,7 +40,17 @@ from portmargin.methods.derive_pm2._support import (
 )
 from portmargin.risk import Book, InstrumentTable, WorstLoss, prepare_book, worst_loss
 
-__all__ = ["STABLE_PRICE", "BaseRun", "DeriveBatchRun", "run_batch"]
+__all__ = [
+    "STABLE_PRICE",
+    "BaseRun",
+    "CollateralRun",
+    "DeriveBatchRun",
+    "Holdings",
+    "Margins",
+    "OptionRun",
+    "margins",
+    "run_batch",
+]
 
 STABLE_PRICE = 1.0
 """USD per unit of the cash asset: the snapshot carries no stablecoin price."""
@@ -188,20 +199,26 @@ def _chain(
 
 
 def _naked(q_options: sp.csc_array, chain: Chain) -> FloatArray:
-    """``sum over (expiry, strike) of max(0, -net amount)`` per account, shape ``(a,)``."""
-    n_o = chain.strike.shape[0]
+    """``sum over strikes of max(0, -net amount)`` per account and expiry, shape ``(a, n_e)``.
+
+    Calls and puts at one (expiry, strike) net out. Groups are summed in (expiry, strike)
+    order.
+    """
+    n_a, n_o, n_e = q_options.shape[0], chain.strike.shape[0], chain.seconds.shape[0]
     if n_o == 0:
-        return np.zeros(q_options.shape[0])
+        return np.zeros((n_a, n_e))
     keys = np.column_stack([chain.expiry_index.astype(np.float64), chain.strike])
-    _, group = np.unique(keys, axis=0, return_inverse=True)
+    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     group = group.reshape(-1)
-    member = sp.csr_array(
-        (np.ones(n_o), (np.arange(n_o), group)), shape=(n_o, int(group.max()) + 1)
-    )
+    member = sp.csr_array((np.ones(n_o), (np.arange(n_o), group)), shape=(n_o, first.shape[0]))
     net = sp.csr_array(q_options @ member)
-    rows = np.repeat(np.arange(net.shape[0]), np.diff(net.indptr))
-    short = np.maximum(0.0, -net.data)
-    return np.asarray(np.bincount(rows, weights=short, minlength=net.shape[0]), np.float64)
+    net.sort_indices()
+    short = sp.csr_array((np.maximum(0.0, -net.data), net.indices, net.indptr), shape=net.shape)
+    expiry_of = sp.csr_array(
+        (np.ones(first.shape[0]), (np.arange(first.shape[0]), chain.expiry_index[first])),
+        shape=(first.shape[0], n_e),
+    )
+    return np.asarray(sp.csr_array(short @ expiry_of).toarray(), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -218,11 +235,22 @@ class _Inputs:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class _Options:
-    """Option part of a base run: P&L, MtM and basis contingency per account."""
+class OptionRun:
+    """Option part of a base run, USD; ``a`` accounts, ``n_e`` expiries, ``n_s`` scenarios.
 
-    chain: Chain
-    columns: IntArray
+    Attributes
+    ----------
+    unit_values
+        Value of one unit of each option per valuation column, shape ``(n_o, n_s + 3)``.
+    discounts
+        Static discount factors ``(pos, neg)`` per expiry, shapes ``(n_e,)``.
+    pnl
+        Scenario P&L of the options (> 0 a gain), shape ``(a, n_s)``.
+    mtm, basis, naked
+        Per account and expiry ``(a, n_e)``: ``MtM_e``, basis contingency (<= 0) and naked
+        short amount (base units).
+    """
+
     unit_values: FloatArray
     discounts: tuple[FloatArray, FloatArray]
     pnl: FloatArray
@@ -231,40 +259,38 @@ class _Options:
     naked: FloatArray
 
 
-def _options(run: _Inputs, cols: IntArray, q: sp.csr_array) -> _Options:
-    """Scenario P&L ``(a, n_s)``, MtM, basis contingency and naked shorts ``(a,)`` of the
-    options ``cols`` held in the rows of ``q``."""
-    margin, sc = run.params.margin, run.columns
-    chain, cols = _chain(run.table, cols, run.market)
+def _options(
+    chain: Chain, q_opt: sp.csc_array, margin: DeriveParams, sc: ScenarioColumns
+) -> OptionRun:
+    """Scenario P&L, MtM, basis contingency and naked shorts of the options of ``chain``
+    held in the rows of ``q_opt`` (shape ``(a, n_o)``, columns aligned with ``chain``)."""
     values = unit_values(chain, margin, sc.spot, sc.codes)
     pos, neg = static_discounts(chain.tau, chain.rate, chain.discount, margin)
-    q_opt = sp.csc_array(q[:, cols])
-    n_a, n_e = q.shape[0], chain.seconds.shape[0]
+    n_a, n_e = q_opt.shape[0], chain.seconds.shape[0]
     bounds = np.searchsorted(chain.expiry_index, np.arange(n_e + 1))
     pnl = np.zeros((n_a, sc.n_scenarios))
-    mtm_sum = np.zeros(n_a)
-    basis = np.zeros(n_a)
+    mtm = np.zeros((n_a, n_e))
+    basis = np.zeros((n_a, n_e))
     for e in range(n_e):
         lo, hi = int(bounds[e]), int(bounds[e + 1])
         held = np.asarray(q_opt[:, lo:hi] @ values[lo:hi])  # (a, n_s + 3), before discount
-        mtm = held[:, sc.mtm]
-        basis += basis_contingency(held[:, sc.up], held[:, sc.down], mtm, chain.tau[e], margin)
-        pnl += expiry_pnl(held[:, : sc.n_scenarios], mtm[:, None], (pos[e], neg[e]), sc)
-        mtm_sum += mtm
-    return _Options(
-        chain=chain,
-        columns=cols,
+        mtm[:, e] = held[:, sc.mtm]
+        basis[:, e] = basis_contingency(
+            held[:, sc.up], held[:, sc.down], held[:, sc.mtm], chain.tau[e], margin
+        )
+        pnl += expiry_pnl(held[:, : sc.n_scenarios], mtm[:, e, None], (pos[e], neg[e]), sc)
+    return OptionRun(
         unit_values=values,
         discounts=(pos, neg),
         pnl=pnl,
-        mtm=mtm_sum,
+        mtm=mtm,
         basis=basis,
         naked=_naked(q_opt, chain),
     )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class _Collateral:
+class CollateralRun:
     """Collateral part of a base run, USD per account ``(a,)``."""
 
     value: FloatArray
@@ -273,7 +299,7 @@ class _Collateral:
     im: FloatArray
 
 
-def _collateral(run: _Inputs, cols: IntArray, q: sp.csr_array) -> _Collateral:
+def _collateral(run: _Inputs, cols: IntArray, q: sp.csr_array) -> CollateralRun:
     """Value (amount × price / stable price), risk-cancelling value and haircut charges."""
     enabled = {c.name: c for c in run.params.margin.collaterals}
     settings = [enabled[run.book.instruments[int(c)].name] for c in cols]
@@ -282,7 +308,7 @@ def _collateral(run: _Inputs, cols: IntArray, q: sp.csr_array) -> _Collateral:
     mm_cut = np.array([s.mm_haircut for s in settings], dtype=np.float64)
     im_cut = np.array([s.im_haircut for s in settings], dtype=np.float64)
     q_coll = sp.csr_array(q[:, cols])
-    return _Collateral(
+    return CollateralRun(
         value=np.asarray(q_coll @ price, dtype=np.float64),
         risk_cancelling=np.asarray(q_coll @ np.where(rc, price, 0.0), dtype=np.float64),
         mm=np.asarray(q_coll @ (price * mm_cut), dtype=np.float64),
@@ -290,38 +316,107 @@ def _collateral(run: _Inputs, cols: IntArray, q: sp.csr_array) -> _Collateral:
     )
 
 
-def _base_run(run: _Inputs, base: str, assigned: BoolArray) -> BaseRun | None:
-    """The run of one base asset, or None when no account holds any of its instruments.
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Holdings:
+    """What the PMRM_2 formulas read for ``a`` accounts of one base asset; amounts in USD.
 
-    ``assigned`` marks accounts whose cash already went to an earlier base (updated here).
+    Attributes
+    ----------
+    chain
+        The options, sorted by expiry.
+    options
+        Signed option amounts (> 0 long), shape ``(a, n_o)``, columns aligned with ``chain``.
+    perp
+        Perpetual position, base units, shape ``(a,)``.
+    perp_price, spot
+        Perp price and spot price of the base, USD.
+    perp_value
+        MtM of the perpetual (unrealised P&L and funding), shape ``(a,)``.
+    collateral
+        Collateral value, risk-cancelling value and haircut charges, shape ``(a,)`` each.
+    cash
+        Cash balance, shape ``(a,)``.
+    stable_price
+        USD per unit of the cash asset.
+    confidence
+        Low-confidence charge added to the IM requirement (>= 0), shape ``(a,)``.
     """
-    table, roles, margin, sc = run.table, run.roles, run.params.margin, run.columns
-    in_base = roles.base == base
-    option_cols = np.flatnonzero(in_base & (roles.role == Role.OPTION))
-    perp = np.flatnonzero(in_base & (roles.role == Role.PERP))
-    coll_cols = np.flatnonzero(in_base & (roles.role == Role.COLLATERAL))
-    derivatives = np.concatenate([option_cols, perp])
-    accounts = np.flatnonzero(run.book.holders(np.concatenate([derivatives, coll_cols])))
-    if accounts.size == 0:
-        return None
-    q = sp.csr_array(run.book.quantities[accounts])
-    opt = _options(run, option_cols, q)
-    coll = _collateral(run, coll_cols, q)
-    perp_col = int(perp[0]) if perp.size else -1
-    perp_price = float(table.forward[perp_col]) if perp_col >= 0 else 0.0
-    spot = float(table.index[derivatives[0]]) if derivatives.size else 0.0
-    position = _column(q, perp_col)
+
+    chain: Chain
+    options: sp.csc_array
+    perp: FloatArray
+    perp_price: float
+    spot: float
+    perp_value: FloatArray
+    collateral: CollateralRun
+    cash: FloatArray
+    stable_price: float
+    confidence: FloatArray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Margins:
+    """PMRM_2 outcome of :class:`Holdings`; USD per account ``(a,)`` unless stated.
+
+    Attributes
+    ----------
+    options
+        Option P&L, MtM, basis contingency and naked shorts per expiry.
+    pnl
+        Scenario P&L (> 0 a gain), shape ``(a, n_s)``.
+    basis
+        Basis contingency (<= 0).
+    worst_case
+        Worst loss (>= 0) of ``pnl`` against ``basis`` and its scenario index (-1: basis).
+    option_mtm, naked, equity
+        ``Σ MtM_e``, naked shorts summed over expiries (base units) and
+        ``perp_value + option_mtm + collateral value + cash``.
+    im_loss_factor, mm_loss_factor
+        Multipliers of the worst loss.
+    im_components, mm_components
+        Additive parts of the requirements by name.
+    im_requirement, mm_requirement
+        ``Req_IM`` and ``Req_MM`` (>= 0).
+    """
+
+    options: OptionRun
+    pnl: FloatArray
+    basis: FloatArray
+    worst_case: WorstLoss
+    option_mtm: FloatArray
+    naked: FloatArray
+    equity: FloatArray
+    im_loss_factor: float
+    mm_loss_factor: float
+    im_components: Mapping[str, FloatArray]
+    mm_components: Mapping[str, FloatArray]
+    im_requirement: FloatArray
+    mm_requirement: FloatArray
+
+
+def margins(h: Holdings, margin: DeriveParams, sc: ScenarioColumns) -> Margins:
+    """PMRM_2 scenario P&L, worst loss, contingencies and requirements of every account.
+
+    Scenario P&L = perp + options + risk-cancelling collateral; ``min_span`` is the worst of
+    it and the basis contingency; ``Req_MM = -min_span·f_MM + perp, option and collateral MM
+    charges`` and ``Req_IM = -min_span·f_IM + MM charges + IM charges + confidence``.
+    """
+    opt = _options(h.chain, h.options, margin, sc)
+    coll = h.collateral
     pnl = (
-        delta_one_pnl(position[:, None], perp_price, sc)
+        delta_one_pnl(h.perp[:, None], h.perp_price, sc)
         + opt.pnl
         + delta_one_pnl(coll.risk_cancelling[:, None], 1.0, sc)
     )
-    worst = worst_loss(pnl, baseline=opt.basis)
+    basis = opt.basis.sum(axis=1)
+    worst = worst_loss(pnl, baseline=basis)
     min_span = -worst.loss
-    f_im, f_mm = loss_factors(STABLE_PRICE, margin)
+    f_im, f_mm = loss_factors(h.stable_price, margin)
+    naked = opt.naked.sum(axis=1)
+    option_mtm = opt.mtm.sum(axis=1)
 
-    perp_notional = np.abs(position) * spot
-    naked_notional = opt.naked * spot
+    perp_notional = np.abs(h.perp) * h.spot
+    naked_notional = naked * h.spot
     mm_parts = {
         "perp_mm": perp_notional * margin.mm_perp_percent,
         "option_mm": naked_notional * margin.mm_option_percent,
@@ -331,36 +426,84 @@ def _base_run(run: _Inputs, base: str, assigned: BoolArray) -> BaseRun | None:
         "perp_im": perp_notional * margin.im_perp_percent,
         "option_im": naked_notional * margin.im_option_percent,
         "collateral_im": coll.im,
-        "confidence": np.zeros(accounts.size),  # every confidence is 1
+        "confidence": h.confidence,
     }
     mm_cont = mm_parts["perp_mm"] + mm_parts["option_mm"] + mm_parts["collateral_mm"]
     im_cont = im_parts["perp_im"] + im_parts["option_im"] + im_parts["collateral_im"]
     im_cont = im_cont + im_parts["confidence"]
-    cash = np.where(assigned[accounts], 0.0, run.cash[accounts])
-    assigned[accounts] = True
-    return BaseRun(
-        base=base,
-        spot=spot,
-        perp_price=perp_price,
-        chain=opt.chain,
-        option_columns=opt.columns,
-        perp_column=perp_col,
-        collateral_columns=coll_cols,
-        unit_values=opt.unit_values,
-        discounts=opt.discounts,
-        accounts=accounts,
+    return Margins(
+        options=opt,
         pnl=pnl,
-        basis=opt.basis,
+        basis=basis,
         worst_case=worst,
-        option_mtm=opt.mtm,
-        collateral_mtm=coll.value,
-        cash=cash,
-        equity=opt.mtm + coll.value + cash,
-        naked=opt.naked,
+        option_mtm=option_mtm,
+        naked=naked,
+        equity=h.perp_value + option_mtm + coll.value + h.cash,
+        im_loss_factor=f_im,
+        mm_loss_factor=f_mm,
         im_components=MappingProxyType({"scenario_loss": -min_span * f_im, **mm_parts, **im_parts}),
         mm_components=MappingProxyType({"scenario_loss": -min_span * f_mm, **mm_parts}),
         im_requirement=-min_span * f_im + im_cont + mm_cont,
         mm_requirement=-min_span * f_mm + mm_cont,
+    )
+
+
+def _base_run(run: _Inputs, base: str, assigned: BoolArray) -> BaseRun | None:
+    """The run of one base asset, or None when no account holds any of its instruments.
+
+    ``assigned`` marks accounts whose cash already went to an earlier base (updated here).
+    """
+    table, roles = run.table, run.roles
+    in_base = roles.base == base
+    option_cols = np.flatnonzero(in_base & (roles.role == Role.OPTION))
+    perp = np.flatnonzero(in_base & (roles.role == Role.PERP))
+    coll_cols = np.flatnonzero(in_base & (roles.role == Role.COLLATERAL))
+    derivatives = np.concatenate([option_cols, perp])
+    accounts = np.flatnonzero(run.book.holders(np.concatenate([derivatives, coll_cols])))
+    if accounts.size == 0:
+        return None
+    q = sp.csr_array(run.book.quantities[accounts])
+    chain, option_cols = _chain(table, option_cols, run.market)
+    coll = _collateral(run, coll_cols, q)
+    perp_col = int(perp[0]) if perp.size else -1
+    cash = np.where(assigned[accounts], 0.0, run.cash[accounts])
+    assigned[accounts] = True
+    h = Holdings(
+        chain=chain,
+        options=sp.csc_array(q[:, option_cols]),
+        perp=_column(q, perp_col),
+        perp_price=float(table.forward[perp_col]) if perp_col >= 0 else 0.0,
+        spot=float(table.index[derivatives[0]]) if derivatives.size else 0.0,
+        perp_value=np.zeros(accounts.size),
+        collateral=coll,
+        cash=cash,
+        stable_price=STABLE_PRICE,
+        confidence=np.zeros(accounts.size),  # every confidence is 1
+    )
+    m = margins(h, run.params.margin, run.columns)
+    return BaseRun(
+        base=base,
+        spot=h.spot,
+        perp_price=h.perp_price,
+        chain=chain,
+        option_columns=option_cols,
+        perp_column=perp_col,
+        collateral_columns=coll_cols,
+        unit_values=m.options.unit_values,
+        discounts=m.options.discounts,
+        accounts=accounts,
+        pnl=m.pnl,
+        basis=m.basis,
+        worst_case=m.worst_case,
+        option_mtm=m.option_mtm,
+        collateral_mtm=coll.value,
+        cash=cash,
+        equity=m.equity,
+        naked=m.naked,
+        im_components=m.im_components,
+        mm_components=m.mm_components,
+        im_requirement=m.im_requirement,
+        mm_requirement=m.mm_requirement,
     )
 
 

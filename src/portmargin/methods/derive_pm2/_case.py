@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portmargin.core import ValidationError
-from portmargin.methods.derive_pm2._checks import check_name, check_range
+from portmargin.core import ValidationError, require_finite, require_non_empty
 from portmargin.methods.derive_pm2._inputs import DeriveMarket, DerivePortfolio
 from portmargin.methods.derive_pm2._params import DeriveParams
 
@@ -15,7 +14,7 @@ __all__ = ["DeriveCase", "DeriveExpected"]
 def _floats(name: str, values: object) -> tuple[float, ...]:
     if not isinstance(values, tuple | list):
         raise ValidationError(name, values, "a sequence of numbers")
-    return tuple(check_range(f"{name}[{i}]", v) for i, v in enumerate(values))
+    return tuple(require_finite(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,14 +41,14 @@ class DeriveExpected:
     collateral_mtm: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "im", check_range("im", self.im))
-        object.__setattr__(self, "mm", check_range("mm", self.mm))
+        object.__setattr__(self, "im", require_finite("im", self.im))
+        object.__setattr__(self, "mm", require_finite("mm", self.mm))
         for name in ("reg_losses", "tail_losses", "skew_losses"):
             object.__setattr__(self, name, _floats(name, getattr(self, name)))
         for name in ("option_mtm", "collateral_mtm"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, check_range(name, value))
+                object.__setattr__(self, name, require_finite(name, value))
 
     @property
     def scenario_pnls(self) -> tuple[float, ...]:
@@ -101,7 +100,7 @@ class DeriveCase:
     rejection: str | None = None
 
     def __post_init__(self) -> None:
-        check_name("name", self.name)
+        require_non_empty("name", self.name)
         if not isinstance(self.expected, DeriveExpected):
             raise ValidationError("expected", self.expected, "a DeriveExpected")
         complete = (
@@ -114,4 +113,4 @@ class DeriveCase:
                 "rejection", None, "a reason when portfolio, market or params is missing"
             )
         if self.rejection is not None:
-            check_name("rejection", self.rejection)
+            require_non_empty("rejection", self.rejection)

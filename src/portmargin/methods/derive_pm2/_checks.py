@@ -1,4 +1,9 @@
-"""Validation helpers shared by the Derive PMRM_2 value types (scalars and 1-d arrays)."""
+"""Validation helpers of the Derive PMRM_2 value types that ``portmargin.core`` has no match for.
+
+Names and unbounded numbers use the ``portmargin.core`` ``require_*`` helpers; these cover
+the venue contract's bounded intervals (open or closed at either end, numpy scalars
+accepted), booleans and 1-d arrays of numbers or booleans.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ __all__ = [
     "check_bool",
     "check_bool_array",
     "check_float_array",
-    "check_name",
     "check_range",
     "freeze",
 ]
@@ -64,13 +68,6 @@ def check_bool(field: str, value: object) -> bool:
     if isinstance(value, bool | np.bool_):
         return bool(value)
     raise ValidationError(field, value, "a bool")
-
-
-def check_name(field: str, value: object) -> str:
-    """Return ``value`` if it is a non-blank string, else raise."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, value, "a non-empty string")
-    return value
 
 
 def freeze(array: npt.NDArray[np.generic]) -> None:

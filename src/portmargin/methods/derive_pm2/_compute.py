@@ -1,15 +1,13 @@
-"""PMRM_2 margin: scenario P&L, basis contingency, worst loss, IM and MM."""
+"""PMRM_2 margin of one account: the batch formulas (:func:`margins`) on a one-row book."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+import scipy.sparse as sp
 
-from portmargin.methods.derive_pm2._checks import FloatArray
-from portmargin.methods.derive_pm2._contingency import Contingencies, contingencies
+from portmargin.methods.derive_pm2._batch import CollateralRun, Holdings, Margins, margins
+from portmargin.methods.derive_pm2._contingency import Confidence, confidence_charges
 from portmargin.methods.derive_pm2._inputs import DeriveMarket, DerivePortfolio
-from portmargin.methods.derive_pm2._loss import loss_factors
 from portmargin.methods.derive_pm2._params import DeriveParams
 from portmargin.methods.derive_pm2._resolve import Resolved, resolve
 from portmargin.methods.derive_pm2._result import (
@@ -19,77 +17,94 @@ from portmargin.methods.derive_pm2._result import (
     DeriveResult,
     DeriveScenarioPnL,
 )
-from portmargin.methods.derive_pm2._scenarios import (
-    basis_contingency,
-    delta_one_pnl,
-    expiry_pnl,
-    expiry_values,
-    scenario_columns,
-    static_discounts,
-    vol_shock_multipliers,
-)
-from portmargin.risk import worst_loss
+from portmargin.methods.derive_pm2._scenarios import scenario_columns, vol_shock_multipliers
 
 __all__ = ["compute"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class _Span:
-    """Scenario P&L ``(n_s,)``, per-expiry MtM and basis contingency ``(n_e,)``, discounts."""
-
-    pnl: FloatArray
-    mtm: FloatArray
-    basis: FloatArray
-    pos: FloatArray
-    neg: FloatArray
-
-
-def _span(
-    res: Resolved, portfolio: DerivePortfolio, market: DeriveMarket, params: DeriveParams
-) -> _Span:
-    """Scenario P&Ls (USD, > 0 a gain) and the basis contingency, vectorised.
-
-    One price matrix covers the scenarios and three extra columns: ``(1, None)`` (the MtM),
-    ``(scenario_spot_up, None)`` and ``(scenario_spot_down, None)`` (basis contingency).
-    """
-    cols = scenario_columns(params)
-    values = expiry_values(res, params, cols.spot, cols.codes)  # (n_e, n_s + 3)
-    mtm = values[:, cols.mtm]
-    basis = basis_contingency(values[:, cols.up], values[:, cols.down], mtm, res.tau, params)
-    pos, neg = static_discounts(res.tau, res.rate, res.discount, params)
-    shocked = values[:, : cols.n_scenarios]
-    by_expiry = expiry_pnl(shocked, mtm[:, None], (pos[:, None], neg[:, None]), cols)
-    perp_pnl = delta_one_pnl(portfolio.perp_position, market.perp_price, cols)
-    rc_value = float(res.collateral_value[res.risk_cancelling].sum())
-    pnl = perp_pnl + by_expiry.sum(axis=0) + delta_one_pnl(rc_value, 1.0, cols)
-    return _Span(pnl=pnl, mtm=mtm, basis=basis, pos=pos, neg=neg)
+def _holdings(
+    res: Resolved, portfolio: DerivePortfolio, market: DeriveMarket, conf: Confidence
+) -> Holdings:
+    """The account as a one-row :class:`Holdings` (collateral summed over its assets)."""
+    value = res.collateral_value
+    perp_value = portfolio.perp_value if portfolio.perp_position != 0.0 else 0.0
+    return Holdings(
+        chain=res,
+        options=sp.csc_array(res.amount[None, :]),
+        perp=np.array([portfolio.perp_position]),
+        perp_price=market.perp_price,
+        spot=market.spot_price,
+        perp_value=np.array([perp_value]),
+        collateral=CollateralRun(
+            value=np.array([float(value.sum())]),
+            risk_cancelling=np.array([float(value[res.risk_cancelling].sum())]),
+            mm=np.array([float((value * res.mm_haircut).sum())]),
+            im=np.array([float((value * res.im_haircut).sum())]),
+        ),
+        cash=np.array([portfolio.cash]),
+        stable_price=market.stable_price,
+        confidence=np.array([conf.total]),
+    )
 
 
 def _expiry_results(
-    res: Resolved, params: DeriveParams, span: _Span, cont: Contingencies
+    res: Resolved, params: DeriveParams, m: Margins, conf: Confidence
 ) -> tuple[DeriveExpiryResult, ...]:
     up, down = vol_shock_multipliers(res.seconds, params)
+    pos, neg = m.options.discounts
     columns = {
         "expiry_seconds": res.seconds,
         "tau": res.tau,
         "discount": res.discount,
         "fixed_forward": res.fixed,
         "variable_forward": res.variable,
-        "mtm": span.mtm,
-        "basis_contingency": span.basis,
+        "mtm": m.options.mtm[0],
+        "basis_contingency": m.options.basis[0],
         "vol_shock_up": up,
         "vol_shock_down": down,
-        "static_discount_pos": span.pos,
-        "static_discount_neg": span.neg,
-        "naked_shorts": cont.naked,
-        "confidence": cont.confidence,
+        "static_discount_pos": pos,
+        "static_discount_neg": neg,
+        "naked_shorts": m.options.naked[0],
+        "confidence": conf.expiry,
     }
     rows = zip(*(column.tolist() for column in columns.values()), strict=True)
     return tuple(DeriveExpiryResult(**dict(zip(columns, row, strict=True))) for row in rows)
 
 
+def _components(
+    tag: str, m: Margins, h: Holdings, params: DeriveParams
+) -> tuple[DeriveComponent, ...]:
+    """The perp, naked-option and collateral charges of row 0, named ``*_{tag}``."""
+    parts = m.mm_components if tag == "mm" else m.im_components
+    perp_pct = params.mm_perp_percent if tag == "mm" else params.im_perp_percent
+    option_pct = params.mm_option_percent if tag == "mm" else params.im_option_percent
+    perp_notional = float(abs(h.perp[0]) * h.spot)
+    naked_notional = float(m.naked[0] * h.spot)
+    return (
+        DeriveComponent(
+            name=f"perp_{tag}",
+            amount=float(parts[f"perp_{tag}"][0]),
+            detail=f"|P|·S = {perp_notional:,.2f} x {perp_pct:g}",
+        ),
+        DeriveComponent(
+            name=f"option_{tag}",
+            amount=float(parts[f"option_{tag}"][0]),
+            detail=f"naked shorts x S = {naked_notional:,.2f} x {option_pct:g}",
+        ),
+        DeriveComponent(
+            name=f"collateral_{tag}",
+            amount=float(parts[f"collateral_{tag}"][0]),
+            detail=f"collateral value x {tag.upper()} haircut",
+        ),
+    )
+
+
 def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DeriveParams) -> DeriveResult:
     """Derive PMRM_2 initial and maintenance margin of one account.
+
+    The account is resolved against the venue's feeds into a one-row :class:`Holdings` and
+    margined by the batch formulas (:func:`~portmargin.methods.derive_pm2.margins`); the
+    result reads row 0 and adds the per-expiry diagnostics.
 
     Parameters
     ----------
@@ -116,31 +131,31 @@ def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
         A held collateral not enabled in ``params``.
     """
     res = resolve(portfolio, market, params)
-    span = _span(res, portfolio, market, params)
-    cont = contingencies(res, portfolio, market, params)
-    basis = float(span.basis.sum())
+    conf = confidence_charges(res, portfolio, market, params)
+    h = _holdings(res, portfolio, market, conf)
+    m = margins(h, params, scenario_columns(params))
 
-    worst_case = worst_loss(span.pnl[None, :], baseline=np.array([basis]))
-    min_span = -float(worst_case.loss[0])
-    worst = int(worst_case.column[0])
-    worst_index = int(worst) if worst >= 0 else None
-    worst_label = params.scenarios[int(worst)].label if worst >= 0 else BASIS_LABEL
-
-    f_im, f_mm = loss_factors(market.stable_price, params)
-    mm_cont, im_cont = cont.mm_total, cont.im_total
-    option_mtm = float(span.mtm.sum())
-    perp_mtm = portfolio.perp_value if portfolio.perp_position != 0.0 else 0.0
-    collateral_mtm = float(res.collateral_value.sum())
+    min_span = -float(m.worst_case.loss[0])
+    worst = int(m.worst_case.column[0])
+    worst_label = params.scenarios[worst].label if worst >= 0 else BASIS_LABEL
+    f_im, f_mm = m.im_loss_factor, m.mm_loss_factor
+    mm_parts = _components("mm", m, h, params)
+    im_parts = _components("im", m, h, params)
+    mm_cont = float(sum(c.amount for c in mm_parts))
+    im_cont = float(sum(c.amount for c in im_parts)) + conf.total
+    option_mtm = float(m.option_mtm[0])
+    perp_mtm = float(h.perp_value[0])
+    collateral_mtm = float(h.collateral.value[0])
     total_mtm = perp_mtm + option_mtm + collateral_mtm
     cash = portfolio.cash
 
     loss = f"worst loss {min_span:,.2f} USD ({worst_label}) x loss factor"
     return DeriveResult(
-        im=min_span * f_im - im_cont - mm_cont + total_mtm + cash,
-        mm=min_span * f_mm - mm_cont + total_mtm + cash,
-        im_requirement=-min_span * f_im + im_cont + mm_cont,
-        mm_requirement=-min_span * f_mm + mm_cont,
-        equity=total_mtm + cash,
+        im=-float(m.im_requirement[0]) + total_mtm + cash,
+        mm=-float(m.mm_requirement[0]) + total_mtm + cash,
+        im_requirement=float(m.im_requirement[0]),
+        mm_requirement=float(m.mm_requirement[0]),
+        equity=float(m.equity[0]),
         total_mtm=total_mtm,
         cash=cash,
         option_mtm=option_mtm,
@@ -148,29 +163,41 @@ def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
         collateral_mtm=collateral_mtm,
         scenario_pnls=tuple(
             DeriveScenarioPnL(index=i, label=s.label, scenario=s, pnl=p)
-            for i, (s, p) in enumerate(zip(params.scenarios, span.pnl.tolist(), strict=True))
+            for i, (s, p) in enumerate(zip(params.scenarios, m.pnl[0].tolist(), strict=True))
         ),
-        basis_contingency=basis,
+        basis_contingency=float(m.basis[0]),
         min_span=min_span,
         worst_scenario=worst_label,
-        worst_scenario_index=worst_index,
+        worst_scenario_index=worst if worst >= 0 else None,
         im_loss_factor=f_im,
         mm_loss_factor=f_mm,
         mm_contingency=mm_cont,
         im_contingency=im_cont,
-        confidence_contingency=cont.confidence_total,
+        confidence_contingency=conf.total,
         im_components=(
             DeriveComponent(
-                name="scenario_loss", amount=-min_span * f_im, detail=f"{loss} {f_im:g}"
+                name="scenario_loss",
+                amount=float(m.im_components["scenario_loss"][0]),
+                detail=f"{loss} {f_im:g}",
             ),
-            *cont.mm_parts,
-            *cont.im_parts,
+            *mm_parts,
+            *im_parts,
+            DeriveComponent(
+                name="confidence",
+                amount=conf.total,
+                detail=(
+                    f"(1 - c)·{params.conf_margin:g}·notional where confidence c < "
+                    f"{params.conf_threshold:g}"
+                ),
+            ),
         ),
         mm_components=(
             DeriveComponent(
-                name="scenario_loss", amount=-min_span * f_mm, detail=f"{loss} {f_mm:g}"
+                name="scenario_loss",
+                amount=float(m.mm_components["scenario_loss"][0]),
+                detail=f"{loss} {f_mm:g}",
             ),
-            *cont.mm_parts,
+            *mm_parts,
         ),
-        expiries=_expiry_results(res, params, span, cont),
+        expiries=_expiry_results(res, params, m, conf),
     )

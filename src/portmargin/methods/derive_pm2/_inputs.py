@@ -10,14 +10,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from portmargin.core import ValidationError
+from portmargin.core import (
+    ValidationError,
+    require_finite,
+    require_non_empty,
+    require_non_negative,
+    require_positive,
+)
 from portmargin.methods.derive_pm2._chain import forward_split
 from portmargin.methods.derive_pm2._checks import (
     BoolArray,
     FloatArray,
     check_bool_array,
     check_float_array,
-    check_name,
     check_range,
 )
 
@@ -106,7 +111,7 @@ class DeriveOptions:
             expiry_seconds=self.expiry_seconds,
             strike=self.strike,
             is_call=self.is_call,
-            amount=self.amount * check_range("factor", factor),
+            amount=self.amount * require_finite("factor", factor),
         )
 
 
@@ -118,8 +123,8 @@ class DeriveCollateralHolding:
     amount: float
 
     def __post_init__(self) -> None:
-        check_name("name", self.name)
-        object.__setattr__(self, "amount", check_range("amount", self.amount, 0.0))
+        require_non_empty("name", self.name)
+        object.__setattr__(self, "amount", require_non_negative("amount", self.amount))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,9 +152,11 @@ class DerivePortfolio:
     collaterals: tuple[DeriveCollateralHolding, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cash", check_range("cash", self.cash))
-        object.__setattr__(self, "perp_position", check_range("perp_position", self.perp_position))
-        object.__setattr__(self, "perp_value", check_range("perp_value", self.perp_value))
+        object.__setattr__(self, "cash", require_finite("cash", self.cash))
+        object.__setattr__(
+            self, "perp_position", require_finite("perp_position", self.perp_position)
+        )
+        object.__setattr__(self, "perp_value", require_finite("perp_value", self.perp_value))
         if not isinstance(self.options, DeriveOptions):
             raise ValidationError("options", self.options, "a DeriveOptions")
         items = _tuple_of("collaterals", self.collaterals, DeriveCollateralHolding)
@@ -203,11 +210,11 @@ class DeriveExpiryFeed:
         vol_confidence: float = 1.0,
         forward_fixed_portion: float | None = None,
     ) -> None:
-        fwd = check_range("forward", forward, 0.0, lo_open=True)
+        fwd = require_positive("forward", forward)
         values: dict[str, Any] = {
-            "expiry_seconds": check_range("expiry_seconds", expiry_seconds, 0.0),
+            "expiry_seconds": require_non_negative("expiry_seconds", expiry_seconds),
             "forward": fwd,
-            "rate": check_range("rate", rate),
+            "rate": require_finite("rate", rate),
             "forward_confidence": check_range("forward_confidence", forward_confidence, 0.0, 1.0),
             "rate_confidence": check_range("rate_confidence", rate_confidence, 0.0, 1.0),
             "vol_confidence": check_range("vol_confidence", vol_confidence, 0.0, 1.0),
@@ -243,8 +250,8 @@ class DeriveCollateralFeed:
     confidence: float = 1.0
 
     def __post_init__(self) -> None:
-        check_name("name", self.name)
-        object.__setattr__(self, "price", check_range("price", self.price, 0.0))
+        require_non_empty("name", self.name)
+        object.__setattr__(self, "price", require_non_negative("price", self.price))
         object.__setattr__(self, "confidence", check_range("confidence", self.confidence, 0.0, 1.0))
 
 

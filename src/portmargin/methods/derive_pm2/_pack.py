@@ -14,10 +14,11 @@ Pack layout (TOML)::
     mm_haircut = 0.156
     im_haircut = 0.014            # charged on top of mm_haircut
 
-Every key is required. The scalars and scenarios are read by
-:meth:`DeriveParams.from_mapping` (same number parsing and checks: the venue contract's setter
-bounds, see :mod:`portmargin.methods.derive_pm2._params`); errors name the key path of the
-pack (``im_factor``, ``scenarios[3].spot_shock``, ``collaterals[0].mm_haircut``).
+Every key is required. Apart from ``version`` and each collateral's ``base``, the pack is read
+by the shared :func:`portmargin.core.config_from_mapping` into :class:`DeriveParams` (unknown
+and missing keys rejected; ``DeriveParams`` checks the venue contract's setter bounds, see
+:mod:`portmargin.methods.derive_pm2._params`); errors name the key path of the pack
+(``im_factor``, ``scenarios[3].spot_shock``, ``collaterals[0].mm_haircut``).
 """
 
 from __future__ import annotations
@@ -27,25 +28,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from portmargin.core import ValidationError, config_from_mapping
-from portmargin.methods.derive_pm2._checks import check_name
-from portmargin.methods.derive_pm2._fields import PARAM_SPECS, PARAMS_BY_ATTR
-from portmargin.methods.derive_pm2._params import DeriveCollateralParams, DeriveParams
+from portmargin.core import ValidationError, config_from_mapping, require_non_empty
+from portmargin.methods.derive_pm2._fields import PARAM_SPECS
+from portmargin.methods.derive_pm2._params import DeriveParams
 
 __all__ = ["CASH_ASSET", "DerivePM2Params"]
 
 CASH_ASSET = "USDC"
 """The cash asset: a balance of it is the account's cash ``C``, never collateral."""
-
-_SCENARIO_KEYS = {
-    "spot_shock": "SpotShock",
-    "vol_shock": "VolShockDirection",
-    "dampening": "DampeningFactor",
-}
-_VENUE_SCENARIO_KEYS = {v: k for k, v in _SCENARIO_KEYS.items()}
-_VENUE_PATHS = {f"{s.block}.{s.key}": s.attr for s in PARAM_SPECS}
-_TOP_KEYS = ("version", "scenarios", "collaterals", *PARAMS_BY_ATTR)
-_COLLATERAL_KEYS = ("base", "name", "is_risk_cancelling", "mm_haircut", "im_haircut")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +59,7 @@ class DerivePM2Params:
     collateral_base: Mapping[str, str]
 
     def __post_init__(self) -> None:
-        check_name("version", self.version)
+        require_non_empty("version", self.version)
         if not isinstance(self.margin, DeriveParams):
             raise ValidationError("margin", self.margin, "a DeriveParams")
         bases = dict(self.collateral_base)
@@ -83,7 +73,7 @@ class DerivePM2Params:
                 raise ValidationError(
                     f"collaterals[{index}].name", name, f"not the cash asset {CASH_ASSET}"
                 )
-            check_name(f"collaterals[{index}].base", bases[name])
+            require_non_empty(f"collaterals[{index}].base", bases[name])
         object.__setattr__(self, "collateral_base", MappingProxyType(bases))
 
     @classmethod
@@ -98,22 +88,18 @@ class DerivePM2Params:
         """
         if not isinstance(data, Mapping):
             raise ValidationError("<root>", data, "a table of keys")
-        _reject_unknown("", data, _TOP_KEYS)
-        for key in ("version", "scenarios", "collaterals"):
+        for key in ("version", "collaterals"):
             if key not in data:
                 raise ValidationError(key, None, "a value (required key missing)")
-        settings, bases = _collaterals(data["collaterals"])
-        venue: dict[str, Any] = {"Scenarios": _venue_scenarios(data["scenarios"])}
-        for spec in PARAM_SPECS:
-            block = venue.setdefault(spec.block, {})
-            if spec.attr in data:
-                block[spec.key] = data[spec.attr]
-        version = check_name("version", data["version"])
-        try:
-            margin = DeriveParams.from_mapping(venue, collaterals=settings)
-            return cls(version=version, margin=margin, collateral_base=bases)
-        except ValidationError as exc:
-            raise ValidationError(_pack_path(exc.field), exc.value, exc.expected) from None
+        version = require_non_empty("version", data["version"])
+        rows, bases = _collaterals(data["collaterals"])
+        scalars = {k: v for k, v in data.items() if k not in ("version", "collaterals")}
+        margin = config_from_mapping(DeriveParams, {**scalars, "collaterals": rows})
+        return cls(
+            version=version,
+            margin=margin,
+            collateral_base=dict(zip((c.name for c in margin.collaterals), bases, strict=True)),
+        )
 
     def coverage(self) -> dict[str, tuple[str, ...]]:
         """Currencies the pack covers: ``underlyings`` ``"*"`` (the scenario set applies to
@@ -146,53 +132,18 @@ class DerivePM2Params:
         return out
 
 
-def _reject_unknown(prefix: str, node: Mapping[str, Any], known: tuple[str, ...]) -> None:
-    for key in node:
-        if key not in known:
-            path = f"{prefix}.{key}" if prefix else str(key)
-            raise ValidationError(path, node[key], f"a known key (one of {', '.join(known)})")
-
-
-def _venue_scenarios(rows: object) -> object:
-    """``scenarios`` rows in the venue layout (shape errors are left to ``from_mapping``)."""
-    if not isinstance(rows, list | tuple):
-        return rows
-    out: list[object] = []
-    for index, row in enumerate(rows):
-        if isinstance(row, Mapping):
-            _reject_unknown(f"scenarios[{index}]", row, tuple(_SCENARIO_KEYS))
-            row = {_SCENARIO_KEYS[k]: v for k, v in row.items()}
-        out.append(row)
-    return out
-
-
-def _collaterals(rows: object) -> tuple[tuple[DeriveCollateralParams, ...], dict[str, str]]:
+def _collaterals(rows: object) -> tuple[list[Mapping[str, Any]], list[str]]:
+    """The ``collaterals`` tables without their ``base`` key, and the bases in row order."""
     if not isinstance(rows, list | tuple):
         raise ValidationError("collaterals", rows, "a list of collateral tables")
-    settings: list[DeriveCollateralParams] = []
-    bases: dict[str, str] = {}
+    settings: list[Mapping[str, Any]] = []
+    bases: list[str] = []
     for index, row in enumerate(rows):
         path = f"collaterals[{index}]"
         if not isinstance(row, Mapping):
             raise ValidationError(path, row, "a table of keys")
-        _reject_unknown(path, row, _COLLATERAL_KEYS)
         if "base" not in row:
             raise ValidationError(f"{path}.base", None, "a value (required key missing)")
-        base = check_name(f"{path}.base", row["base"])
-        setting = config_from_mapping(
-            DeriveCollateralParams, {k: v for k, v in row.items() if k != "base"}, path
-        )
-        settings.append(setting)
-        bases.setdefault(setting.name, base)
-    return tuple(settings), bases
-
-
-def _pack_path(field: str) -> str:
-    """Pack key path of a ``DeriveParams.from_mapping`` error path."""
-    if field in _VENUE_PATHS:
-        return _VENUE_PATHS[field]
-    head, dot, key = field.partition(".")
-    if head.startswith("Scenarios"):
-        tail = f".{_VENUE_SCENARIO_KEYS.get(key, key)}" if dot else ""
-        return "scenarios" + head.removeprefix("Scenarios") + tail
-    return field
+        bases.append(require_non_empty(f"{path}.base", row["base"]))
+        settings.append({k: v for k, v in row.items() if k != "base"})
+    return settings, bases

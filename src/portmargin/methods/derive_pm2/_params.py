@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portmargin.core import ValidationError
-from portmargin.methods.derive_pm2._checks import check_bool, check_name, check_range
+from portmargin.core import ValidationError, require_non_empty
+from portmargin.methods.derive_pm2._checks import check_bool, check_range
 from portmargin.methods.derive_pm2._fields import PARAM_SPECS
 from portmargin.methods.derive_pm2._mapping import (
     DeriveParamsFormatError,
@@ -55,7 +55,7 @@ class DeriveCollateralParams:
     im_haircut: float
 
     def __post_init__(self) -> None:
-        check_name("name", self.name)
+        require_non_empty("name", self.name)
         check_bool("is_risk_cancelling", self.is_risk_cancelling)
         mm = check_range("mm_haircut", self.mm_haircut, 0.0, 1.0)
         im = check_range("im_haircut", self.im_haircut, 0.0, 1.0)

@@ -19,7 +19,8 @@ __all__ = ["Resolved", "resolve"]
 class Resolved(Chain):
     """The account's option chain (see :class:`Chain`) plus holdings and confidences.
 
-    Per option ``(n_o,)``: ``amount`` (signed, base units). Per held expiry ``(n_e,)``:
+    Options are sorted by expiry (stable: portfolio order within an expiry). Per option
+    ``(n_o,)``: ``amount`` (signed, base units). Per held expiry ``(n_e,)``:
     ``feed_confidence`` (min of forward, rate and vol confidences). Per collateral ``(n_c,)``:
     ``collateral_names``, ``collateral_value`` (USD, divided by the stable price),
     ``risk_cancelling``, ``mm_haircut``, ``im_haircut``, ``collateral_confidence`` (min with
@@ -37,9 +38,16 @@ class Resolved(Chain):
 
 
 def _lookup_vols(
-    expiry_index: IntArray, strike: FloatArray, feed_pos: IntArray, market: DeriveMarket
+    expiry_index: IntArray,
+    strike: FloatArray,
+    rows: IntArray,
+    feed_pos: IntArray,
+    market: DeriveMarket,
 ) -> FloatArray:
-    """Vol of every option from its expiry's vol feed (exact strike match), shape ``(n_o,)``."""
+    """Vol of every option from its expiry's vol feed (exact strike match), shape ``(n_o,)``.
+
+    ``rows`` are the options' rows in the portfolio (for messages).
+    """
     feeds = [market.expiries[int(i)] for i in feed_pos]  # one entry per held expiry
     feed_e = np.concatenate(
         [np.full(f.strikes.shape[0], e, dtype=np.intp) for e, f in enumerate(feeds)]
@@ -60,7 +68,7 @@ def _lookup_vols(
         seconds = feeds[int(expiry_index[bad])].expiry_seconds
         raise MarketDataError(
             f"no vol in the feed of expiry {seconds:g} s at strike {strike[bad]:g} "
-            f"(option row {bad})"
+            f"(option row {int(rows[bad])})"
         )
     return np.asarray(feed_v[order][pos], dtype=np.float64)
 
@@ -78,7 +86,8 @@ def resolve(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
     """
     options = portfolio.options
     held, expiry_index = np.unique(options.expiry_seconds, return_inverse=True)
-    expiry_index = expiry_index.astype(np.intp).reshape(-1)
+    rows = np.argsort(expiry_index.reshape(-1), kind="stable")
+    expiry_index = expiry_index.astype(np.intp).reshape(-1)[rows]
     feed_seconds = np.array([f.expiry_seconds for f in market.expiries], dtype=np.float64)
     order = np.argsort(feed_seconds)
     pos = np.minimum(np.searchsorted(feed_seconds[order], held), max(order.size - 1, 0))
@@ -94,7 +103,8 @@ def resolve(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
         [min(f.forward_confidence, f.rate_confidence, f.vol_confidence) for f in feeds],
         dtype=np.float64,
     )
-    vol = _lookup_vols(expiry_index, options.strike, feed_pos, market)
+    strike = options.strike[rows]
+    vol = _lookup_vols(expiry_index, strike, rows, feed_pos, market)
 
     if portfolio.perp_position != 0.0 and market.perp_price <= 0.0:
         raise MarketDataError("a perp position is held but the perp price is 0")
@@ -120,9 +130,9 @@ def resolve(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
 
     return Resolved(
         expiry_index=expiry_index,
-        strike=options.strike,
-        is_call=options.is_call,
-        amount=options.amount,
+        strike=strike,
+        is_call=options.is_call[rows],
+        amount=options.amount[rows],
         vol=vol,
         seconds=held,
         tau=tau,

@@ -1,12 +1,25 @@
-"""One PMRM_2 stress scenario: a spot multiplier, a vol-shock direction and a dampening factor."""
+"""One PMRM_2 stress scenario: a spot multiplier, a vol-shock direction and a dampening factor.
+
+Derive's scenarios stay venue-specific rather than :class:`portmargin.scenarios.Scenario` /
+:class:`~portmargin.scenarios.VolShockLaw`:
+
+- the spot shock is the contract's unsigned multiplier ``s``; ``s = 0`` (a move of -100 %,
+  priced as a zero forward) is admissible, while a shared scenario requires a move > -1;
+- the skew directions (``LINEAR`` / ``ABS``) tilt vols by log-moneyness and charge
+  ``-|P&L|`` per expiry, which no shared vol law expresses;
+- the up / down multipliers are computed in seconds with the contract's ``dteFloor`` that may
+  be 0 (an error only for an expired expiry); the shared law works in days with a floor > 0,
+  which changes the last bits of the venue's vectors;
+- the dampening multiplies the P&L of every scenario, gains included (the shared ``weight``
+  scales a loss).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from portmargin.core import ValidationError
-from portmargin.methods.derive_pm2._checks import check_range
+from portmargin.core import ValidationError, require_non_negative
 
 __all__ = ["DeriveScenario", "DeriveVolShock"]
 
@@ -73,8 +86,8 @@ class DeriveScenario:
     dampening: float = 1.0
 
     def __post_init__(self) -> None:
-        spot = check_range("spot_shock", self.spot_shock, 0.0)
-        damp = check_range("dampening", self.dampening, 0.0)
+        spot = require_non_negative("spot_shock", self.spot_shock)
+        damp = require_non_negative("dampening", self.dampening)
         if not isinstance(self.vol_shock, DeriveVolShock):
             raise ValidationError(
                 "vol_shock", self.vol_shock, "a DeriveVolShock (Up, Down, None, Linear, Abs)"

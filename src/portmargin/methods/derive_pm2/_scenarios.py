@@ -1,7 +1,7 @@
 """PMRM_2 scenario engine: vol and skew shocks, static discounts, values and P&L per scenario.
 
-The functions work on arrays so that one account (``compute``) and many accounts (the batch
-path) share every formula.
+The functions work on arrays of any number of accounts; the single-account ``compute`` runs
+the batch formulas on a one-row book.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from portmargin.core import ValidationError
 from portmargin.methods.derive_pm2._chain import Chain, IntArray
 from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
 from portmargin.methods.derive_pm2._params import DeriveParams
-from portmargin.methods.derive_pm2._resolve import Resolved
 from portmargin.methods.derive_pm2._scenario import DeriveVolShock
 from portmargin.pricing.black76 import price
 
@@ -24,7 +23,6 @@ __all__ = [
     "basis_contingency",
     "delta_one_pnl",
     "expiry_pnl",
-    "expiry_values",
     "scenario_columns",
     "skew_vols",
     "static_discounts",
@@ -217,20 +215,6 @@ def unit_values(
     )
     at_zero = np.where(chain.is_call[:, None], 0.0, (chain.strike * chain.discount[e])[:, None])
     return np.asarray(np.where(zero, at_zero, prices), dtype=np.float64)
-
-
-def expiry_values(
-    res: Resolved, params: DeriveParams, spot: FloatArray, codes: IntArray
-) -> FloatArray:
-    """Value of each expiry's holdings in each column, USD, shape ``(n_e, n_cols)``.
-
-    ``sum_o amount_o·unit_values[o]`` over the options of the expiry (see :func:`unit_values`).
-    """
-    values = np.zeros((res.seconds.shape[0], spot.shape[0]))
-    if res.strike.shape[0] == 0:
-        return values
-    np.add.at(values, res.expiry_index, res.amount[:, None] * unit_values(res, params, spot, codes))
-    return values
 
 
 def expiry_pnl(
