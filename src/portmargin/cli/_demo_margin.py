@@ -9,6 +9,7 @@ from rich.table import Table
 
 from portmargin.analysis import (
     compare_methods,
+    compute_margin,
     cross_asset_portfolio,
     linear_twin,
     risk_matrix,
@@ -17,9 +18,17 @@ from portmargin.analysis import (
 from portmargin.cli._common import stdout
 from portmargin.cli._margin import comparison_cells, error_notes
 from portmargin.io.params import load_params
-from portmargin.io.report import ReportSection, margin_bars_html, risk_matrix_html, table_html
+from portmargin.io.report import (
+    ReportSection,
+    margin_bars_html,
+    risk_matrix_html,
+    span_active_scenarios,
+    span_statement_html,
+    table_html,
+)
 from portmargin.market import MarketSnapshot
 from portmargin.methods import get_method, method_names
+from portmargin.portfolio import Portfolio
 
 __all__ = ["margin_sections"]
 
@@ -35,8 +44,9 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
     """
     coin_books = sample_portfolios(snap)
     books = [*coin_books, *(linear_twin(b) for b in coin_books)]
-    if "ETH" in snap.index_prices:
-        books.append(cross_asset_portfolio(snap))
+    cross = cross_asset_portfolio(snap) if "ETH" in snap.index_prices else None
+    if cross is not None:
+        books.append(cross)
     runs = {}
     for name in method_names():
         method = get_method(name)
@@ -80,4 +90,24 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
         for pf in coin_books
     )
     sections.append(ReportSection(title="Risk matrices (spot × vol shock)", body_html=heatmaps))
+    if cross is not None and "span" in runs:
+        sections.append(span_section(cross, snap, runs["span"][1]))
     return sections
+
+
+def span_section(book: Portfolio, snap: MarketSnapshot, params: object) -> ReportSection:
+    """The ``span`` clearing statement of ``book`` (the error text if span cannot margin it)."""
+    batch = compute_margin(get_method("span"), [book], snap, params)
+    title = f"SPAN statement: {book.account} (parameters {batch.params_version})"
+    if book.account in batch.errors:
+        text = html.escape(batch.errors[book.account])
+        return ReportSection(title=title, body_html=f"<p>span cannot margin this book: {text}</p>")
+    active = span_active_scenarios([book], snap, params).get(book.account, {})  # type: ignore[arg-type]
+    body = "".join(span_statement_html(batch, i, active) for i in batch.rows_of(book.account))
+    return ReportSection(
+        title=title,
+        body_html=body
+        + "<p class='note'>The inter-commodity credit is where the BTC/ETH correlation shows: "
+        "the BTC delta of the calls and the short ETH perpetual form spreads at the pack's "
+        "ratio and earn a share of the weighted price risk back.</p>",
+    )

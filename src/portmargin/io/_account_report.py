@@ -5,7 +5,8 @@ requirement when the batch carries equity, else by initial margin), and the acco
 not be computed with their reason. ``accounts/<name>.html`` shows one account: IM and MM per
 result row, the component tree, the positions with their P&L in the worst scenario, equity and
 excess (when known) and heatmaps of the account's P&L on the method's own scenario grid with
-the worst scenario marked. ``plotly.min.js`` is written once beside the index and referenced
+the worst scenario marked, and for ``span`` the clearing statement of each combined
+commodity. ``plotly.min.js`` is written once beside the index and referenced
 relatively: the pages load nothing from the network.
 """
 
@@ -27,6 +28,7 @@ from numpy.typing import NDArray
 from portmargin.analysis import to_usd
 from portmargin.core import PortmarginError, ValidationError, ms_to_datetime
 from portmargin.io._account_grids import ScenarioGrid, grids
+from portmargin.io._span_statement import span_active_scenarios, span_statement_html
 from portmargin.market import MarketSnapshot
 from portmargin.portfolio import Portfolio
 from portmargin.results import MarginBatch, MarginResult
@@ -383,6 +385,7 @@ def _account_page(
     portfolio: Portfolio,
     rows: Sequence[int],
     account_grids: list[ScenarioGrid] | None,
+    span_active: Mapping[str, str] | None,
 ) -> str:
     batch = report.batch
     results = [batch.result(i) for i in rows]
@@ -403,6 +406,9 @@ def _account_page(
         )
     if batch.equity is None:
         parts.append("<p class='note'>Equity, excess and margin ratio: n/a (no equity given).</p>")
+    if batch.method == "span" and results:
+        parts.append("<h2>SPAN statement</h2>")
+        parts += [span_statement_html(batch, i, span_active) for i in rows]
     parts.append("<h2>P&amp;L on the method's scenario grid</h2>")
     if account_grids is None:
         parts.append(
@@ -537,6 +543,12 @@ def write_account_report(
     by_name = {pf.account: pf for pf in report.portfolios}
     portfolios = [by_name[a] for a in paged]
     account_grids = grids(report.batch, portfolios, report.market, report.params)
+    ok = [pf for pf in portfolios if pf.account not in report.batch.errors]
+    active = (
+        span_active_scenarios(ok, report.market, report.params)
+        if report.batch.method == "span" and ok
+        else {}
+    )
     folder = out / "accounts"
     folder.mkdir(parents=True, exist_ok=True)
     if paged:
@@ -547,6 +559,7 @@ def write_account_report(
             pf,
             ranked.rows.get(pf.account, []),
             None if account_grids is None else account_grids.get(pf.account, []),
+            active.get(pf.account, {}) if report.batch.method == "span" else None,
         )
         (folder / names[pf.account]).write_text(page, encoding="utf-8")
     index = out / "index.html"
