@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from method_universe import LINEAR_ONLY, Universe, coin_books, usdc_books
-from portmargin.data import demo_chain_path
+from portmargin.data import demo_chain_path, demo_daily_paths
+from portmargin.io import load_history
 from portmargin.io.deribit import load_snapshot
 from portmargin.market import MarketSnapshot
 
@@ -22,8 +23,10 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_snapshot() -> MarketSnapshot:
-    """The bundled Deribit BTC chain of 2020-05-21 as a market snapshot."""
-    return load_snapshot(demo_chain_path()).snapshot
+    """The bundled Deribit BTC chain of 2020-05-21 as a market snapshot, with the bundled
+    BTC/ETH daily history attached (history-based methods such as var read it)."""
+    snapshot = load_snapshot(demo_chain_path()).snapshot
+    return snapshot.with_history(load_history(demo_daily_paths()).history)
 
 
 @pytest.fixture(scope="session")

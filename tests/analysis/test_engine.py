@@ -12,7 +12,8 @@ from method_universe import LINEAR_ONLY, Universe, coin_books
 from portmargin.analysis import MarginEngine
 from portmargin.bench import synthetic_book
 from portmargin.core import ValidationError
-from portmargin.data import demo_chain_path
+from portmargin.data import demo_chain_path, demo_daily_paths
+from portmargin.io import load_history
 from portmargin.io.deribit import load_deribit_chain_csv
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
@@ -26,7 +27,8 @@ def other_market(name: str) -> MarketSnapshot:
     """A second snapshot: the chain with median forwards, or the USDC market 3 % higher."""
     if name in LINEAR_ONLY:
         return lm.market({"BTC": 72_100.0}, days=(7.0, 30.0, 90.0), vol=0.62)
-    return load_deribit_chain_csv(demo_chain_path(), forward_pick="median").snapshot
+    chain = load_deribit_chain_csv(demo_chain_path(), forward_pick="median").snapshot
+    return chain.with_history(load_history(demo_daily_paths()).history)
 
 
 def full(name: str, book: Book, market: MarketSnapshot) -> MarginBatch:

@@ -12,8 +12,9 @@ import portmargin.risk._priced as priced_module
 from method_universe import LINEAR_ONLY, Universe
 from portmargin.analysis import MarginEngine
 from portmargin.bench import synthetic_book
-from portmargin.data import demo_chain_path
+from portmargin.data import demo_chain_path, demo_daily_paths
 from portmargin.instruments import Instrument
+from portmargin.io import load_history
 from portmargin.io.deribit import load_deribit_chain_csv
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
@@ -26,7 +27,8 @@ from portmargin.risk._table import resolve_fresh
 def other_market(name: str) -> MarketSnapshot:
     if name in LINEAR_ONLY:
         return lm.market({"BTC": 72_100.0}, days=(7.0, 30.0, 90.0), vol=0.62)
-    return load_deribit_chain_csv(demo_chain_path(), forward_pick="median").snapshot
+    chain = load_deribit_chain_csv(demo_chain_path(), forward_pick="median").snapshot
+    return chain.with_history(load_history(demo_daily_paths()).history)
 
 
 @pytest.mark.parametrize("name", method_names())

@@ -343,3 +343,18 @@ def test_future_with_an_impossible_timestamp_is_excluded(tmp_path: Path) -> None
         )
     }
     assert set(result.snapshot.futures) == {"BTC-25SEP20", "BTC-PERPETUAL"}
+
+
+def test_a_denormal_mark_iv_is_excluded_not_a_crash() -> None:
+    """5e-324 % is > 0 but 0 as a fraction: the row is excluded with the column named."""
+    header, rows = _rows()
+    rows[0]["mark_iv"] = "5e-324"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "chain.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        result = load(path)
+    assert len(result.snapshot.quotes) == 325
+    assert any("mark_iv" in str(x) for x in result.excluded)

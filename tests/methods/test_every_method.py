@@ -31,6 +31,7 @@ SCENARIO_COMPONENT = {
     "deribit-pm": "risk_matrix_margin/worst_case",
     "paradex-pm": "scan_risk",
     "span": "span_risk_mm/BTC-BTC/scan_risk",
+    "var": "core_margin",
 }
 PORTFOLIO_METHODS = [m for m in method_names() if m != "standard"]
 
@@ -55,7 +56,9 @@ def component(batch: MarginBatch, account: str, name: str) -> float:
 
 
 def test_methods_are_registered() -> None:
-    assert {"standard", "deribit-pm", "paradex-pm", "okx-pm", "derive-pm2"} <= set(method_names())
+    assert {"standard", "deribit-pm", "paradex-pm", "okx-pm", "derive-pm2", "var"} <= set(
+        method_names()
+    )
 
 
 @pytest.mark.parametrize("name", method_names())

@@ -3,18 +3,25 @@
 from portmargin.bench._e2e import E2EBench, E2ERun, run_e2e_bench, write_synthetic_venue
 from portmargin.bench._incremental import IncrementalBench, run_incremental_bench
 from portmargin.bench._margin import MarginBench, run_margin_bench, synthetic_book
+from portmargin.bench._mc import McBench, mc_bench_book, run_mc_bench
 from portmargin.bench._pricing import PricingBench, run_pricing_bench
+from portmargin.bench._var import VarBench, run_var_bench
 
 __all__ = [
     "E2EBench",
     "E2ERun",
     "IncrementalBench",
     "MarginBench",
+    "McBench",
     "PricingBench",
+    "VarBench",
+    "mc_bench_book",
     "run_e2e_bench",
     "run_incremental_bench",
     "run_margin_bench",
+    "run_mc_bench",
     "run_pricing_bench",
+    "run_var_bench",
     "synthetic_book",
     "write_synthetic_venue",
 ]

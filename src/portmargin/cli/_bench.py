@@ -10,7 +10,9 @@ from portmargin.bench import (
     run_e2e_bench,
     run_incremental_bench,
     run_margin_bench,
+    run_mc_bench,
     run_pricing_bench,
+    run_var_bench,
 )
 from portmargin.cli._common import dump_json, stdout
 from portmargin.data import demo_chain_path
@@ -18,6 +20,7 @@ from portmargin.io import load_snapshot
 from portmargin.io.deribit import load_deribit_chain_csv
 from portmargin.io.params import load_params
 from portmargin.methods import get_method
+from portmargin.methods.var import VarMargin, VarParams
 
 __all__ = ["bench_app"]
 
@@ -142,3 +145,57 @@ def e2e(
             f"{run.output}: {run.seconds:.2f} s wall, peak RSS {run.peak_rss_mb:,.0f} MiB "
             f"(stages s: {stages})"
         )
+
+
+@bench_app.command("mc")
+def mc(
+    paths: Annotated[int, typer.Option(min=100, help="Monte Carlo paths.")] = 100_000,
+    positions: Annotated[int, typer.Option(min=1, help="Positions of the book.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Monte Carlo 1-day VaR/ES of one BTC/ETH book: Merton estimation on the bundled history,
+    paths, Black-76 risk array, aggregation; seconds per stage (target <= 5 s in total)."""
+    result = run_mc_bench(paths, positions)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(f"{result.paths:,} paths, {result.positions} positions (BTC and ETH)")
+    for stage, seconds in result.stages.items():
+        stdout.print(f"{stage:12}: {seconds:8.3f} s")
+    stdout.print(f"{'total':12}: {result.seconds:8.3f} s")
+    stdout.print(f"99 % VaR / ES: {result.var:,.2f} / {result.es:,.2f} USD")
+
+
+@bench_app.command("var")
+def var(
+    accounts: Annotated[int, typer.Option(min=1, help="Synthetic accounts.")] = 10_000,
+    positions: Annotated[int, typer.Option(min=1, help="Positions drawn per account.")] = 20,
+    params: Annotated[
+        str | None, typer.Option("--params", help="var parameter pack (default var/default).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """VaR/ES margin (FHS expected shortfall by default) of synthetic accounts on the bundled
+    chain with the bundled daily history: seconds per stage, per account, peak memory."""
+    pack = load_params(VarMargin(), params)
+    if not isinstance(pack, VarParams):
+        raise TypeError("the var method loads VarParams")
+    snap = load_snapshot(demo_chain_path()).snapshot
+    result = run_var_bench(snap, pack, accounts, positions)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(
+        f"var ({result.method}, {result.measure}): {result.accounts:,} accounts, "
+        f"{result.positions:,} positions, {result.instruments} instruments, "
+        f"{result.scenarios:,} scenarios"
+    )
+    for name, seconds in result.stages.items():
+        stdout.print(f"{name:12}: {seconds:8.3f} s")
+    stdout.print(
+        f"aggregation : {result.aggregation_seconds:8.3f} s (compute - scenarios - revaluation)"
+    )
+    stdout.print(
+        f"per account : {result.seconds_per_account * 1e3:8.3f} ms   "
+        f"peak RSS {result.peak_rss_mb:,.0f} MiB   errors {result.account_errors}"
+    )

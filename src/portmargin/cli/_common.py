@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: one-line errors on stderr, JSON output, consoles, the market option."""
+"""Shared CLI plumbing: one-line errors on stderr, JSON output, consoles, the market option
+and the daily history attached to a market."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from portmargin.data import demo_market_paths
-from portmargin.io import load_markets
+from portmargin.core import ValidationError
+from portmargin.data import demo_daily_paths, demo_market_paths
+from portmargin.io import load_history, load_markets
 from portmargin.market import MarketSnapshot
 
 __all__ = [
     "EXIT_DATA",
     "EXIT_FAILED",
+    "HISTORY_OPTION",
     "MarketOption",
     "dump_json",
     "fail",
@@ -26,6 +29,7 @@ __all__ = [
     "stderr",
     "stdout",
     "stream_json",
+    "with_history",
 ]
 
 EXIT_FAILED = 1
@@ -111,11 +115,51 @@ MarketOption = Annotated[
 """The ``--market`` option of every command that margins positions (repeatable)."""
 
 
-def load_market(paths: Sequence[Path] | None, allow_unlisted: bool = False) -> MarketSnapshot:
+def load_market(
+    paths: Sequence[Path] | None, allow_unlisted: bool = False, history: list[str] | None = None
+) -> MarketSnapshot:
     """Load and merge the ``--market`` files (the bundled BTC chain and ETH market file when
-    none is given; :func:`portmargin.io.load_markets`), print their warnings on stderr; with
+    none is given; :func:`portmargin.io.load_markets`), print their warnings on stderr, and
+    attach the daily history of ``--history`` items (:func:`with_history`); with
     ``allow_unlisted``, unlisted instruments are priced from the smile."""
     load = load_markets(list(paths) if paths else list(demo_market_paths()))
     for w in load.warnings:
         stderr.print(f"warning: {w}", markup=False, soft_wrap=True)
-    return load.snapshot.with_unlisted_allowed() if allow_unlisted else load.snapshot
+    snap = with_history(load.snapshot, history)
+    return snap.with_unlisted_allowed() if allow_unlisted else snap
+
+
+HISTORY_OPTION = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--history",
+        help="Daily closes of one underlying, UNDERLYING=FILE (Yahoo CSV or Parquet; "
+        "repeatable), attached to the market for history-based methods such as var. "
+        "Default: the bundled BTC and ETH daily files.",
+    ),
+]
+
+
+def with_history(snapshot: MarketSnapshot, items: list[str] | None) -> MarketSnapshot:
+    """``snapshot`` carrying the daily closes of ``--history UNDERLYING=FILE`` items (the
+    bundled BTC and ETH files when there are none).
+
+    Raises
+    ------
+    ValidationError
+        An item is not ``UNDERLYING=FILE``.
+    DataFormatError
+        A file cannot be read as daily closes.
+    """
+    if not items:
+        files: dict[str, str | Path] = dict(demo_daily_paths())
+    else:
+        files = {}
+        for item in items:
+            underlying, sep, file = item.partition("=")
+            if not sep or not underlying.strip() or not file.strip():
+                raise ValidationError(
+                    "--history", item, "UNDERLYING=FILE, e.g. BTC=btc_usd_daily.csv"
+                )
+            files[underlying.strip().upper()] = Path(file.strip())
+    return snapshot.with_history(load_history(files).history)

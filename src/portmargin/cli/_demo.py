@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from portmargin.analysis import reprice_chain, summarise_chain
-from portmargin.cli._common import stdout
+from portmargin.cli._common import stdout, with_history
 from portmargin.cli._demo_margin import margin_sections
 from portmargin.core import ms_to_datetime
 from portmargin.data import demo_chain_path, demo_market_paths
@@ -30,7 +30,7 @@ def demo(
     """Bundled Deribit BTC chain: reprice it, margin sample books under every method (on the
     chain merged with the bundled ETH market), report."""
     load = load_snapshot(demo_chain_path())
-    snap = load.snapshot
+    snap = with_history(load.snapshot, None)
     rows = reprice_chain(snap.quotes.values())
     summary = summarise_chain(rows)
     when = ms_to_datetime(snap.valuation_ms).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -62,7 +62,7 @@ def demo(
         f"95th percentile {summary.p95_abs_error:.2e} BTC, "
         f"median |delta diff| {summary.median_delta_error:.2e}"
     )
-    sections = margin_sections(load_markets(demo_market_paths()).snapshot)
+    sections = margin_sections(with_history(load_markets(demo_market_paths()).snapshot, None))
     report = write_report(
         out / "index.html",
         "portmargin demo: Deribit BTC options, 2020-05-21",

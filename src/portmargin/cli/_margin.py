@@ -24,6 +24,7 @@ from portmargin.cli._common import (
     stderr,
     stdout,
 )
+from portmargin.cli._common import HISTORY_OPTION as _HISTORY
 from portmargin.cli._margin_output import (
     print_batch,
     print_errors,
@@ -116,6 +117,7 @@ def margin(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
     timings: Annotated[Path | None, typer.Option("--timings", hidden=True)] = None,
     allow_unlisted: _ALLOW_UNLISTED = False,
+    history: _HISTORY = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -145,7 +147,7 @@ def margin(
     with stages:
         with stages.stage("load", "Loading market data and parameters"):
             pack = load_params(m, params, overrides or ())
-            snap = load_market(market, allow_unlisted)
+            snap = load_market(market, allow_unlisted, history)
         if sharded and out is not None:
             with stages.stage("margin", "Margin on Dask, shard by shard"):
                 done = _margin_on_dask(positions, out, (m, pack, snap), workers, scheduler)
@@ -348,11 +350,12 @@ def compare(
     as_json: _JSON = False,
     overrides: _SET = None,
     allow_unlisted: _ALLOW_UNLISTED = False,
+    history: _HISTORY = None,
 ) -> None:
     """Every method side by side per account (USD at index), with the capital each portfolio
     method saves relative to standard margin. ``--set KEY`` paths start with the method name
     (``deribit-pm:general.mm_factor=0.9``)."""
-    snap = load_market(market, allow_unlisted)
+    snap = load_market(market, allow_unlisted, history)
     pos = read_positions(positions)
     runs = {}
     for name in method_names():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +50,50 @@ def _number(x: float) -> str:
     return repr(x) if math.isfinite(x) else "null"
 
 
+def _figure_value(value: object) -> str:
+    """A per-row figure as JSON: numbers as :func:`_number`, labels as strings."""
+    if value is None or isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return _number(float(value))
+    return json.dumps(str(value))
+
+
+def _figure_texts(batch: MarginBatch) -> list[str]:
+    """Per row, the ``MarginBatch.figures`` as JSON members: ``"a.b"`` nests as
+    ``"a": {"b": ...}``, a name without a dot is a member of its own (``", "``-prefixed)."""
+    groups: dict[str, list[tuple[str, list[object]]]] = {}
+    for name, values in batch.figures.items():
+        head, dot, key = name.partition(".")
+        groups.setdefault(head if dot else name, []).append((key if dot else "", values.tolist()))
+    texts = [""] * len(batch)
+    for head, members in groups.items():
+        for i in range(len(batch)):
+            if len(members) == 1 and members[0][0] == "":
+                body = _figure_value(members[0][1][i])
+            else:
+                body = (
+                    "{"
+                    + ", ".join(f"{json.dumps(k)}: {_figure_value(v[i])}" for k, v in members)
+                    + "}"
+                )
+            texts[i] += f", {json.dumps(head)}: {body}"
+    return texts
+
+
+def _contribution_figures(figures: Mapping[str, float]) -> str:
+    if not figures:
+        return ""
+    body = ", ".join(f"{json.dumps(k)}: {_number(v)}" for k, v in figures.items())
+    return f', "figures": {{{body}}}'
+
+
 def _json_rows(batch: MarginBatch, bad: dict[str, str]) -> Iterator[str]:
     """Per-account JSON objects, encoded from the batch arrays with templates for the parts
-    every row repeats (component names and sources); contributions come from ``explain``."""
+    every row repeats (component names and sources); contributions come from ``explain``;
+    ``figures`` (if any) follow ``margin_ratio``."""
     enc = json.dumps
+    extra = _figure_texts(batch)
     parts = [
         (
             f'{{"name": {enc(n.rpartition("/")[2])}, "amount": ',
@@ -85,7 +125,8 @@ def _json_rows(batch: MarginBatch, bad: dict[str, str]) -> Iterator[str]:
         components = ", ".join(f"{head}{_number(values[i])}{tail}" for head, tail, values in parts)
         contributions = ", ".join(
             f'{{"instrument": {names.setdefault(c.instrument, enc(c.instrument))}, '
-            f'"quantity": {_number(c.quantity)}, "pnl": {_number(c.pnl)}}}'
+            f'"quantity": {_number(c.quantity)}, "pnl": {_number(c.pnl)}'
+            f"{_contribution_figures(c.figures)}}}"
             for c in (() if batch.explain is None else batch.explain(i))
         )
         yield (
@@ -93,7 +134,8 @@ def _json_rows(batch: MarginBatch, bad: dict[str, str]) -> Iterator[str]:
             f'"currency": {enc(str(ccy))}, "group": {enc("" if grp is None else str(grp))}, '
             f'"initial_margin": {_number(im)}, "maintenance_margin": {_number(mm)}, '
             f'"worst_scenario": {enc(None if ws is None else str(ws))}, '
-            f'"equity": {_number(eq)}, "excess": {_number(ex)}, "margin_ratio": {_number(mr)}, '
+            f'"equity": {_number(eq)}, "excess": {_number(ex)}, "margin_ratio": {_number(mr)}'
+            f"{extra[i]}, "
             f'"components": [{components}], "contributions": [{contributions}], '
             f'"params_version": {version}}}'
         )

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from portmargin.analysis import compute_margin
-from portmargin.cli._common import EXIT_FAILED, MarketOption, load_market, stderr, stdout
+from portmargin.cli._common import (
+    EXIT_FAILED,
+    HISTORY_OPTION,
+    MarketOption,
+    load_market,
+    stderr,
+    stdout,
+)
 from portmargin.io import read_positions
 from portmargin.io.params import load_params
 from portmargin.io.report import DEFAULT_PAGES, AccountReport, write_account_report
@@ -31,6 +38,7 @@ def report(
             "--pages", min=0, help="Accounts given a page of their own, the most at risk first."
         ),
     ] = DEFAULT_PAGES,
+    history: HISTORY_OPTION = None,
 ) -> None:
     """Offline HTML margin report of every account in POSITIONS; prints the index path.
 
@@ -41,7 +49,7 @@ def report(
     """
     m = get_method(method)
     pack = load_params(m, params)
-    snap = load_market(market)
+    snap = load_market(market, history=history)
     pos = read_positions(positions)
     for w in pos.warnings:
         stderr.print(f"warning: {w}", markup=False, soft_wrap=True)

@@ -106,8 +106,12 @@ def positive(raw: object, column: str) -> float:
 
 
 def percent_iv(raw: object, column: str) -> float:
-    """A required implied vol given in percent (> 0), returned as a fraction."""
-    return positive(raw, column) / 100.0
+    """A required implied vol given in percent (> 0), returned as a fraction (> 0: a
+    percentage so small that it underflows to 0 as a fraction is rejected)."""
+    fraction = positive(raw, column) / 100.0
+    if fraction <= 0.0:
+        raise RowError(column, f"{column}: {raw!r} is not a vol > 0 (percent)")
+    return fraction
 
 
 def book_price(raw: object, column: str) -> float | None:

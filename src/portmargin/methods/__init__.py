@@ -19,6 +19,7 @@ from portmargin.methods.okx_pm import OkxPM
 from portmargin.methods.paradex_pm import ParadexPM
 from portmargin.methods.span import Span
 from portmargin.methods.standard import StandardMargin
+from portmargin.methods.var import VarMargin
 
 register(StandardMargin())
 register(DERIBIT_PM)
@@ -26,6 +27,7 @@ register(ParadexPM())
 register(OkxPM())
 register(DerivePM2())
 register(Span())
+register(VarMargin())
 
 __all__ = [
     "MarginMethod",

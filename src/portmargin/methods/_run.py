@@ -146,6 +146,7 @@ def _account_for(
         equity=funds[0],
         excess=funds[1],
         margin_ratio=funds[2],
+        figures=whole.figures,
     )
 
 
@@ -202,6 +203,10 @@ def _zero_rows(
         sources=batch.sources,
         worst_scenario=None if batch.worst_scenario is None else np.full(n, None, dtype=object),
         group=None if batch.group is None else np.full(n, None, dtype=object),
+        figures={
+            name: np.full(n, np.nan) if v.dtype.kind in "fiub" else np.full(n, None, dtype=object)
+            for name, v in batch.figures.items()
+        },
     )
 
 

@@ -20,7 +20,7 @@ Explainer = Callable[[int], tuple[Contribution, ...]]
 """Row index → per-position P&L in that row's worst scenario."""
 
 
-def _empty() -> Mapping[str, str]:
+def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
@@ -114,6 +114,11 @@ class MarginBatch:
         Maintenance margin of every row of the account in that currency divided by
         ``equity``, shape ``(r,)``; NaN where equity is <= 0 (the ratio is undefined: the
         account is insolvent or holds nothing); None when ``equity`` is.
+    figures
+        Further per-row figures a method reports, name → shape ``(r,)`` array (float64, or
+        object for labels such as dates), e.g. ``"risk_measures.es"``. A dotted name groups
+        figures (``--json`` nests ``risk_measures: {es: ...}``); :meth:`to_arrow` adds one
+        column per name after ``margin_ratio``. Empty by default.
     """
 
     method: str
@@ -132,6 +137,7 @@ class MarginBatch:
     equity: NDArray[np.float64] | None = None
     excess: NDArray[np.float64] | None = None
     margin_ratio: NDArray[np.float64] | None = None
+    figures: Mapping[str, NDArray[Any]] = field(default_factory=_empty)
 
     def __post_init__(self) -> None:
         r = len(self.account)
@@ -153,6 +159,7 @@ class MarginBatch:
         for name, fund in zip(("equity", "excess", "margin_ratio"), funds, strict=True):
             if fund is not None:
                 arrays[name] = fund
+        arrays.update({f"figures[{k!r}]": v for k, v in self.figures.items()})
         for name, arr in arrays.items():
             if len(arr) != r:
                 raise ValidationError(name, len(arr), f"{r} rows like 'account'")
@@ -169,6 +176,7 @@ class MarginBatch:
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
         object.__setattr__(self, "errors", MappingProxyType(dict(self.errors)))
+        object.__setattr__(self, "figures", MappingProxyType(dict(self.figures)))
 
     def __len__(self) -> int:
         return len(self.account)
@@ -179,8 +187,9 @@ class MarginBatch:
         Columns: ``account``, ``status`` (``"ok"`` or ``"error"``), ``method``,
         ``params_version``, ``currency``, ``group``, ``initial_margin``,
         ``maintenance_margin``, ``worst_scenario``, ``equity``, ``excess``, ``margin_ratio``
-        (amounts in the row's currency; null where not applicable, e.g. without equity) and
-        ``error`` (the reason, on error rows). Built from the arrays, no per-row objects.
+        (amounts in the row's currency; null where not applicable, e.g. without equity), one
+        column per entry of :attr:`figures` (null on error rows) and ``error`` (the reason, on
+        error rows). Built from the arrays, no per-row objects.
 
         Parameters
         ----------
@@ -231,6 +240,7 @@ class MarginBatch:
                 "equity": amounts(self.equity),
                 "excess": amounts(self.excess),
                 "margin_ratio": amounts(self.margin_ratio),
+                **{name: _figure_column(v, e) for name, v in self.figures.items()},
                 "error": pa.concat_arrays(
                     [pa.nulls(r, pa.string()), pa.array(list(errors.values()), pa.string())]
                 ),
@@ -427,6 +437,7 @@ class MarginBatch:
             equity=pick(self.equity),
             excess=pick(self.excess),
             margin_ratio=pick(self.margin_ratio),
+            figures={name: v[idx] for name, v in self.figures.items()},
         )
 
     @classmethod
@@ -521,6 +532,22 @@ class MarginBatch:
                 ]
             )
 
+        figure_names: list[str] = []
+        for p in parts:
+            figure_names.extend(n for n in p.figures if n not in figure_names)
+
+        def figure(name: str) -> NDArray[Any]:
+            """The parts' figure joined, NaN (numbers) or None (labels) where a part lacks it."""
+            numeric = all(p.figures[name].dtype.kind in "fiub" for p in parts if name in p.figures)
+            return np.concatenate(
+                [
+                    p.figures[name]
+                    if name in p.figures
+                    else (np.full(len(p), np.nan) if numeric else np.full(len(p), None, object))
+                    for p in parts
+                ]
+            )
+
         errors: dict[str, str] = {}
         sources: dict[str, str] = {}
         for p in parts:
@@ -546,7 +573,18 @@ class MarginBatch:
             equity=amounts("equity"),
             excess=amounts("excess"),
             margin_ratio=amounts("margin_ratio"),
+            figures={name: figure(name) for name in figure_names},
         )
+
+
+def _figure_column(values: NDArray[Any], errors: int) -> pa.Array:
+    """A per-row figure as an Arrow column followed by ``errors`` nulls (numbers as float64,
+    labels as strings)."""
+    if values.dtype.kind in "fiub":
+        ok = pa.array(np.asarray(values, dtype=np.float64), from_pandas=True)
+        return pa.concat_arrays([ok, pa.nulls(errors, pa.float64())])
+    labels = pa.array([None if v is None else str(v) for v in values.tolist()], pa.string())
+    return pa.concat_arrays([labels, pa.nulls(errors, pa.string())])
 
 
 def _optional(values: NDArray[np.float64] | None, i: int) -> float | None:

@@ -88,15 +88,26 @@ class Contribution:
         Signed quantity held.
     pnl
         Scenario P&L of the position in the result's currency (> 0 gain).
+    figures
+        Further figures of the position a method reports, name → amount in the result's
+        currency (e.g. ``"euler_es"``); empty by default.
     """
 
     instrument: str
     quantity: float
     pnl: float
+    figures: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict."""
-        return {"instrument": self.instrument, "quantity": self.quantity, "pnl": self.pnl}
+        """Plain dict (``figures`` only when there are some)."""
+        out: dict[str, Any] = {
+            "instrument": self.instrument,
+            "quantity": self.quantity,
+            "pnl": self.pnl,
+        }
+        if self.figures:
+            out["figures"] = dict(self.figures)
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,5 @@
-"""Risk arrays and books: instruments priced once per scenario, accounts as sparse rows."""
+"""Risk arrays and books: instruments priced once per scenario, accounts as sparse rows;
+VaR and ES of loss matrices."""
 
 from portmargin.risk._accounts import Equity, account_equity, oversized_accounts
 from portmargin.risk._array import (
@@ -12,6 +13,7 @@ from portmargin.risk._array import (
     unit_values,
 )
 from portmargin.risk._book import Book, row_entries
+from portmargin.risk._measures import TailRisk, TailSize, tail_risk, tail_size, var_es
 from portmargin.risk._prepare import (
     PreparedBook,
     group_columns,
@@ -44,6 +46,8 @@ __all__ = [
     "RevaluationModel",
     "RiskArray",
     "ScenarioExplainer",
+    "TailRisk",
+    "TailSize",
     "WorstLoss",
     "account_equity",
     "build_risk_array",
@@ -56,7 +60,10 @@ __all__ = [
     "row_entries",
     "scenario_pnl",
     "set_aside",
+    "tail_risk",
+    "tail_size",
     "unit_values",
+    "var_es",
     "worst_group",
     "worst_loss",
 ]

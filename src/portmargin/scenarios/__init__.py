@@ -1,7 +1,9 @@
 """Scenarios: tables of spot, vol and time shocks keyed by risk factor (declared grids or
 arrays joint across underlyings) with a vol-shock law; historical (HS) and filtered
-historical (FHS) return scenarios from daily history."""
+historical (FHS) return scenarios from daily history; Monte Carlo scenarios from a correlated
+Merton jump diffusion estimated on daily history."""
 
+from portmargin.scenarios._correlation import EIGEN_FLOOR, CorrelationRepair, repair_correlation
 from portmargin.scenarios._historical import (
     EWMA_LAMBDA,
     EWMA_SEED_RETURNS,
@@ -10,6 +12,16 @@ from portmargin.scenarios._historical import (
     fhs_scenarios,
     hs_scenarios,
 )
+from portmargin.scenarios._merton_fit import (
+    JUMP_THRESHOLD,
+    CommonJumpFit,
+    MertonAssetFit,
+    MertonEstimate,
+    MertonFitOptions,
+    estimate_merton,
+)
+from portmargin.scenarios._merton_mixture import MixtureVarEs, merton_mixture_var_es
+from portmargin.scenarios._merton_model import CommonJumps, MertonMarginal, MertonParams
 from portmargin.scenarios._model import (
     EVERY_UNDERLYING,
     Scenario,
@@ -19,19 +31,38 @@ from portmargin.scenarios._model import (
     VolShockLaw,
     VolShockMode,
 )
+from portmargin.scenarios._montecarlo import MC_PATHS, MC_SEED, MonteCarloScenarios, mc_scenarios
 
 __all__ = [
+    "EIGEN_FLOOR",
     "EVERY_UNDERLYING",
     "EWMA_LAMBDA",
     "EWMA_SEED_RETURNS",
+    "JUMP_THRESHOLD",
+    "MC_PATHS",
+    "MC_SEED",
+    "CommonJumpFit",
+    "CommonJumps",
+    "CorrelationRepair",
     "HistoricalScenarios",
+    "MertonAssetFit",
+    "MertonEstimate",
+    "MertonFitOptions",
+    "MertonMarginal",
+    "MertonParams",
+    "MixtureVarEs",
+    "MonteCarloScenarios",
     "Scenario",
     "ScenarioSet",
     "ShockTable",
     "UpFloor",
     "VolShockLaw",
     "VolShockMode",
+    "estimate_merton",
     "ewma_variance",
     "fhs_scenarios",
     "hs_scenarios",
+    "mc_scenarios",
+    "merton_mixture_var_es",
+    "repair_correlation",
 ]

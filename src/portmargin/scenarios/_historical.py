@@ -311,6 +311,27 @@ def ewma_variance(
     return np.concatenate([[s1], np.asarray(rest, dtype=np.float64)])
 
 
+def ewma_history(
+    all_returns: NDArray[np.float64],
+    history: PriceHistory,
+    underlying: str,
+    as_of: np.datetime64,
+    ewma: tuple[float, int],
+) -> tuple[NDArray[np.datetime64], NDArray[np.float64], NDArray[np.float64]]:
+    """One underlying's daily returns up to ``as_of`` and their EWMA variance forecasts.
+
+    ``all_returns`` is ``history.log_returns()``; ``ewma`` is the checked
+    ``(ewma_lambda, seed_returns)``. Returns the return end dates ``(n,)``, the returns
+    ``(n,)`` and :func:`ewma_variance` of them ``(n + 1,)``, the EWMA running from the first
+    return of the file (``var-margin.md`` section 3.3).
+    """
+    col = all_returns[:, history.column(underlying)]
+    valid = np.isfinite(col) & (history.dates <= as_of)
+    own_r = col[valid]
+    var = ewma_variance(own_r, ewma_lambda=ewma[0], seed_returns=ewma[1])
+    return history.dates[valid], own_r, var
+
+
 def fhs_scenarios(
     history: PriceHistory,
     window: ReturnWindow,
@@ -362,10 +383,7 @@ def fhs_scenarios(
     filtered = np.empty_like(window.returns)
     sigma_now = np.empty(len(window.underlyings))
     for j, u in enumerate(window.underlyings):
-        col = all_r[:, history.column(u)]
-        valid = np.isfinite(col) & (history.dates <= window.as_of)
-        own_dates, own_r = history.dates[valid], col[valid]
-        var = ewma_variance(own_r, ewma_lambda=lam, seed_returns=seed)
+        own_dates, own_r, var = ewma_history(all_r, history, u, window.as_of, (lam, seed))
         pos = np.searchsorted(own_dates, window.dates)
         pos_ok = np.minimum(pos, own_dates.size - 1)
         matches = (pos < own_dates.size) & (own_dates[pos_ok] == window.dates)

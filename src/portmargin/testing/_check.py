@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portmargin.core import ValidationError
-from portmargin.data import demo_chain_path
+from portmargin.data import demo_chain_path, demo_daily_paths
 from portmargin.instruments import Instrument
+from portmargin.io import load_history
 from portmargin.io.deribit import load_snapshot
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
@@ -368,7 +369,13 @@ def check_method(
     """
     if examples <= 0:
         raise ValidationError("examples", examples, "an integer > 0")
-    snapshot = market if market is not None else load_snapshot(demo_chain_path()).snapshot
+    snapshot = (
+        market
+        if market is not None
+        else load_snapshot(demo_chain_path()).snapshot.with_history(
+            load_history(demo_daily_paths()).history
+        )
+    )
     checker = _Checker(
         method, snapshot, params if params is not None else load_params(method), examples
     )
