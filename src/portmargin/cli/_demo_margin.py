@@ -72,6 +72,7 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
         name: [next(r.initial_margin_usd for r in c.runs if r.method == name) for c in rows]
         for name in runs
     }
+    errors = [[c.account, r.method, r.error] for c in rows for r in c.runs if r.error is not None]
     sections = [
         ReportSection(
             title="Margin by method (USD at index)",
@@ -85,6 +86,13 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
             + margin_bars_html([c.account for c in rows], bars, "Initial margin by method"),
         )
     ]
+    if errors:
+        sections.append(
+            ReportSection(
+                title="Books a method cannot margin (n/a above), with its reason",
+                body_html=table_html(["portfolio", "method", "reason"], errors),
+            )
+        )
     heatmaps = "".join(
         risk_matrix_html(risk_matrix(pf, snap, SPOT_GRID, VOL_GRID), pf.account)
         for pf in coin_books
