@@ -34,6 +34,10 @@ def test_demo_page_has_the_new_sections(page: Path) -> None:
     assert "diversification benefit" in text
     assert "Short tail: short-otm-puts" in text
     assert "Merton jump diffusion" in text
+    ratio = re.search(r"<td>Merton / Black-76</td><td>([0-9.]+)x</td><td>([0-9.]+)x</td>", text)
+    assert ratio is not None
+    assert float(ratio.group(2)) > 1.0  # jumps raise the ES of short far-OTM puts
+    assert "var method MM (Black-76" in text
     assert text.count('"name":"VaR"') >= 2
     assert text.count('"name":"ES"') >= 2
 

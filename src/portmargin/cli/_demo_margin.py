@@ -16,6 +16,7 @@ from portmargin.analysis import (
     sample_portfolios,
 )
 from portmargin.cli._common import stdout
+from portmargin.cli._demo_risk import short_put_portfolio
 from portmargin.cli._margin import comparison_cells, error_notes
 from portmargin.io.params import load_params
 from portmargin.io.report import (
@@ -39,11 +40,13 @@ VOL_GRID = np.array([-0.4, -0.25, 0.0, 0.25, 0.5, 1.0])
 def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
     """Print the side-by-side margin table and return the report sections for it.
 
-    The BTC sample books and their USDC twins, plus the cross-asset book (BTC calls against an
+    The BTC sample books and their USDC twins, short far out-of-the-money BTC puts
+    (``short-otm-puts``), plus the cross-asset book (BTC calls against an
     ETH perpetual) when ``snap`` has an ETH index.
     """
     coin_books = sample_portfolios(snap)
     books = [*coin_books, *(linear_twin(b) for b in coin_books)]
+    books.append(short_put_portfolio(snap))
     cross = cross_asset_portfolio(snap) if "ETH" in snap.index_prices else None
     if cross is not None:
         books.append(cross)
@@ -80,9 +83,10 @@ def margin_sections(snap: MarketSnapshot) -> list[ReportSection]:
             + "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes)
             + "<p class='note'>(USDC) books: the same positions in linear USDC-settled "
             "contracts priced on the same forwards and smiles; a coin balance becomes a long "
-            "linear perpetual. btc-calls-vs-eth-perp: long BTC calls hedged with a short ETH "
-            "perpetual of the same USD delta; the ETH marks are derived from the BTC basis "
-            "(bundled data README).</p>"
+            "linear perpetual. short-otm-puts: short 10 BTC puts struck near 65 % of the "
+            "forward, about a month out. btc-calls-vs-eth-perp: long BTC calls hedged with a "
+            "short ETH perpetual of the same USD delta; the ETH marks are derived from the BTC "
+            "basis (bundled data README).</p>"
             + margin_bars_html([c.account for c in rows], bars, "Initial margin by method"),
         )
     ]

@@ -96,6 +96,10 @@ def _usd(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b > 0 else "n/a"
+
+
 def short_put_portfolio(market: MarketSnapshot, underlying: str = "BTC") -> Portfolio:
     """``short-otm-puts``: short 10 listed puts of ``underlying`` struck nearest 65 % of the
     forward, expiry nearest 30 days (a short tail: a small premium against a crash).
@@ -186,8 +190,15 @@ def _tail_section(snap: MarketSnapshot, history: PriceHistory) -> ReportSection:
     rows = [
         ["Black-76", _usd(vb), _usd(eb)],
         ["Merton jump diffusion", _usd(vm), _usd(em)],
-        ["Merton / Black-76", f"{vm / vb:.2f}x" if vb > 0 else "n/a", f"{em / eb:.2f}x"],
+        ["Merton / Black-76", _ratio(vm, vb), _ratio(em, eb)],
     ]
+    if "var" in method_names():
+        method = get_method("var")
+        batch = compute_margin(method, [book], snap, load_params(method))
+        if book.account not in batch.errors:
+            i = batch.rows_of(book.account)[0]
+            mm = float(batch.maintenance_margin[i])
+            rows.append(["var method MM (Black-76, with liquidity add-on)", "", _usd(mm)])
     jumps = SPEC_JUMPS["BTC"]
     return ReportSection(
         title=f"Short tail: {book.account} (short 10 {put.name})",
