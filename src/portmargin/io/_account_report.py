@@ -5,8 +5,9 @@ requirement when the batch carries equity, else by initial margin), and the acco
 not be computed with their reason. ``accounts/<name>.html`` shows one account: IM and MM per
 result row, the component tree, the positions with their P&L in the worst scenario, equity and
 excess (when known) and heatmaps of the account's P&L on the method's own scenario grid with
-the worst scenario marked, and for ``span`` the clearing statement of each combined
-commodity. ``plotly.min.js`` is written once beside the index and referenced
+the worst scenario marked; for ``span`` the clearing statement of each combined commodity, for
+``var`` the histogram of the account's scenario P&L with the method's VaR and ES marked.
+``plotly.min.js`` is written once beside the index and referenced
 relatively: the pages load nothing from the network.
 """
 
