@@ -29,7 +29,7 @@ from portmargin.risk import (
     prepare_book,
     var_es,
 )
-from portmargin.scenarios import fhs_scenarios
+from portmargin.scenarios import estimate_merton, fhs_scenarios
 
 __all__ = ["SPEC_JUMPS", "risk_sections", "short_put_portfolio"]
 
@@ -189,9 +189,22 @@ def _tail_section(snap: MarketSnapshot, history: PriceHistory) -> ReportSection:
     (vb, eb), (vm, em) = _measures(black), _measures(merton)
     rows = [
         ["Black-76", _usd(vb), _usd(eb)],
-        ["Merton jump diffusion", _usd(vm), _usd(em)],
+        ["Merton jump diffusion (spec jumps)", _usd(vm), _usd(em)],
         ["Merton / Black-76", _ratio(vm, vb), _ratio(em, eb)],
     ]
+    fit = estimate_merton(
+        history, underlyings=["BTC"], as_of=ms_to_datetime(snap.valuation_ms).date()
+    ).assets[0]
+    fitted = MertonJumps(intensity=fit.jump_intensity, mean=fit.jump_mean, vol=fit.jump_vol)
+    ve, ee = _measures(_fhs_pnl(book, snap, history, MertonModel(jumps={"BTC": fitted})).total)
+    rows.append(
+        [
+            f"Merton, jumps fitted up to the market date (lambda {fitted.intensity:.3f}, "
+            f"mu_J {fitted.mean:+.4f}, delta {fitted.vol:.4f})",
+            _usd(ve),
+            _usd(ee),
+        ]
+    )
     if "var" in method_names():
         method = get_method("var")
         batch = compute_margin(method, [book], snap, load_params(method))
@@ -208,12 +221,14 @@ def _tail_section(snap: MarketSnapshot, history: PriceHistory) -> ReportSection:
             TailMarks(confidence=CONFIDENCE, var=vm, es=em),
             title=f"{book.account}: FHS 1-day P&L, Merton revaluation",
         )
-        + "<p class='note'>The same FHS 1-day scenarios revalued twice with "
+        + "<p class='note'>The same FHS 1-day scenarios revalued with "
         "portmargin.risk.build_risk_array: Black-76 on the mark vols, and MertonModel with "
         f"the spec's BTC jumps (lambda {jumps.intensity:g}/year, mu_J {jumps.mean:+g}, "
         f"delta {jumps.vol:g}) on the same vols as diffusion vols; VaR and ES by the shared "
-        "kernel portmargin.risk.var_es. The var pack has no revaluation-model parameter, so "
-        "this comparison is computed directly.</p>",
+        "kernel portmargin.risk.var_es. The last Merton row fits the jumps to the BTC daily "
+        "closes up to the market's date (portmargin.scenarios.estimate_merton, no look-ahead). "
+        "The var pack has no revaluation-model parameter, so this comparison is computed "
+        "directly.</p>",
     )
 
 
