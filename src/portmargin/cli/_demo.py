@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from portmargin.analysis import reprice_chain, summarise_chain
+from portmargin.analysis import cross_asset_portfolio, reprice_chain, summarise_chain
 from portmargin.cli._common import stdout, with_history
 from portmargin.cli._demo_margin import margin_sections
+from portmargin.cli._demo_risk import risk_sections
 from portmargin.core import ms_to_datetime
 from portmargin.data import demo_chain_path, demo_market_paths
 from portmargin.instruments import format_expiry
@@ -28,7 +29,8 @@ def demo(
     ),
 ) -> None:
     """Bundled Deribit BTC chain: reprice it, margin sample books under every method (on the
-    chain merged with the bundled ETH market), report."""
+    chain merged with the bundled ETH market and the bundled daily history), show the scenario
+    P&L of the cross-asset and a short-tail book over FHS scenarios, report."""
     load = load_snapshot(demo_chain_path())
     snap = with_history(load.snapshot, None)
     rows = reprice_chain(snap.quotes.values())
@@ -62,7 +64,11 @@ def demo(
         f"95th percentile {summary.p95_abs_error:.2e} BTC, "
         f"median |delta diff| {summary.median_delta_error:.2e}"
     )
-    sections = margin_sections(with_history(load_markets(demo_market_paths()).snapshot, None))
+    market = with_history(load_markets(demo_market_paths()).snapshot, None)
+    sections = [
+        *margin_sections(market),
+        *risk_sections(market, cross_asset_portfolio(market)),
+    ]
     report = write_report(
         out / "index.html",
         "portmargin demo: Deribit BTC options, 2020-05-21",

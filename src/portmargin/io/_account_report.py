@@ -5,7 +5,9 @@ requirement when the batch carries equity, else by initial margin), and the acco
 not be computed with their reason. ``accounts/<name>.html`` shows one account: IM and MM per
 result row, the component tree, the positions with their P&L in the worst scenario, equity and
 excess (when known) and heatmaps of the account's P&L on the method's own scenario grid with
-the worst scenario marked. ``plotly.min.js`` is written once beside the index and referenced
+the worst scenario marked; for ``span`` the clearing statement of each combined commodity, for
+``var`` the histogram of the account's scenario P&L with the method's VaR and ES marked.
+``plotly.min.js`` is written once beside the index and referenced
 relatively: the pages load nothing from the network.
 """
 
@@ -27,6 +29,9 @@ from numpy.typing import NDArray
 from portmargin.analysis import to_usd
 from portmargin.core import PortmarginError, ValidationError, ms_to_datetime
 from portmargin.io._account_grids import ScenarioGrid, grids
+from portmargin.io._distribution import TailMarks, pnl_distribution_html
+from portmargin.io._span_statement import span_active_scenarios, span_statement_html
+from portmargin.io._var_distribution import var_scenario_pnl
 from portmargin.market import MarketSnapshot
 from portmargin.portfolio import Portfolio
 from portmargin.results import MarginBatch, MarginResult
@@ -383,6 +388,7 @@ def _account_page(
     portfolio: Portfolio,
     rows: Sequence[int],
     account_grids: list[ScenarioGrid] | None,
+    extras: _Extras,
 ) -> str:
     batch = report.batch
     results = [batch.result(i) for i in rows]
@@ -403,6 +409,13 @@ def _account_page(
         )
     if batch.equity is None:
         parts.append("<p class='note'>Equity, excess and margin ratio: n/a (no equity given).</p>")
+    if batch.method == "span" and results:
+        parts.append("<h2>SPAN statement</h2>")
+        active = extras.span_active.get(portfolio.account, {})
+        parts += [span_statement_html(batch, i, active) for i in rows]
+    if batch.method == "var" and results:
+        parts.append("<h2>P&amp;L over the var scenarios</h2>")
+        parts.append(_var_distribution(batch, rows, extras, portfolio.account))
     parts.append("<h2>P&amp;L on the method's scenario grid</h2>")
     if account_grids is None:
         parts.append(
@@ -423,6 +436,50 @@ def _account_page(
         items = "".join(f"<li>{html.escape(n)}</li>" for n in batch.notes)
         parts.append(f"<h2>Assumptions</h2><ul class='note'>{items}</ul>")
     return _page(f"{portfolio.account}: margin", f"../{PLOTLY_JS}", "".join(parts))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class _Extras:
+    """Method-specific inputs of the account pages: the active scenario of each combined
+    commodity (``span``), and the scenario P&L with its probabilities (``var``)."""
+
+    span_active: Mapping[str, Mapping[str, str]]
+    var_pnl: Mapping[str, NDArray[np.float64]]
+    var_weights: NDArray[np.float64]
+
+
+def _extras(report: AccountReport, portfolios: Sequence[Portfolio]) -> _Extras:
+    ok = [pf for pf in portfolios if pf.account not in report.batch.errors]
+    method = report.batch.method
+    active = span_active_scenarios(ok, report.market, report.params) if method == "span" else {}
+    pnl, weights = (
+        var_scenario_pnl(ok, report.market, report.params) if method == "var" else ({}, None)
+    )
+    return _Extras(
+        span_active=active, var_pnl=pnl, var_weights=np.zeros(0) if weights is None else weights
+    )
+
+
+def _var_distribution(
+    batch: MarginBatch, rows: Sequence[int], extras: _Extras, account: str
+) -> str:
+    """Histogram of the account's scenario P&L with the VaR and ES of its ``var`` row."""
+    pnl = extras.var_pnl.get(account)
+    figures = batch.figures
+    if pnl is None or not rows or "risk_measures.var" not in figures:
+        return "<p>No position of this account is revalued under the var scenarios.</p>"
+    i = rows[0]
+    marks = TailMarks(
+        confidence=float(figures["risk_measures.confidence"][i]),
+        var=float(figures["risk_measures.var"][i]),
+        es=float(figures["risk_measures.es"][i]),
+    )
+    return pnl_distribution_html(
+        pnl, marks, weights=extras.var_weights, title=f"{account}: scenario P&L (USD)"
+    ) + (
+        "<p class='note'>P&amp;L of the account's positions in every scenario of the pack; "
+        "VaR and ES as reported by the method (portfolio, before add-ons).</p>"
+    )
 
 
 def _index_page(
@@ -537,6 +594,7 @@ def write_account_report(
     by_name = {pf.account: pf for pf in report.portfolios}
     portfolios = [by_name[a] for a in paged]
     account_grids = grids(report.batch, portfolios, report.market, report.params)
+    extras = _extras(report, portfolios)
     folder = out / "accounts"
     folder.mkdir(parents=True, exist_ok=True)
     if paged:
@@ -547,6 +605,7 @@ def write_account_report(
             pf,
             ranked.rows.get(pf.account, []),
             None if account_grids is None else account_grids.get(pf.account, []),
+            extras,
         )
         (folder / names[pf.account]).write_text(page, encoding="utf-8")
     index = out / "index.html"

@@ -20,6 +20,8 @@ from portmargin.io._account_report import (
     scenario_grid_html,
     write_account_report,
 )
+from portmargin.io._distribution import TailMarks, pnl_distribution_figure, pnl_distribution_html
+from portmargin.io._span_statement import span_active_scenarios, span_statement_html
 from portmargin.market import MarketSnapshot
 
 __all__ = [
@@ -27,11 +29,16 @@ __all__ = [
     "AccountReport",
     "ReportSection",
     "ScenarioGrid",
+    "TailMarks",
     "margin_bars_html",
+    "pnl_distribution_figure",
+    "pnl_distribution_html",
     "risk_matrix_html",
     "safe_page_names",
     "scenario_grid_html",
     "smile_figure_html",
+    "span_active_scenarios",
+    "span_statement_html",
     "summary_table_html",
     "table_html",
     "write_account_report",
