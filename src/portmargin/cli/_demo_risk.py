@@ -207,11 +207,12 @@ def _tail_section(snap: MarketSnapshot, history: PriceHistory) -> ReportSection:
     )
     if "var" in method_names():
         method = get_method("var")
-        batch = compute_margin(method, [book], snap, load_params(method))
-        if book.account not in batch.errors:
-            i = batch.rows_of(book.account)[0]
-            mm = float(batch.maintenance_margin[i])
-            rows.append(["var method MM (Black-76, with liquidity add-on)", "", _usd(mm)])
+        for model, label in (("black76", "Black-76"), ("merton", "Merton")):
+            pack = load_params(method, None, [f"revaluation_model={model}"])
+            batch = compute_margin(method, [book], snap, pack)
+            if book.account not in batch.errors:
+                mm = float(batch.maintenance_margin[batch.rows_of(book.account)[0]])
+                rows.append([f"var method MM ({label}, with liquidity add-on)", "", _usd(mm)])
     jumps = SPEC_JUMPS["BTC"]
     return ReportSection(
         title=f"Short tail: {book.account} (short 10 {put.name})",
@@ -227,8 +228,8 @@ def _tail_section(snap: MarketSnapshot, history: PriceHistory) -> ReportSection:
         f"delta {jumps.vol:g}) on the same vols as diffusion vols; VaR and ES by the shared "
         "kernel portmargin.risk.var_es. The last Merton row fits the jumps to the BTC daily "
         "closes up to the market's date (portmargin.scenarios.estimate_merton, no look-ahead). "
-        "The var pack has no revaluation-model parameter, so this comparison is computed "
-        "directly.</p>",
+        "The var method rows use its default pack with revaluation_model black76 and merton "
+        "(jumps fitted the same way).</p>",
     )
 
 
