@@ -17,7 +17,7 @@ from portmargin.io import load_history
 from portmargin.io.deribit import load_deribit_chain_csv
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
-from portmargin.methods import get_method, method_names, run_method
+from portmargin.methods import NO_INPUTS, AccountInputs, get_method, method_names, run_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginBatch
 from portmargin.risk import Book
@@ -31,9 +31,11 @@ def other_market(name: str) -> MarketSnapshot:
     return chain.with_history(load_history(demo_daily_paths()).history)
 
 
-def full(name: str, book: Book, market: MarketSnapshot) -> MarginBatch:
+def full(
+    name: str, book: Book, market: MarketSnapshot, inputs: AccountInputs = NO_INPUTS
+) -> MarginBatch:
     method = get_method(name)
-    return run_method(method, book, market, load_params(method))
+    return run_method(method, book, market, load_params(method), inputs=inputs)
 
 
 def engine_for(name: str, book: Book, market: MarketSnapshot) -> MarginEngine:
@@ -142,7 +144,7 @@ def test_engine_rejects_unknown_and_repeated_accounts(coin_universe: Universe) -
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(
-        st.tuples(st.sampled_from(["update", "remove", "market"]), st.integers(0, 11)),
+        st.tuples(st.sampled_from(["update", "remove", "market", "inputs"]), st.integers(0, 11)),
         min_size=1,
         max_size=6,
     )
@@ -162,4 +164,47 @@ def test_any_sequence_of_changes_equals_a_full_run(
             engine.remove_accounts([account])
         elif action == "market":
             engine.update_market(markets[k % 2])
-        assert_same(engine.batch, full("deribit-pm", engine.book, engine.market))
+        elif action == "inputs" and account in engine.accounts:
+            given = {(account, "btc_btc"): 0.01 * (k + 1)}
+            engine.update_inputs(AccountInputs.of(SPECS, mmp_margin=given))
+        assert_same(engine.batch, full("deribit-pm", engine.book, engine.market, engine.inputs))
+
+
+SPECS = get_method("deribit-pm").account_inputs
+
+
+def test_engine_inputs_replace_an_accounts_values(demo_snapshot: MarketSnapshot) -> None:
+    """New inputs re-margin only the accounts named, replacing all their values; removed
+    accounts lose theirs; unknown accounts are refused."""
+    universe = coin_books(demo_snapshot)
+    book = random_book(universe, 4, 3)
+    first = AccountInputs.of(
+        SPECS,
+        mmp_margin={("acct-000000", "btc_btc"): 0.5, ("acct-000001", "btc_btc"): 0.25},
+        open_orders_margin={("acct-000000", "btc_btc"): 0.125},
+    )
+    engine = MarginEngine(
+        get_method("deribit-pm"),
+        load_params(get_method("deribit-pm")),
+        book,
+        demo_snapshot,
+        inputs=first,
+    )
+    assert_same(engine.batch, full("deribit-pm", book, demo_snapshot, first))
+    part = engine.update_inputs(
+        AccountInputs.of(SPECS, mmp_margin={("acct-000000", "btc_btc"): 0.75})
+    )
+    assert part.account.tolist() == ["acct-000000"]
+    assert engine.inputs.get("mmp_margin") == {
+        ("acct-000000", "btc_btc"): 0.75,
+        ("acct-000001", "btc_btc"): 0.25,
+    }
+    assert engine.inputs.get("open_orders_margin") == {}
+    row = engine.batch.rows_of("acct-000000")[0]
+    assert engine.batch.components["mmp_margin"][row] == 0.75
+    assert engine.batch.components["open_orders_margin"][row] == 0.0
+    assert_same(engine.batch, full("deribit-pm", book, demo_snapshot, engine.inputs))
+    with pytest.raises(ValidationError, match="accounts the engine holds"):
+        engine.update_inputs(AccountInputs.of(SPECS, mmp_margin={("ghost", "btc_btc"): 1.0}))
+    engine.remove_accounts(["acct-000001"])
+    assert engine.inputs.get("mmp_margin") == {("acct-000000", "btc_btc"): 0.75}

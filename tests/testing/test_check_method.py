@@ -11,7 +11,7 @@ import pytest
 
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
-from portmargin.methods import MarginMethod, MethodParams, get_method, method_names
+from portmargin.methods import InputSpec, MarginMethod, MethodParams, get_method, method_names
 from portmargin.results import MarginBatch
 from portmargin.risk import Book
 from portmargin.testing import PROPERTIES, MethodCheckError, check_method
@@ -27,6 +27,7 @@ class Wrapped:
     by ``change`` (batch, book) → batch."""
 
     description = "deribit-pm, changed"
+    account_inputs: tuple[InputSpec, ...] = ()
 
     def __init__(self, change: Callable[[MarginBatch, Book], MarginBatch]) -> None:
         self.inner: MarginMethod = get_method("deribit-pm")
@@ -124,3 +125,13 @@ def test_raising_on_a_bad_account_is_caught() -> None:
 def test_examples_must_be_positive() -> None:
     with pytest.raises(ValueError, match="examples"):
         check_method(get_method("standard"), examples=0)
+
+
+def test_a_method_without_input_declarations_is_caught() -> None:
+    """``account_inputs`` is part of the protocol: a method without it fails by name."""
+    method = Wrapped(lambda batch, _: batch)
+    method.account_inputs = None  # type: ignore[assignment]
+    with pytest.raises(MethodCheckError) as info:
+        check_method(method, params=load_params(method.inner), examples=3)
+    assert info.value.property == "declares its per-account inputs and refuses undeclared ones"
+    assert "not a tuple of InputSpec" in str(info.value)

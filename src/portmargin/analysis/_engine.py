@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from portmargin.core import ValidationError
 from portmargin.instruments import Instrument
 from portmargin.market import MarketSnapshot
-from portmargin.methods import MarginMethod, RunOptions, run_method
+from portmargin.methods import NO_INPUTS, AccountInputs, MarginMethod, RunOptions, run_method
 from portmargin.portfolio import Portfolio
 from portmargin.results import MarginBatch
 from portmargin.risk import Book, PricedSnapshot, price_snapshot
@@ -49,6 +49,8 @@ class MarginEngine:
         The snapshot to margin at.
     options
         Checks around the method (quantity bound); default :class:`RunOptions`.
+    inputs
+        Per-account inputs the method declares (``method.account_inputs``).
     """
 
     def __init__(
@@ -58,12 +60,19 @@ class MarginEngine:
         book: Book,
         market: MarketSnapshot,
         options: RunOptions | None = None,
+        inputs: AccountInputs = NO_INPUTS,
     ) -> None:
         self._method = method
         self._params = params
         self._options = options or RunOptions()
         self._market = market
+        self._inputs = inputs
         self._reset(book)
+
+    @property
+    def inputs(self) -> AccountInputs:
+        """The per-account inputs of the current results."""
+        return self._inputs
 
     @property
     def market(self) -> MarketSnapshot:
@@ -128,12 +137,52 @@ class MarginEngine:
         if len(set(names)) != len(names):
             raise ValidationError("portfolios", names, "each account at most once")
         book = Book.from_portfolios(portfolios)
-        part = run_method(self._method, book, self._priced, self._params, self._options)
+        part = self._run_part(book)
+        for row, account in enumerate(names):
+            self._changed[account] = _rows_of(book, row)
+        return part
+
+    def update_inputs(self, inputs: AccountInputs) -> MarginBatch:
+        """Replace the per-account inputs of the accounts ``inputs`` names and re-margin them.
+
+        Each account named gets exactly the values given (an input not given to it falls
+        back to its default); other accounts keep theirs.
+
+        Returns
+        -------
+        MarginBatch
+            The results of those accounts only; :attr:`batch` now includes them.
+
+        Raises
+        ------
+        ValidationError
+            If an account is not held by the engine, or an input is not declared by the
+            method.
+        """
+        named = inputs.accounts()
+        unknown = sorted(named - set(self.accounts))
+        if unknown:
+            raise ValidationError("inputs", unknown, "accounts the engine holds")
+        updated = self._inputs.replace_accounts(inputs)
+        book = self.book
+        part = self._run_part(
+            book.select_accounts(np.array([a in named for a in book.accounts], dtype=bool)),
+            updated,
+        )
+        self._inputs = updated
+        return part
+
+    def _run_part(self, book: Book, inputs: AccountInputs | None = None) -> MarginBatch:
+        """Margin the accounts of ``book`` over the priced snapshot; their rows replace the
+        ones :attr:`batch` had."""
+        chosen = self._inputs if inputs is None else inputs
+        part = run_method(
+            self._method, book, self._priced, self._params, self._options, inputs=chosen
+        )
         index = len(self._parts)
         self._parts.append(part)
-        for row, account in enumerate(names):
+        for account in book.accounts:
             self._owner[account] = index
-            self._changed[account] = _rows_of(book, row)
         return part
 
     def remove_accounts(self, accounts: Iterable[str]) -> None:
@@ -147,12 +196,15 @@ class MarginEngine:
         rows = np.flatnonzero([a not in gone for a in current.account.tolist()])
         errors = {a: e for a, e in current.errors.items() if a not in gone}
         self._full = current.take(rows, errors=errors)
+        self._inputs = self._inputs.select(a for a in self._inputs.accounts() if a not in gone)
         self._forget_changes()
 
     def _reset(self, book: Book) -> None:
         self._book = book.with_columns_by_name()
         self._priced = price_snapshot(self._market, self._book.instruments)
-        self._full = run_method(self._method, book, self._priced, self._params, self._options)
+        self._full = run_method(
+            self._method, book, self._priced, self._params, self._options, inputs=self._inputs
+        )
         self._forget_changes()
 
     def _forget_changes(self) -> None:

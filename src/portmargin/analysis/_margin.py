@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from portmargin.core import ValidationError
 from portmargin.market import MarketSnapshot
-from portmargin.methods import MarginMethod, run_method
+from portmargin.methods import NO_INPUTS, AccountInputs, MarginMethod, run_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginBatch, MarginResult
 from portmargin.risk import STABLECOINS, Book
@@ -32,6 +32,7 @@ def compute_margin(
     portfolios: Book | Sequence[Portfolio],
     market: MarketSnapshot,
     params: Any,
+    inputs: AccountInputs = NO_INPUTS,
 ) -> MarginBatch:
     """Margin of every account under ``method`` (one sparse book, one call).
 
@@ -39,9 +40,10 @@ def compute_margin(
     a sequence of portfolios, which is turned into one. Accounts that cannot be computed are in
     the batch's ``errors``; every other account has at least one row (empty, flat and
     collateral-only accounts margin 0), with its equity (see
-    :func:`portmargin.methods.run_method`).
+    :func:`portmargin.methods.run_method`). ``inputs`` are per-account inputs the method
+    declares (``method.account_inputs``).
     """
-    return run_method(method, _as_book(portfolios), market, params)
+    return run_method(method, _as_book(portfolios), market, params, inputs=inputs)
 
 
 def _as_book(portfolios: Book | Sequence[Portfolio]) -> Book:
@@ -96,18 +98,22 @@ def what_if(
     trades: Iterable[Position],
     market: MarketSnapshot,
     params: Any,
+    inputs: AccountInputs = NO_INPUTS,
 ) -> list[WhatIf]:
     """Change in IM and MM of each portfolio when the same ``trades`` are added to it.
 
-    Every account before and after the trades goes through one ``compute`` call. An account
-    that cannot be computed either way gets a :class:`WhatIf` with ``error`` set.
+    Every account before and after the trades goes through one ``compute`` call, with the
+    same per-account ``inputs``. An account that cannot be computed either way gets a
+    :class:`WhatIf` with ``error`` set.
     """
     trades = tuple(trades)
     after_pfs = [
         Portfolio(account=f"{i}\x00after", positions=pf.with_trades(trades).positions)
         for i, pf in enumerate(portfolios)
     ]
-    batch = compute_margin(method, [*portfolios, *after_pfs], market, params)
+    copies = {pf.account: tagged.account for pf, tagged in zip(portfolios, after_pfs, strict=True)}
+    both = inputs.with_copies(copies) if inputs else inputs
+    batch = compute_margin(method, [*portfolios, *after_pfs], market, params, both)
     rows = batch.rows_by_account()
     out = []
     for pf, tagged in zip(portfolios, after_pfs, strict=True):
@@ -213,6 +219,7 @@ def compare_methods(
     portfolios: Book | Sequence[Portfolio],
     market: MarketSnapshot,
     baseline: str = "standard",
+    inputs: AccountInputs = NO_INPUTS,
 ) -> list[Comparison]:
     """Compute every method for every portfolio and line them up per account in USD.
 
@@ -226,11 +233,16 @@ def compare_methods(
         Snapshot used by every method and for USD conversion at the index.
     baseline
         Method whose IM the savings are measured against.
+    inputs
+        Per-account inputs; each method gets those it declares (``account_inputs``).
     """
     if baseline not in runs:
         raise ValidationError("baseline", baseline, f"one of {sorted(runs)}")
     book = _as_book(portfolios)
-    batches = {name: compute_margin(m, book, market, p) for name, (m, p) in runs.items()}
+    batches = {
+        name: compute_margin(m, book, market, p, inputs.restrict(s.name for s in m.account_inputs))
+        for name, (m, p) in runs.items()
+    }
     accounts = list(book.accounts)
     totals = {name: _totals_usd(batch, accounts, market) for name, batch in batches.items()}
     out = []

@@ -16,19 +16,25 @@ from rich.console import Console
 from portmargin.core import ValidationError
 from portmargin.data import demo_daily_paths, demo_market_paths
 from portmargin.io import load_history, load_markets
+from portmargin.io.inputs import parse_input_assignments, read_account_inputs, unused_inputs
 from portmargin.market import MarketSnapshot
+from portmargin.methods import NO_INPUTS, AccountInputs, InputSpec
 
 __all__ = [
     "EXIT_DATA",
     "EXIT_FAILED",
     "HISTORY_OPTION",
+    "INPUTS_FILE_OPTION",
+    "INPUT_OPTION",
     "MarketOption",
     "dump_json",
     "fail",
+    "load_inputs",
     "load_market",
     "stderr",
     "stdout",
     "stream_json",
+    "warn_unused_inputs",
     "with_history",
 ]
 
@@ -163,3 +169,51 @@ def with_history(snapshot: MarketSnapshot, items: list[str] | None) -> MarketSna
                 )
             files[underlying.strip().upper()] = Path(file.strip())
     return snapshot.with_history(load_history(files).history)
+
+
+INPUTS_FILE_OPTION = Annotated[
+    Path | None,
+    typer.Option(
+        "--inputs",
+        help="Per-account inputs of the method (CSV or Parquet): a column 'account', a column "
+        "'group' for inputs per account and group, and one column per input (see `methods`).",
+    ),
+]
+"""The ``--inputs FILE`` option."""
+
+INPUT_OPTION = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        help="One per-account input, ACCOUNT:NAME=VALUE (ACCOUNT:NAME@GROUP=VALUE for inputs "
+        "per account and group), e.g. desk-1:borrowing=1200 (repeatable; beats --inputs).",
+    ),
+]
+"""The ``--input ACCOUNT:NAME=VALUE`` option (repeatable)."""
+
+
+def load_inputs(
+    specs: Sequence[InputSpec], path: Path | None, assignments: list[str] | None
+) -> AccountInputs:
+    """Per-account inputs from ``--inputs FILE`` and ``--input`` assignments (an assignment
+    replaces the file's value of the same input, account and group), validated against the
+    declarations ``specs``."""
+    inputs = read_account_inputs(path, specs) if path is not None else NO_INPUTS
+    if assignments:
+        inputs = inputs.merged(parse_input_assignments(assignments, specs))
+    return inputs
+
+
+def warn_unused_inputs(inputs: AccountInputs, accounts: Iterable[str]) -> None:
+    """Warn on stderr about accounts given inputs that are not in the positions."""
+    unused = unused_inputs(inputs, accounts)
+    if unused:
+        shown = ", ".join(unused[:10]) + (
+            f" and {len(unused) - 10} more" if len(unused) > 10 else ""
+        )
+        stderr.print(
+            f"warning: inputs given for {len(unused)} account(s) not in the positions "
+            f"(not used): {shown}",
+            markup=False,
+            soft_wrap=True,
+        )

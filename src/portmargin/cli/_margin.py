@@ -18,11 +18,15 @@ from rich.table import Table
 from portmargin.analysis import Comparison, compare_methods, compute_margin, what_if
 from portmargin.cli._common import (
     EXIT_FAILED,
+    INPUT_OPTION,
+    INPUTS_FILE_OPTION,
     MarketOption,
     dump_json,
+    load_inputs,
     load_market,
     stderr,
     stdout,
+    warn_unused_inputs,
 )
 from portmargin.cli._common import HISTORY_OPTION as _HISTORY
 from portmargin.cli._margin_output import (
@@ -42,7 +46,14 @@ from portmargin.io.params import bundled_packs, load_params, method_overrides
 from portmargin.io.positions import positions_from_table, read_positions_table
 from portmargin.io.tables import check_table_path
 from portmargin.market import MarketSnapshot
-from portmargin.methods import MarginMethod, MethodParams, get_method, method_names
+from portmargin.methods import (
+    AccountInputs,
+    InputSpec,
+    MarginMethod,
+    MethodParams,
+    get_method,
+    method_names,
+)
 from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book
 
@@ -97,6 +108,8 @@ def margin(
     ] = None,
     as_json: _JSON = False,
     overrides: _SET = None,
+    inputs_file: INPUTS_FILE_OPTION = None,
+    input_values: INPUT_OPTION = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -138,7 +151,8 @@ def margin(
     writes the results as a table; the terminal then shows a summary. Large runs show a
     summary and the ``--top`` accounts most at risk instead of every row. With ``--workers``
     or ``--scheduler``, a Parquet file is margined shard by shard on Dask and the results
-    written to ``--out`` equal those of a local run.
+    written to ``--out`` equal those of a local run. ``--inputs`` and ``--input`` give the
+    per-account inputs the method declares (``portmargin methods`` lists them).
     """
     sharded = workers is not None or scheduler is not None
     _check_outputs(out, {"--add": add, "--account": account, "--json": as_json}, detail, sharded)
@@ -148,26 +162,29 @@ def margin(
         with stages.stage("load", "Loading market data and parameters"):
             pack = load_params(m, params, overrides or ())
             snap = load_market(market, allow_unlisted, history)
+            inputs = load_inputs(m.account_inputs, inputs_file, input_values)
         if sharded and out is not None:
             with stages.stage("margin", "Margin on Dask, shard by shard"):
-                done = _margin_on_dask(positions, out, (m, pack, snap), workers, scheduler)
+                done = _margin_on_dask(positions, out, (m, pack, snap, inputs), workers, scheduler)
             accounts_in, bad = done.accounts, done.errors
             report_sharded(done, m.name)
         else:
             pos = _read(positions, stages)
             print_warnings(pos.warnings)
             book, file_errors = _select(pos, account)
+            warn_unused_inputs(inputs, [*pos.book.accounts, *pos.account_errors])
             accounts_in = len(book.accounts) + len(file_errors)
             if add:
                 stages.close()
                 selected = set(book.accounts)
                 portfolios = [p for p in pos.portfolios if p.account in selected]
                 trades = [_parse_trade(t) for t in add]
-                bad = {**file_errors, **_what_if(m, pack, portfolios, trades, snap, as_json)}
+                changes = _what_if(m, (pack, inputs), portfolios, trades, snap, as_json)
+                bad = {**file_errors, **changes}
             else:
                 description = f"Pricing and margin of {len(book.accounts):,} accounts"
                 with stages.stage("margin", description):
-                    batch = compute_margin(m, book, snap, pack)
+                    batch = compute_margin(m, book, snap, pack, inputs)
                 bad = {**file_errors, **batch.errors}
                 if out is not None:
                     with stages.stage("write", f"Writing {out.name}"):
@@ -184,6 +201,24 @@ def margin(
         print_errors(bad)
     if bad:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _declared_inputs(methods: list[MarginMethod]) -> list[InputSpec]:
+    """Every input some method declares, once by name.
+
+    Raises
+    ------
+    ValidationError
+        If two methods declare the same name differently.
+    """
+    specs: dict[str, InputSpec] = {}
+    for m in methods:
+        for spec in m.account_inputs:
+            if specs.setdefault(spec.name, spec) != spec:
+                raise ValidationError(
+                    "account_inputs", spec.name, "one declaration per name across methods"
+                )
+    return list(specs.values())
 
 
 def _check_outputs(out: Path | None, modes: dict[str, object], detail: bool, sharded: bool) -> None:
@@ -207,15 +242,15 @@ def _check_outputs(out: Path | None, modes: dict[str, object], detail: bool, sha
 def _margin_on_dask(
     positions: Path,
     out: Path,
-    run: tuple[MarginMethod, MethodParams, MarketSnapshot],
+    run: tuple[MarginMethod, MethodParams, MarketSnapshot, AccountInputs],
     workers: int | None,
     scheduler: str | None,
 ) -> ShardedRun:
     """Shard ``positions`` over Dask (a local cluster of ``workers`` processes, or the cluster
     at ``scheduler``) and write ``out``."""
-    method, pack, snap = run
+    method, pack, snap, inputs = run
     with DaskExecutor(workers=workers, scheduler=scheduler) as executor:
-        return margin_sharded(positions, out, method, pack, snap, executor)
+        return margin_sharded(positions, out, method, pack, snap, executor, inputs)
 
 
 def _read(path: Path, stages: Stages) -> PositionsFile:
@@ -239,14 +274,15 @@ def _select(pos: PositionsFile, account: str | None) -> tuple[Book, dict[str, st
 
 def _what_if(
     method: MarginMethod,
-    params: MethodParams,
+    run: tuple[MethodParams, AccountInputs],
     portfolios: list[Portfolio],
     trades: list[Position],
     snap: MarketSnapshot,
     as_json: bool,
 ) -> dict[str, str]:
     """Print the change each account's margin would see; return accounts that failed."""
-    rows = what_if(method, portfolios, trades, snap, params)
+    params, inputs = run
+    rows = what_if(method, portfolios, trades, snap, params, inputs)
     if as_json:
         dump_json({"method": method.name, "what_if": [w.to_dict() for w in rows]})
         return {w.account: w.error for w in rows if w.error is not None}
@@ -301,8 +337,9 @@ def error_notes(comparisons: list[Comparison]) -> list[str]:
 
 
 def methods(as_json: _JSON = False) -> None:
-    """List the registered methods with their parameter packs, versions and the currencies
-    each pack covers (``*``: any other, through a catch-all or default entry)."""
+    """List the registered methods with their parameter packs, versions, the currencies each
+    pack covers (``*``: any other, through a catch-all or default entry) and the per-account
+    inputs each method takes (``--inputs`` / ``--input``)."""
     rows: list[dict[str, Any]] = []
     for name in method_names():
         m = get_method(name)
@@ -323,7 +360,14 @@ def methods(as_json: _JSON = False) -> None:
                     "coverage": coverage,
                 }
             )
-        rows.append({"method": name, "description": m.description, "packs": packs})
+        rows.append(
+            {
+                "method": name,
+                "description": m.description,
+                "packs": packs,
+                "inputs": [spec.to_dict() for spec in m.account_inputs],
+            }
+        )
     if as_json:
         dump_json(rows)
         return
@@ -342,6 +386,33 @@ def methods(as_json: _JSON = False) -> None:
                 covers,
             )
     stdout.print(table)
+    _print_inputs(rows)
+
+
+def _print_inputs(rows: list[dict[str, Any]]) -> None:
+    """The per-account inputs of the methods that declare some."""
+    table = Table(
+        title="Per-account inputs (--inputs FILE columns, or --input ACCOUNT:NAME[@GROUP]=VALUE)",
+        title_justify="left",
+    )
+    for col in ("method", "input", "value", "default", "one value per", "what it is"):
+        table.add_column(col)
+    for r in rows:
+        for i, spec in enumerate(r["inputs"]):
+            value = (
+                " | ".join(spec["choices"])
+                if spec["choices"]
+                else f">= {spec['minimum']:g} {spec['unit']}".rstrip()
+            )
+            table.add_row(
+                r["method"] if i == 0 else "",
+                spec["name"],
+                value,
+                spec["default"],
+                f"account and group ({spec['group']})" if spec["group"] else "account",
+                spec["description"],
+            )
+    stdout.print(table)
 
 
 def compare(
@@ -351,17 +422,23 @@ def compare(
     overrides: _SET = None,
     allow_unlisted: _ALLOW_UNLISTED = False,
     history: _HISTORY = None,
+    inputs_file: INPUTS_FILE_OPTION = None,
+    input_values: INPUT_OPTION = None,
 ) -> None:
     """Every method side by side per account (USD at index), with the capital each portfolio
     method saves relative to standard margin. ``--set KEY`` paths start with the method name
-    (``deribit-pm:general.mm_factor=0.9``)."""
+    (``deribit-pm:general.mm_factor=0.9``); each method gets the ``--inputs`` / ``--input``
+    values of the inputs it declares."""
     snap = load_market(market, allow_unlisted, history)
-    pos = read_positions(positions)
     runs = {}
     for name in method_names():
         m = get_method(name)
         runs[name] = (m, load_params(m, None, method_overrides(name, overrides or ())))
-    rows = compare_methods(runs, pos.book, snap)
+    specs = _declared_inputs([m for m, _ in runs.values()])
+    inputs = load_inputs(specs, inputs_file, input_values)
+    pos = read_positions(positions)
+    warn_unused_inputs(inputs, [*pos.book.accounts, *pos.account_errors])
+    rows = compare_methods(runs, pos.book, snap, inputs=inputs)
     if as_json:
         dump_json(
             {

@@ -13,7 +13,7 @@ from portmargin.distributed._executors import Executor
 from portmargin.distributed._plan import Shard, plan_shards
 from portmargin.instruments import Instrument, parse_instrument
 from portmargin.market import MarketSnapshot
-from portmargin.methods import MarginMethod, RunOptions, run_method
+from portmargin.methods import NO_INPUTS, AccountInputs, MarginMethod, RunOptions, run_method
 from portmargin.risk import price_snapshot
 
 __all__ = ["ShardOutcome", "ShardedRun", "margin_sharded"]
@@ -102,6 +102,7 @@ def margin_sharded(
     params: Any,
     market: MarketSnapshot,
     executor: Executor,
+    inputs: AccountInputs = NO_INPUTS,
 ) -> ShardedRun:
     """Margin every account of a Parquet positions file on ``executor``; write ``out``.
 
@@ -112,7 +113,8 @@ def margin_sharded(
     each task reads its row groups, margins them through
     :func:`portmargin.methods.run_method` and writes its results next to ``out``; the parts
     are then joined into ``out`` (Parquet, or CSV by suffix) in file order. Results equal a
-    run of the whole file in one process, row for row.
+    run of the whole file in one process, row for row. Per-account ``inputs`` go to every
+    worker with the parameters; each shard uses those of its accounts.
 
     On a real cluster every worker must see ``positions`` and the folder of ``out`` at the
     same paths (a shared file system).
@@ -143,6 +145,7 @@ def margin_sharded(
                 "method": method,
                 "params": params,
                 "market": priced,
+                "inputs": inputs,
             },
         )
         outcomes.sort(key=lambda o: o.index)
@@ -192,7 +195,13 @@ class _Job:
 
 
 def _margin_shard(
-    shard: Shard, *, job: _Job, method: MarginMethod, params: Any, market: MarketSnapshot
+    shard: Shard,
+    *,
+    job: _Job,
+    method: MarginMethod,
+    params: Any,
+    market: MarketSnapshot,
+    inputs: AccountInputs,
 ) -> ShardOutcome:
     """Read the shard's row groups, margin them, write the part; runs on a worker."""
     import pyarrow.parquet as pq
@@ -203,7 +212,7 @@ def _margin_shard(
     groups = pq.ParquetFile(job.positions).read_row_groups(list(shard.row_groups), columns=COLUMNS)
     table = groups.slice(shard.start - shard.first_group_row, shard.rows)
     read = positions_from_table(table, job.positions, first_row=shard.start + 1)
-    batch = run_method(method, read.book, market, params, RunOptions())
+    batch = run_method(method, read.book, market, params, RunOptions(), inputs=inputs)
     part = Path(job.parts) / f"part-{shard.index:05d}.parquet"
     pq.write_table(batch.to_arrow(extra_errors=read.account_errors), part)
     return ShardOutcome(

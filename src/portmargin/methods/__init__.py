@@ -5,9 +5,11 @@ parameter and result types, and implements :class:`MarginMethod`; this module re
 explicitly.
 """
 
+from portmargin.methods._inputs import NO_INPUTS, AccountInputs, InputKey, InputSpec, InputValue
 from portmargin.methods._protocol import (
     MarginMethod,
     MethodParams,
+    compute_with_inputs,
     get_method,
     method_names,
     register,
@@ -30,9 +32,15 @@ register(Span())
 register(VarMargin())
 
 __all__ = [
+    "NO_INPUTS",
+    "AccountInputs",
+    "InputKey",
+    "InputSpec",
+    "InputValue",
     "MarginMethod",
     "MethodParams",
     "RunOptions",
+    "compute_with_inputs",
     "get_method",
     "method_names",
     "register",

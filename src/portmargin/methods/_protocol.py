@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from portmargin.core import ValidationError
 from portmargin.market import MarketSnapshot
+from portmargin.methods._inputs import AccountInputs, InputSpec, check_inputs
 from portmargin.results import MarginBatch
 from portmargin.risk import Book
 
-__all__ = ["MarginMethod", "MethodParams", "get_method", "method_names", "register"]
+__all__ = [
+    "MarginMethod",
+    "MethodParams",
+    "compute_with_inputs",
+    "get_method",
+    "method_names",
+    "register",
+]
 
 
 @runtime_checkable
@@ -41,11 +49,17 @@ class MarginMethod(Protocol):
     default_pack
         Name of the bundled parameter pack used when none is given
         (``"deribit-pm/2024-06-17"`` → ``params/deribit-pm/2024-06-17.toml``).
+    account_inputs
+        Per-account inputs the method takes besides positions and market (empty for most).
+        A method that declares some accepts them in ``compute`` as the keyword ``inputs``
+        (:class:`~portmargin.methods.AccountInputs`, validated against these declarations);
+        an account without a value gets the input's default.
     """
 
     name: str
     description: str
     default_pack: str
+    account_inputs: tuple[InputSpec, ...]
 
     def params_from_mapping(self, data: Mapping[str, Any]) -> MethodParams:
         """Parameters from a plain mapping (a parsed TOML pack); unknown keys are an error."""
@@ -58,6 +72,32 @@ class MarginMethod(Protocol):
         products) are reported in ``MarginBatch.errors``; the others are computed.
         """
         ...
+
+
+class _TakesInputs(Protocol):
+    def compute(
+        self, book: Book, market: MarketSnapshot, params: Any, *, inputs: AccountInputs
+    ) -> MarginBatch: ...
+
+
+def compute_with_inputs(
+    method: MarginMethod,
+    book: Book,
+    market: MarketSnapshot,
+    params: Any,
+    inputs: AccountInputs,
+) -> MarginBatch:
+    """``method.compute``, given ``inputs`` when the method declares per-account inputs.
+
+    Raises
+    ------
+    ValidationError
+        If ``inputs`` holds an input the method does not declare.
+    """
+    check_inputs(method.name, method.account_inputs, inputs)
+    if not method.account_inputs:
+        return method.compute(book, market, params)
+    return cast(_TakesInputs, method).compute(book, market, params, inputs=inputs)
 
 
 _REGISTRY: dict[str, MarginMethod] = {}

@@ -11,7 +11,8 @@ from numpy.typing import NDArray
 
 from portmargin.core import MarketDataError, ValidationError
 from portmargin.market import MarketSnapshot
-from portmargin.methods._protocol import MarginMethod
+from portmargin.methods._inputs import NO_INPUTS, AccountInputs, check_inputs
+from portmargin.methods._protocol import MarginMethod, compute_with_inputs
 from portmargin.results import MarginBatch
 from portmargin.risk import (
     STABLECOINS,
@@ -61,8 +62,13 @@ def run_method(
     market: MarketSnapshot,
     params: Any,
     options: RunOptions | None = None,
+    inputs: AccountInputs = NO_INPUTS,
 ) -> MarginBatch:
     """Margin of every account of ``book`` under ``method``, each account accounted for.
+
+    ``inputs`` are per-account inputs the method declares (``method.account_inputs``); values
+    of accounts that are not in ``book`` are not used. An input the method does not declare
+    is a :class:`~portmargin.core.ValidationError`.
 
     Around ``method.compute``:
 
@@ -89,6 +95,7 @@ def run_method(
     MarginBatch
         Accounts in ``book`` = accounts with a row + accounts in ``errors``.
     """
+    check_inputs(method.name, method.account_inputs, inputs)
     opts = options or RunOptions()
     ordered = book.with_columns_by_name()
     rejected = oversized_accounts(ordered, opts.max_abs_quantity)
@@ -96,7 +103,8 @@ def run_method(
         keep = np.array([a not in rejected for a in ordered.accounts], dtype=bool)
         ordered = ordered.select_accounts(keep)
     priced = price_snapshot(market, ordered.instruments)
-    batch = method.compute(ordered, priced, params)
+    mine = inputs.select(ordered.accounts) if inputs else inputs
+    batch = compute_with_inputs(method, ordered, priced, params, mine)
     return _account_for(ordered, batch, priced, rejected)
 
 

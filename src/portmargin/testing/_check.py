@@ -16,7 +16,7 @@ from portmargin.io import load_history
 from portmargin.io.deribit import load_snapshot
 from portmargin.io.params import load_params
 from portmargin.market import MarketSnapshot
-from portmargin.methods import MarginMethod, run_method
+from portmargin.methods import AccountInputs, InputSpec, MarginMethod, run_method
 from portmargin.results import MarginBatch
 from portmargin.risk import Book
 from portmargin.testing._universe import Universe, candidates, probe_universe
@@ -33,6 +33,7 @@ PROPERTIES = (
     "every listed short option needs IM > 0 and MM > 0",
     "empty and flat accounts need nothing",
     "bad accounts are set aside, the others computed",
+    "declares its per-account inputs and refuses undeclared ones",
     "every account is in the rows or in the errors",
     "margin is finite, >= 0, and MM <= IM",
     "an account gets the same alone, in any batch, in any order",
@@ -229,7 +230,7 @@ class _Checker:
             raise self.fail(prop, f"account 'good': {detail}", spec)
 
     def accounted_for(self) -> None:
-        prop = PROPERTIES[4]
+        prop = PROPERTIES[5]
         option = self.universe.options[0]
         spec: Spec = [
             ("empty", []),
@@ -245,6 +246,45 @@ class _Checker:
             detail = f"rows for {sorted(with_rows)}, errors for {sorted(batch.errors)}"
             raise self.fail(prop, detail, spec)
 
+    def declared_inputs(self) -> None:
+        """Declarations are :class:`InputSpec` with distinct names; an undeclared input is a
+        ``ValidationError``; inputs of an account outside the book change nothing."""
+        prop = PROPERTIES[4]
+        spec: Spec = [("good", [(self.universe.options[0], -1.0)])]
+        declared = getattr(self.method, "account_inputs", None)
+        names = [d.name for d in declared] if isinstance(declared, tuple) else []
+        if not isinstance(declared, tuple) or not all(isinstance(d, InputSpec) for d in declared):
+            raise self.fail(prop, f"account_inputs {declared!r} is not a tuple of InputSpec", spec)
+        if len(set(names)) != len(names):
+            raise self.fail(prop, f"input names repeat: {names}", spec)
+        stray = InputSpec(name="undeclared_" + "_".join(names), description="x", default="0")
+        try:
+            run_method(
+                self.method,
+                _book(spec),
+                self.market,
+                self.params,
+                inputs=AccountInputs.of([stray], **{stray.name: {"good": 1.0}}),
+            )
+        except ValidationError:
+            pass
+        else:
+            raise self.fail(prop, f"an undeclared input {stray.name!r} was accepted", spec)
+        base = _per_account(self.run(prop, spec))
+        for d in declared:
+            value = d.choices[0] if d.choices else d.minimum
+            key = ("elsewhere", "btc_btc") if d.group else "elsewhere"
+            elsewhere = AccountInputs.of(declared, **{d.name: {key: value}})
+            try:
+                got = run_method(
+                    self.method, _book(spec), self.market, self.params, inputs=elsewhere
+                )
+            except Exception as exc:
+                raise self.fail(prop, f"run raised {type(exc).__name__}: {exc}", spec) from exc
+            diff = _differences(base, _per_account(got))
+            if diff is not None:
+                raise self.fail(prop, f"input {d.name} of another account changed {diff}", spec)
+
     # --- generated books ---------------------------------------------------------------
 
     def books(self, max_accounts: int) -> st.SearchStrategy[Spec]:
@@ -257,7 +297,7 @@ class _Checker:
         return accounts.map(lambda books: [(f"acc{k}", p) for k, p in enumerate(books)])
 
     def non_negative(self, spec: Spec) -> None:
-        prop = PROPERTIES[5]
+        prop = PROPERTIES[6]
         batch = self.compute(prop, spec)
         if batch.errors:
             raise self.fail(prop, f"errors {dict(batch.errors)}", spec)
@@ -273,7 +313,7 @@ class _Checker:
             raise self.fail(prop, detail, spec)
 
     def independent(self, drawn: tuple[Spec, int]) -> None:
-        prop = PROPERTIES[6]
+        prop = PROPERTIES[7]
         spec: Spec = [
             *drawn[0],
             ("bad", [(self.universe.unpriced, -1.0), (self.universe.options[0], -1.0)]),
@@ -302,7 +342,7 @@ class _Checker:
                 raise self.fail(prop, f"alone against in the batch: {found}", spec)
 
     def shorts(self, spec: Spec) -> None:
-        prop = PROPERTIES[7]
+        prop = PROPERTIES[8]
         batch = self.compute(prop, spec)
         for account, positions in spec:
             im = _total(batch, account, "initial_margin")
@@ -340,7 +380,8 @@ def check_method(
     instruments of ``market`` that the method margins: its listed options, their
     USDC-settled twins, the futures its quotes name and the perpetuals, each held short alone
     by one account first; the instruments whose account is not an error are used. Fixed books
-    check the listed short options, empty and flat accounts, bad accounts and accounting;
+    check the listed short options, empty and flat accounts, bad accounts, accounting and the
+    per-account inputs the method declares;
     books generated with hypothesis (``examples`` each, derandomised, so runs repeat) check
     the margin bounds, independence from the other accounts and their order, and short options
     of any size. A failure is reported with the smallest book hypothesis finds.
@@ -382,8 +423,9 @@ def check_method(
     checker.listed_short_options()
     checker.empty_and_flat()
     checker.bad_accounts()
+    checker.declared_inputs()
     checker.accounted_for()
-    checker.generated(PROPERTIES[5], checker.books(4), checker.non_negative)
+    checker.generated(PROPERTIES[6], checker.books(4), checker.non_negative)
     drawn = st.tuples(checker.books(3), st.integers(0, 2**32 - 1))
-    checker.generated(PROPERTIES[6], drawn, checker.independent)
-    checker.generated(PROPERTIES[7], checker.short_books(), checker.shorts)
+    checker.generated(PROPERTIES[7], drawn, checker.independent)
+    checker.generated(PROPERTIES[8], checker.short_books(), checker.shorts)

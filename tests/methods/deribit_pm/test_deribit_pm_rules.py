@@ -10,11 +10,11 @@ from deribit_pm_support import book, futures_market, pack
 from portmargin.core import ValidationError
 from portmargin.io.params import read_pack
 from portmargin.market import MarketSnapshot
+from portmargin.methods import AccountInputs
 from portmargin.methods.deribit_pm import (
     DERIBIT_PM,
     DampenerMode,
     DeribitPMParams,
-    MarginInputs,
     RollGrouping,
     simulate_pme,
 )
@@ -129,12 +129,16 @@ def test_missing_parameters_and_market_data_are_reported(demo_snapshot: MarketSn
 
 
 def test_venue_inputs_apply_to_their_account_and_key_only() -> None:
-    inputs = MarginInputs(open_orders_margin=0.001, mmp_margin=0.06, spot_margin=0.002)
+    given = {"open_orders_margin": 0.001, "mmp_margin": 0.06, "spot_margin": 0.002}
+    keys = (("a", "btc_btc"), ("b", "usdc_btc"), ("nobody", "btc_btc"))
+    inputs = AccountInputs.of(
+        DERIBIT_PM.account_inputs, **{n: dict.fromkeys(keys, v) for n, v in given.items()}
+    )
     batch = DERIBIT_PM.compute(
         book({"a": {"BTC-PERPETUAL": 1.0}, "b": {"BTC-PERPETUAL": 1.0}}),
         BTC,
         pack(),
-        {("a", "btc_btc"): inputs, ("b", "usdc_btc"): inputs, ("nobody", "btc_btc"): inputs},
+        inputs=inputs,
     )
     a, b = batch.rows_of("a")[0], batch.rows_of("b")[0]
     for name, value in (
@@ -147,3 +151,29 @@ def test_venue_inputs_apply_to_their_account_and_key_only() -> None:
     assert batch.maintenance_margin[a] == batch.maintenance_margin[b]
     assert batch.initial_margin[a] == pytest.approx(batch.initial_margin[b] + 0.063, abs=1e-9)
     assert not batch.errors
+
+
+def test_venue_input_not_given_takes_the_pack_default() -> None:
+    """One part given: the other two are the pack's assumptions, not zero."""
+    params = pack()
+    params = dataclasses.replace(
+        params, assumptions=dataclasses.replace(params.assumptions, mmp_margin=0.5)
+    )
+    inputs = AccountInputs.of(
+        DERIBIT_PM.account_inputs, open_orders_margin={("a", "btc_btc"): 0.25}
+    )
+    batch = DERIBIT_PM.compute(book({"a": {"BTC-PERPETUAL": 1.0}}), BTC, params, inputs=inputs)
+    assert batch.components["open_orders_margin"][0] == 0.25
+    assert batch.components["mmp_margin"][0] == 0.5
+
+
+@pytest.mark.parametrize("group", ["btc", "eur_btc", "btc_doge", "BTC_BTC"])
+def test_venue_input_group_must_be_a_pack_key(group: str) -> None:
+    inputs = AccountInputs.of(DERIBIT_PM.account_inputs, mmp_margin={("a", group): 0.1})
+    with pytest.raises(ValidationError, match=r"inputs\['a', '[^']+'\].*<settlement>_<base>"):
+        DERIBIT_PM.compute(book({"a": {"BTC-PERPETUAL": 1.0}}), BTC, pack(), inputs=inputs)
+
+
+def test_venue_input_needs_a_group() -> None:
+    with pytest.raises(ValidationError, match=r"mmp_margin\['a'\].*a group as well"):
+        AccountInputs.of(DERIBIT_PM.account_inputs, mmp_margin={"a": 0.1})

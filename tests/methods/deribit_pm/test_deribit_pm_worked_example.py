@@ -6,6 +6,7 @@ import pytest
 from deribit_pm_support import book, futures_market, pack
 
 from portmargin.core import year_fraction
+from portmargin.methods import AccountInputs
 from portmargin.methods.deribit_pm import DERIBIT_PM, MarginInputs, simulate_pme
 
 T_MS = 1718619740501
@@ -112,7 +113,12 @@ def test_compute_batch_matches_one_portfolio(sim) -> None:  # type: ignore[no-un
         book({"a": POSITIONS, "b": {"BTC-PERPETUAL": 1.0}}),
         MARKET,
         pack(),
-        {("a", "btc_btc"): INPUTS["btc"]},
+        inputs=AccountInputs.of(
+            DERIBIT_PM.account_inputs,
+            open_orders_margin={("a", "btc_btc"): INPUTS["btc"].open_orders_margin},
+            mmp_margin={("a", "btc_btc"): INPUTS["btc"].mmp_margin},
+            spot_margin={("a", "btc_btc"): INPUTS["btc"].spot_margin},
+        ),
     )
     a = batch.rows_of("a")[0]
     result = batch.result(a)

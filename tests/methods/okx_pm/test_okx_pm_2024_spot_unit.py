@@ -4,6 +4,7 @@ per account, and the pre-merge MR4 form (one maximum forward price move, 0.6 % f
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import given, settings
@@ -13,10 +14,18 @@ from linear_market_support import book, linear_future, market, perp
 from portmargin.core import ValidationError
 from portmargin.instruments import Currency, Instrument, Perpetual, Settlement, Spot
 from portmargin.io.params import load_params
+from portmargin.methods import AccountInputs
 from portmargin.methods.okx_pm import Mr4Form, OkxParams, OkxPM
 from portmargin.results import MarginBatch
 
 METHOD = OkxPM()
+
+
+def _inputs(**values: Mapping[str, object]) -> AccountInputs:
+    """Per-account inputs of okx-pm."""
+    return AccountInputs.of(OkxPM.account_inputs, **values)
+
+
 SPOT = 70_000.0
 COIN = Currency(code="BTC")
 COIN_PERP = Perpetual(underlying="BTC", quote="USD", settlement=Settlement.INVERSE)
@@ -120,7 +129,9 @@ def test_spot_unit_per_account() -> None:
     bk = book(
         {"a": legs, "usd": legs, "usdc": legs, "usdt": [(COIN, 1.0), (perp(quote="USDT"), -1.0)]}
     )
-    batch = METHOD.compute(bk, market(), OLD, spot_unit={"usd": "USD", "usdc": "USDC"})
+    batch = METHOD.compute(
+        bk, market(), OLD, inputs=_inputs(spot_unit={"usd": "USD", "usdc": "USDC"})
+    )
     assert batch.errors == {}
     assert _one(batch, "mr6/BTC-USDT", "a") == pytest.approx(21_000.0)
     assert _one(batch, "mr6/BTC-USD", "a") == pytest.approx(21_000.0)
@@ -141,7 +152,9 @@ def test_spot_unit_of_a_spot_pair() -> None:
     pair = Spot(base="BTC", quote="USDT")
     bk = book({"a": [(pair, 1.0), (COIN_PERP, -1.0)]})
     assert _mmr(METHOD.compute(bk, market(), OLD)) == pytest.approx(42_000.0)
-    assert _mmr(METHOD.compute(bk, market(), OLD, spot_unit={"a": "USD"})) == pytest.approx(840.0)
+    assert _mmr(
+        METHOD.compute(bk, market(), OLD, inputs=_inputs(spot_unit={"a": "USD"}))
+    ) == pytest.approx(840.0)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +170,7 @@ def test_spot_unit_validation(spot_unit: dict[str, str], params: OkxParams, matc
     """Unknown units, unknown accounts and a choice with merged units are refused."""
     bk = book({"a": [(COIN, 1.0), (COIN_PERP, -1.0)]})
     with pytest.raises(ValidationError, match=match):
-        METHOD.compute(bk, market(), params, spot_unit=spot_unit)
+        METHOD.compute(bk, market(), params, inputs=_inputs(spot_unit=spot_unit))
 
 
 def test_pack_spot_unit_validated() -> None:
@@ -173,7 +186,9 @@ def test_2025_without_spot_unit_unchanged() -> None:
     base = METHOD.compute(bk, market(), NEW)
     other = METHOD.compute(bk, market(), dataclasses.replace(NEW, spot_margin_currency="USDT"))
     assert _mmr(base) == _mmr(other)
-    assert METHOD.compute(bk, market(), NEW, spot_unit={}).maintenance_margin[0] == _mmr(base)
+    assert METHOD.compute(bk, market(), NEW, inputs=_inputs(spot_unit={})).maintenance_margin[
+        0
+    ] == _mmr(base)
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
@@ -203,7 +218,7 @@ def test_choice_equals_pack_default(
     pack's ``spot_margin_currency`` set to the same unit."""
     names = {f"a{i}": positions for i, (positions, _) in enumerate(accounts)}
     choice = {f"a{i}": unit for i, (_, unit) in enumerate(accounts)}
-    batch = METHOD.compute(book(names), market(), OLD, spot_unit=choice)
+    batch = METHOD.compute(book(names), market(), OLD, inputs=_inputs(spot_unit=choice))
     for account, positions in names.items():
         alone = METHOD.compute(
             book({account: positions}),

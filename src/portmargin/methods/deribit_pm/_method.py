@@ -7,14 +7,35 @@ from typing import Any
 
 import numpy as np
 
-from portmargin.core import config_from_mapping
+from portmargin.core import ValidationError, config_from_mapping
 from portmargin.market import MarketSnapshot
+from portmargin.methods._inputs import NO_INPUTS, AccountInputs, InputKey, InputSpec, check_inputs
 from portmargin.methods.deribit_pm._batch import BatchRun, GroupRun, InputOverrides, run_batch
-from portmargin.methods.deribit_pm._params import DeribitPMParams
+from portmargin.methods.deribit_pm._params import DeribitPMParams, MarginInputs
 from portmargin.results import GroupRows, MarginBatch
 from portmargin.risk import STABLECOINS, Book, Kind, ScenarioExplainer
 
-__all__ = ["COMPONENT_SOURCES", "DeribitPM"]
+__all__ = ["ACCOUNT_INPUTS", "COMPONENT_SOURCES", "DeribitPM"]
+
+_GROUP = "aggregation key '<settlement>_<base>' in lower case, e.g. 'btc_btc' or 'usdc_eth'"
+_UNIT = "settlement currency of the group"
+ACCOUNT_INPUTS: tuple[InputSpec, ...] = tuple(
+    InputSpec(
+        name=name,
+        description=description,
+        default=f"the pack's assumptions.{name}",
+        unit=_UNIT,
+        per=InputKey.ACCOUNT_GROUP,
+        group=_GROUP,
+    )
+    for name, description in (
+        ("open_orders_margin", "margin of the account's open orders, computed by the venue"),
+        ("mmp_margin", "market-maker-protection margin, computed by the venue"),
+        ("spot_margin", "margin of spot holdings and spot orders, computed by the venue"),
+    )
+)
+"""Venue-computed parts of a row's initial margin, per account and aggregation key
+(``private/pme/simulate`` returns them; this engine cannot compute them from positions)."""
 
 COMPONENT_SOURCES: Mapping[str, str] = {
     "risk_matrix_margin": "round(worst_case, worst_case_decimals) + roll_shock + delta_shock"
@@ -151,6 +172,7 @@ class DeribitPM:
     name = "deribit-pm"
     description = "Deribit segregated portfolio margin: 27 + 8 scenario risk matrix"
     default_pack = "deribit-pm/2024-06-17"
+    account_inputs = ACCOUNT_INPUTS
 
     def params_from_mapping(self, data: Mapping[str, Any]) -> DeribitPMParams:
         """Parameters from a parsed pack; unknown keys raise ``ValidationError`` naming them."""
@@ -161,7 +183,8 @@ class DeribitPM:
         book: Book,
         market: MarketSnapshot,
         params: DeribitPMParams,
-        overrides: InputOverrides | None = None,
+        *,
+        inputs: AccountInputs = NO_INPUTS,
     ) -> MarginBatch:
         """Margin of every account of ``book``, one row per account and aggregation key.
 
@@ -173,9 +196,10 @@ class DeribitPM:
             Index, forwards, smiles and futures marks at the valuation time.
         params
             Parameter pack.
-        overrides
-            ``(account, "<settlement>_<base>")`` → venue inputs (open-order, MMP, spot margin)
-            of that row; others use ``params.assumptions`` defaults.
+        inputs
+            Per-account inputs (:data:`ACCOUNT_INPUTS`): open-order, MMP and spot margin of
+            a row ``(account, "<settlement>_<base>")``; a row without a value uses
+            ``params.assumptions``.
 
         Returns
         -------
@@ -183,4 +207,44 @@ class DeribitPM:
             IM, MM and the components of :data:`COMPONENT_SOURCES` per row; accounts with
             missing market data or parameters are in ``errors``.
         """
-        return to_batch(run_batch(book, market, params, overrides), params)
+        check_inputs(self.name, self.account_inputs, inputs)
+        return to_batch(run_batch(book, market, params, _overrides(inputs, params)), params)
+
+
+def _overrides(inputs: AccountInputs, params: DeribitPMParams) -> InputOverrides:
+    """Venue inputs of every row ``inputs`` gives a value for, the pack's defaults filling
+    the parts not given.
+
+    Raises
+    ------
+    ValidationError
+        If a group key is not ``<settlement>_<base>`` of a settlement currency and a pair
+        the pack has parameters for.
+    """
+    keys = {key for spec in ACCOUNT_INPUTS for key in inputs.get(spec.name)}
+    defaults = params.assumptions
+    overrides: dict[tuple[str, str], MarginInputs] = {}
+    for account, group in sorted(keys):
+        settlement, sep, base = group.upper().partition("_")
+        known = (
+            sep
+            and group == group.lower()
+            and params.pair(base) is not None
+            and params.currency_for(settlement, settlement in STABLECOINS) is not None
+        )
+        if not known:
+            raise ValidationError(
+                f"inputs[{account!r}, {group!r}]",
+                group,
+                f"an {_GROUP}, of a settlement currency and pair pack {params.version} has "
+                f"parameters for (currency {sorted(params.currency)}, currency_pair "
+                f"{sorted(params.currency_pair)})",
+            )
+        given = {
+            spec.name: float(
+                inputs.get(spec.name).get((account, group), getattr(defaults, spec.name))
+            )
+            for spec in ACCOUNT_INPUTS
+        }
+        overrides[account, group] = MarginInputs(**given)
+    return overrides

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from portmargin.market import MarketSnapshot
+from portmargin.methods._inputs import InputSpec
 from portmargin.methods.derive_pm2._batch import BaseRun, DeriveBatchRun, run_batch
 from portmargin.methods.derive_pm2._explain import contributions
 from portmargin.methods.derive_pm2._pack import CASH_ASSET, DerivePM2Params
@@ -132,6 +133,7 @@ class DerivePM2:
     name = "derive-pm2"
     description = "Derive PMRM_2: spot x vol scenario grid, skew, basis and naked-short charges"
     default_pack = "derive-pm2/mainnet"
+    account_inputs: tuple[InputSpec, ...] = ()
 
     def params_from_mapping(self, data: Mapping[str, Any]) -> DerivePM2Params:
         """Parameters from a parsed pack; unknown keys raise ``ValidationError`` naming them."""

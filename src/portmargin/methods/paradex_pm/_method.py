@@ -7,6 +7,7 @@ from typing import Any
 
 from portmargin.core import config_from_mapping
 from portmargin.market import MarketSnapshot
+from portmargin.methods._inputs import InputSpec
 from portmargin.methods.paradex_pm._compute import METHOD_NAME, compute
 from portmargin.methods.paradex_pm._params import ParadexParams
 from portmargin.results import MarginBatch
@@ -25,6 +26,7 @@ class ParadexPM:
     name: str = METHOD_NAME
     description: str = "Paradex portfolio margin (24 weighted SCAN scenarios, min delta)"
     default_pack: str = "paradex-pm/2026-05"
+    account_inputs: tuple[InputSpec, ...] = ()
 
     def params_from_mapping(self, data: Mapping[str, Any]) -> ParadexParams:
         """Parameters from a parsed pack; unknown keys raise with their key path."""

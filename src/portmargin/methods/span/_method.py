@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from portmargin.core import config_from_mapping
 from portmargin.market import MarketSnapshot
+from portmargin.methods._inputs import InputSpec
 from portmargin.methods.span._arrays import SCENARIO_LABELS
 from portmargin.methods.span._params import SpanParams
 from portmargin.methods.span._run import SpanRun, run_span
@@ -142,6 +143,7 @@ class Span:
     name: str = METHOD_NAME
     description: str = "SPAN-style margin: 16-scenario scan risk, spreads, credits, SOM"
     default_pack: str = "span/btc-eth-2021-11"
+    account_inputs: tuple[InputSpec, ...] = ()
 
     def params_from_mapping(self, data: Mapping[str, Any]) -> SpanParams:
         """Parameters from a parsed pack; unknown keys raise naming their key path."""

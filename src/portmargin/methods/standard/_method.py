@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from portmargin.core import ValidationError, config_from_mapping
 from portmargin.market import MarketSnapshot
+from portmargin.methods._inputs import InputSpec
 from portmargin.methods.standard._aggregate import Positions, RowSums, explainer, row_sums
 from portmargin.methods.standard._params import Profile, StandardParams
 from portmargin.methods.standard._rates import ColumnRates, Group, column_rates
@@ -57,6 +58,7 @@ class StandardMargin:
     name = "standard"
     description = "Position-by-position standard margin (Deribit SM, Paradex cross)"
     default_pack = "standard/deribit-sm-2024"
+    account_inputs: tuple[InputSpec, ...] = ()
 
     def params_from_mapping(self, data: Mapping[str, Any]) -> StandardParams:
         """Parameters from a parsed pack; unknown keys raise ``ValidationError`` naming them."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from portmargin.core import config_from_mapping
 from portmargin.market import MarketSnapshot
+from portmargin.methods._inputs import InputSpec
 from portmargin.methods.var._compute import METHOD_NAME, compute
 from portmargin.methods.var._params import VarParams
 from portmargin.results import MarginBatch
@@ -26,6 +27,7 @@ class VarMargin:
     name: str = METHOD_NAME
     description: str = "VaR/ES of historical or filtered historical scenarios (full revaluation)"
     default_pack: str = "var/default"
+    account_inputs: tuple[InputSpec, ...] = ()
 
     def params_from_mapping(self, data: Mapping[str, Any]) -> VarParams:
         """Parameters from a parsed pack; unknown keys raise with their key path."""
