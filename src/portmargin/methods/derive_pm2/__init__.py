@@ -47,7 +47,7 @@ from portmargin.methods.derive_pm2._inputs import (
     DeriveOptions,
     DerivePortfolio,
 )
-from portmargin.methods.derive_pm2._mapping import DeriveParamsFormatError
+from portmargin.methods.derive_pm2._mapping import parameters_to_pack
 from portmargin.methods.derive_pm2._method import DerivePM2
 from portmargin.methods.derive_pm2._pack import DerivePM2Params
 from portmargin.methods.derive_pm2._params import DeriveCollateralParams, DeriveParams
@@ -76,7 +76,6 @@ __all__ = [
     "DerivePM2",
     "DerivePM2Params",
     "DeriveParams",
-    "DeriveParamsFormatError",
     "DerivePortfolio",
     "DeriveResult",
     "DeriveScenario",
@@ -87,5 +86,6 @@ __all__ = [
     "OptionRun",
     "compute",
     "margins",
+    "parameters_to_pack",
     "run_batch",
 ]
