@@ -5,11 +5,12 @@ collateral. The method (derivexyz/v2-core ``PMRMLib_2``; specification in
 ``specs/derive-pm2.md``):
 
 1. Mark every expiry with Black-76 on its forward, discounted at the floored feed rate.
-2. Revalue each expiry in every scenario ``(s, dir, d)``: forward ``var·s + fixed``, vols
-   shocked up / down by a term-structure multiplier or tilted by log-moneyness (skew
-   scenarios, which must keep spot unchanged); a static (anti-)discount is applied to the
-   shocked value. Scenario P&L = perp + per-expiry ``(V - MtM)·d`` (``-|·|`` for skews) +
-   risk-cancelling collateral, vectorised over options and scenarios.
+2. Revalue each expiry in every scenario ``(s, dir, d)`` of the shared scenario set
+   :func:`pmrm2_scenarios`: forward ``var·s + fixed``, vols shocked up / down by the set's
+   term-structure law or tilted by log-moneyness by its skew laws (skew scenarios, which must
+   keep spot unchanged); a static (anti-)discount is applied to the shocked value. Scenario
+   P&L = perp + per-expiry ``(V - MtM)·d`` (``-|·|`` for skews) + risk-cancelling
+   collateral, vectorised over options and scenarios.
 3. The worst loss ``min(basis contingency, min P&L)`` times the MM / IM loss factor, plus
    contingencies (perp and naked-short notional, collateral haircuts, low oracle confidence),
    gives the requirements; the venue reports net margins ``equity - requirement``.
@@ -39,6 +40,7 @@ from portmargin.methods.derive_pm2._batch import (
 )
 from portmargin.methods.derive_pm2._case import DeriveCase, DeriveExpected
 from portmargin.methods.derive_pm2._compute import compute
+from portmargin.methods.derive_pm2._grid import pmrm2_scenarios
 from portmargin.methods.derive_pm2._inputs import (
     DeriveCollateralFeed,
     DeriveCollateralHolding,
@@ -87,5 +89,6 @@ __all__ = [
     "compute",
     "margins",
     "parameters_to_pack",
+    "pmrm2_scenarios",
     "run_batch",
 ]

@@ -133,11 +133,13 @@ def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
     res = resolve(portfolio, market, params)
     conf = confidence_charges(res, portfolio, market, params)
     h = _holdings(res, portfolio, market, conf)
-    m = margins(h, params, scenario_columns(params))
+    sc = scenario_columns(params)
+    m = margins(h, params, sc)
+    labels = sc.scenarios.labels
 
     min_span = -float(m.worst_case.loss[0])
     worst = int(m.worst_case.column[0])
-    worst_label = params.scenarios[worst].label if worst >= 0 else BASIS_LABEL
+    worst_label = labels[worst] if worst >= 0 else BASIS_LABEL
     f_im, f_mm = m.im_loss_factor, m.mm_loss_factor
     mm_parts = _components("mm", m, h, params)
     im_parts = _components("im", m, h, params)
@@ -162,8 +164,10 @@ def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
         perp_mtm=perp_mtm,
         collateral_mtm=collateral_mtm,
         scenario_pnls=tuple(
-            DeriveScenarioPnL(index=i, label=s.label, scenario=s, pnl=p)
-            for i, (s, p) in enumerate(zip(params.scenarios, m.pnl[0].tolist(), strict=True))
+            DeriveScenarioPnL(index=i, label=label, scenario=s, pnl=p)
+            for i, (label, s, p) in enumerate(
+                zip(labels, params.scenarios, m.pnl[0].tolist(), strict=True)
+            )
         ),
         basis_contingency=float(m.basis[0]),
         min_span=min_span,

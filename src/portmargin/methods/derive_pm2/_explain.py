@@ -44,8 +44,8 @@ def _basis_option_pnl(
     e = g.chain.expiry_index[local]
     n_e = g.chain.seconds.shape[0]
     mtm = amount * g.unit_values[local, sc.mtm]
-    up = amount * g.unit_values[local, sc.up] - mtm
-    down = amount * g.unit_values[local, sc.down] - mtm
+    up = amount * g.unit_values[local, sc.up_column] - mtm
+    down = amount * g.unit_values[local, sc.down_column] - mtm
     up_e = np.bincount(e, weights=up, minlength=n_e)
     down_e = np.bincount(e, weights=down, minlength=n_e)
     chosen = np.where((up_e <= down_e)[e], up, down)
@@ -73,7 +73,7 @@ def contributions(run: DeriveBatchRun, g: BaseRun, row: int) -> tuple[Contributi
         move, damp = 0.0, 0.0
     else:
         option_pnl = _scenario_option_pnl(run, g, local, amount, j)
-        move, damp = float(sc.spot[j]) - 1.0, float(sc.dampening[j])
+        move, damp = float(sc.moves[j]), float(sc.dampening[j])
     pnl = dict(zip(g.option_columns[local].tolist(), option_pnl.tolist(), strict=True))
     if g.perp_column in held:
         pnl[g.perp_column] = held[g.perp_column] * (move * g.perp_price) * damp

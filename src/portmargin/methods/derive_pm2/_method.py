@@ -81,7 +81,7 @@ def _rows(run: DeriveBatchRun, g: BaseRun) -> GroupRows:
     components |= {f"im/{n}": g.im_components[n] for n in _IM_PARTS}
     components["mm"] = g.mm_requirement
     components |= {f"mm/{n}": g.mm_components[n] for n in _MM_PARTS}
-    names = [s.label for s in run.params.margin.scenarios]
+    names = run.columns.scenarios.labels
     return GroupRows(
         account=np.array(run.book.accounts, dtype=object)[g.accounts],
         currency=CASH_ASSET,
