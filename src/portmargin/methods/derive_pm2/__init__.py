@@ -54,7 +54,7 @@ from portmargin.methods.derive_pm2._method import DerivePM2
 from portmargin.methods.derive_pm2._pack import DerivePM2Params
 from portmargin.methods.derive_pm2._params import DeriveCollateralParams, DeriveParams
 from portmargin.methods.derive_pm2._result import (
-    DeriveComponent,
+    COMPONENT_SOURCES,
     DeriveExpiryResult,
     DeriveResult,
     DeriveScenarioPnL,
@@ -62,6 +62,7 @@ from portmargin.methods.derive_pm2._result import (
 from portmargin.methods.derive_pm2._scenario import DeriveScenario, DeriveVolShock
 
 __all__ = [
+    "COMPONENT_SOURCES",
     "BaseRun",
     "CollateralRun",
     "DeriveBatchRun",
@@ -69,7 +70,6 @@ __all__ = [
     "DeriveCollateralFeed",
     "DeriveCollateralHolding",
     "DeriveCollateralParams",
-    "DeriveComponent",
     "DeriveExpected",
     "DeriveExpiryFeed",
     "DeriveExpiryResult",
