@@ -15,14 +15,17 @@ collateral. The method (derivexyz/v2-core ``PMRMLib_2``; specification in
    contingencies (perp and naked-short notional, collateral haircuts, low oracle confidence),
    gives the requirements; the venue reports net margins ``equity - requirement``.
 
-Units: USD (the cash asset) for every amount; amounts > 0 are long; P&L > 0 is a gain;
-requirements are >= 0. ``compute`` is pure: no I/O, clock or globals.
+Units: the cash asset USDC, counted as USD, for every amount; amounts > 0 are long; P&L > 0
+is a gain; requirements are >= 0. ``compute`` is pure: no I/O, clock or globals.
 
 :class:`DerivePM2` (registry name ``derive-pm2``) margins a whole
 :class:`~portmargin.risk.Book` against a :class:`~portmargin.market.MarketSnapshot`,
 vectorised over accounts (:func:`run_batch` keeps every intermediate array; :func:`margins`
 holds the formulas). ``compute`` margins one account given the venue's inputs: it resolves
-them into a one-row :class:`Holdings` and reads row 0 of :func:`margins`. The batch supports
+them into a one-row :class:`Holdings`, reads row 0 of :func:`margins` and returns a
+:class:`DeriveResult`, the account's shared :class:`~portmargin.results.MarginResult` (built
+like a batch row: same components, :data:`COMPONENT_SOURCES` rules and per-position
+explanation) with the venue's own figures. The batch supports
 USDC-settled options and perpetuals, USDC cash and the collateral enabled in the pack;
 accounts holding coin-settled instruments, dated futures, spot pairs or other balances are
 reported in the batch's errors.
