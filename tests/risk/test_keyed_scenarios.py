@@ -19,7 +19,14 @@ from portmargin.risk import (
     build_risk_array,
     resolve_instruments,
 )
-from portmargin.scenarios import Scenario, ScenarioSet, VolShockLaw, VolShockMode
+from portmargin.scenarios import (
+    Scenario,
+    ScenarioSet,
+    ShockTable,
+    SkewShockLaw,
+    VolShockLaw,
+    VolShockMode,
+)
 
 SPOTS = {"BTC": 50_000.0, "ETH": 4_000.0}
 MARKET = market(SPOTS, days=(30.0, 120.0), vol=0.8)
@@ -190,3 +197,24 @@ def test_a_set_keyed_by_one_underlying_equals_the_declared_set(
         build_risk_array(TABLE, keyed).pnl[btc_rows],
         build_risk_array(TABLE, _declared(moves)).pnl[btc_rows],
     )
+
+
+def test_skew_scenarios_tilt_the_smile_instead_of_shocking_it() -> None:
+    law = SkewShockLaw(
+        base_cap=0.3, c_base=0.0, min_k_star=0.05, width_scale=1.0, vol_param_static=0.5,
+        vol_param_scale=0.0,
+    )  # fmt: skip
+    table = ShockTable(
+        labels=("vol up", "skew"),
+        spot={"*": np.zeros(2)},
+        vol={"*": np.array([0.5, 0.5])},
+        skew=np.array([-1, 0]),
+    )
+    risk = build_risk_array(TABLE, ScenarioSet(name="s", shocks=table, skew_laws=(law,)))
+    rows = np.flatnonzero(TABLE.kind == TABLE.kind[0])  # the options
+    F, K, T = TABLE.forward[rows], TABLE.strike[rows], TABLE.tau[rows]
+    sigma = law.shocked_vols(TABLE.sigma[rows], np.log(K / F), T)
+    now = black76.price(F, K, T, TABLE.sigma[rows], TABLE.is_call[rows], TABLE.df[rows])
+    tilted = black76.price(F, K, T, sigma, TABLE.is_call[rows], TABLE.df[rows])
+    np.testing.assert_allclose(risk.pnl[rows, 1], tilted - now, rtol=1e-12, atol=1e-9)
+    assert np.all(risk.pnl[rows, 0] > risk.pnl[rows, 1])  # the vol law's +50 % is not applied

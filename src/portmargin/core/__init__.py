@@ -9,9 +9,13 @@ from portmargin.core._checks import (
 )
 from portmargin.core._config import (
     OPTIONAL_KEY,
+    check_keys,
     config_from_mapping,
     config_to_mapping,
+    key_path,
     optional_key,
+    parse_number,
+    require_table,
 )
 from portmargin.core._errors import (
     DataFormatError,
@@ -39,15 +43,19 @@ __all__ = [
     "PortmarginError",
     "PricingError",
     "ValidationError",
+    "check_keys",
     "config_from_mapping",
     "config_to_mapping",
     "datetime_to_ms",
+    "key_path",
     "ms_to_datetime",
     "optional_key",
+    "parse_number",
     "require_epoch_ms",
     "require_finite",
     "require_non_empty",
     "require_non_negative",
     "require_positive",
+    "require_table",
     "year_fraction",
 ]

@@ -7,6 +7,11 @@ is optional or off, a section used by another profile). Every error names the fu
 (``currency_pair.btc_usd.price_range``, ``assets[0].scenarios[0].weight``), including the
 errors raised by a dataclass's own ``__post_init__`` checks, which name fields relative to
 their object and are prefixed here with the object's path.
+
+The building blocks are public so that a layout which is not a dataclass tree (a venue's own
+parameter file, read key by key) is checked the same way: :func:`require_table`,
+:func:`check_keys` (unknown and missing keys), :func:`parse_number` (ints, floats and
+decimal strings) and :func:`key_path`.
 """
 
 from __future__ import annotations
@@ -15,13 +20,22 @@ import dataclasses
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
 from portmargin.core._errors import ValidationError
 
-__all__ = ["OPTIONAL_KEY", "config_from_mapping", "config_to_mapping", "optional_key"]
+__all__ = [
+    "OPTIONAL_KEY",
+    "check_keys",
+    "config_from_mapping",
+    "config_to_mapping",
+    "key_path",
+    "optional_key",
+    "parse_number",
+    "require_table",
+]
 
 T = TypeVar("T")
 
@@ -66,28 +80,22 @@ def config_from_mapping(cls: type[T], data: Mapping[str, Any], path: str = "") -
         rejected by the dataclass's own checks; the error names the full key path (e.g.
         ``currency.btc.pnl_offset``).
     """
-    if not isinstance(data, Mapping):
-        raise ValidationError(path or cls.__name__, data, "a table of keys")
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ValidationError(
-            _join(path, unknown[0]), data[unknown[0]], f"one of the keys {sorted(fields)}"
-        )
+    table = require_table(path or cls.__name__, data)
+    check_keys(path, table, (), optional=fields)
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for name, f in fields.items():
-        if name not in data:
-            if OPTIONAL_KEY not in f.metadata:
-                raise ValidationError(_join(path, name), None, "a value (required key missing)")
-            continue
-        kwargs[name] = _convert(hints[name], data[name], _join(path, name))
+    for name, f in fields.items():  # in field order: a missing key or a bad value, first
+        if name in table:
+            kwargs[name] = _convert(hints[name], table[name], key_path(path, name))
+        elif OPTIONAL_KEY not in f.metadata:
+            raise _missing(path, name)
     try:
         return cls(**kwargs)
     except ValidationError as exc:
         if not path:
             raise
-        raise type(exc)(_join(path, exc.field), exc.value, exc.expected) from None
+        raise type(exc)(key_path(path, exc.field), exc.value, exc.expected) from None
 
 
 def config_to_mapping(obj: Any) -> Any:
@@ -103,8 +111,84 @@ def config_to_mapping(obj: Any) -> Any:
     return obj
 
 
-def _join(path: str, key: str) -> str:
+def key_path(path: str, key: str) -> str:
+    """The dotted path of ``key`` inside the table at ``path`` (``""``: the document root)."""
     return f"{path}.{key}" if path else key
+
+
+def require_table(path: str, value: object) -> Mapping[str, Any]:
+    """Return ``value`` if it is a mapping (a table of keys), else raise.
+
+    Raises
+    ------
+    ValidationError
+        Naming ``path`` (``"<root>"`` for the document itself).
+    """
+    if not isinstance(value, Mapping):
+        raise ValidationError(path or "<root>", value, "a table of keys")
+    return value
+
+
+def check_keys(
+    path: str,
+    table: Mapping[str, Any],
+    required: Iterable[str],
+    *,
+    optional: Iterable[str] = (),
+) -> None:
+    """Reject an unknown key or a missing required key of the table at ``path``.
+
+    Parameters
+    ----------
+    path
+        Key path of ``table`` in the document (``""`` for the root).
+    table
+        The table read.
+    required, optional
+        Keys that must be present and keys that may be left out; any other key is unknown.
+
+    Raises
+    ------
+    ValidationError
+        ``field`` is the key path of the first unknown key (in sorted order, expected: one of
+        the known keys), else of the first missing required key (in ``required`` order).
+    """
+    required = list(required)
+    known = [*required, *optional]
+    unknown = sorted((k for k in table if k not in known), key=str)
+    if unknown:
+        raise ValidationError(
+            key_path(path, str(unknown[0])), table[unknown[0]], f"one of the keys {sorted(known)}"
+        )
+    for key in required:
+        if key not in table:
+            raise _missing(path, key)
+
+
+def _missing(path: str, key: str) -> ValidationError:
+    return ValidationError(key_path(path, key), None, "a value (required key missing)")
+
+
+def parse_number(path: str, value: object) -> float:
+    """A finite float from a parameter value: an int, a float or a decimal string.
+
+    Decimal strings (``"0.800000000000000044"``) are read with ``float(str)``, so a value
+    written with more digits than a float holds is rounded once, as a number literal would be.
+
+    Raises
+    ------
+    ValidationError
+        Naming ``path`` when ``value`` is a bool, another type, not a number or not finite.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError(path, value, "a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationError(path, value, "a number") from None
+    if not math.isfinite(number):
+        raise ValidationError(path, value, "a finite number")
+    return number
 
 
 def _convert(hint: Any, value: Any, path: str) -> Any:
@@ -129,7 +213,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
             raise ValidationError(path, value, "a table of keys")
         item = args[1]
         return types.MappingProxyType(
-            {str(k): _convert(item, v, _join(path, str(k))) for k, v in value.items()}
+            {str(k): _convert(item, v, key_path(path, str(k))) for k, v in value.items()}
         )
     if isinstance(hint, type) and issubclass(hint, Enum):
         try:
@@ -142,15 +226,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
             raise ValidationError(path, value, "true or false")
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValidationError(path, value, "a number")
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValidationError(path, value, "a number") from None
-        if not math.isfinite(number):
-            raise ValidationError(path, value, "a finite number")
-        return number
+        return parse_number(path, value)
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(path, value, "a whole number")

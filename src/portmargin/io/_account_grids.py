@@ -435,7 +435,7 @@ def _derive(run: _Run) -> dict[str, list[ScenarioGrid]]:
                 ["skew" if s.vol_shock.is_skew else s.vol_shock.value for s in chosen],
                 [*directions, "skew"],
             )
-            labels = [s.label for s in chosen]
+            labels = [result.columns.scenarios.labels[j] for j in cols]
             for k, r in enumerate(g.accounts.tolist()):
                 z, text = layout.fill(g.pnl[k, cols], labels)
                 w = int(g.worst[k])

@@ -35,8 +35,8 @@ from portmargin.methods.derive_pm2 import (
     DeriveMarket,
     DeriveOptions,
     DeriveParams,
-    DeriveParamsFormatError,
     DerivePortfolio,
+    parameters_to_pack,
 )
 
 __all__ = ["load_derive_case"]
@@ -420,10 +420,12 @@ def _params(
 ) -> DeriveParams | None:
     mapping = r.obj(node, "Parameters")
     try:
-        return DeriveParams.from_mapping(mapping, collaterals=settings)
-    except DeriveParamsFormatError as exc:
+        parameters_to_pack(mapping)
+    except ValidationError as exc:  # the file's shape: unknown or missing key, not a number
         r.fail(f"Parameters.{exc.field}", f"got {exc.value!r}, expected {exc.expected}")
-    except ValidationError as exc:
+    try:
+        return DeriveParams.from_mapping(mapping, collaterals=settings)
+    except ValidationError as exc:  # a rule of the method: the case is rejected
         if exc.field.startswith("collaterals"):
             m = _INDEXED.match(exc.field)
             path = f"Scenario.Collaterals[{m.group(2)}].Name" if m else "Scenario.Collaterals"

@@ -301,7 +301,12 @@ def _price_options(
     F_s = F[:, None] * (1.0 + m)
     T_s = np.maximum(T[:, None] - shift[None, :], 0.0)
     vol_shocks = scenarios.vol_shocks(underlying)
-    sig_s = scenarios.vol_law.shocked_vols(sig, T * DAYS_PER_YEAR, vol_shocks)
+    table_s = scenarios.table
+    sig_s = scenarios.vol_law.shocked_vols(sig, T * DAYS_PER_YEAR, vol_shocks, table_s.up_state)
+    if table_s.skew is not None:
+        k = np.log(K / F)
+        for i, law in enumerate(scenarios.skew_laws):  # skew scenarios: tilted, not shocked
+            sig_s[:, table_s.skew == i] = law.shocked_vols(sig, k, T)[:, None]
     D_s = np.where(T[:, None] > 0, D[:, None] ** (T_s / np.where(T > 0, T, 1.0)[:, None]), 1.0)
     if isinstance(model, MertonModel):
         lam, mu, dj = (p[:, None] for p in model.parameters(underlying))

@@ -32,6 +32,7 @@ from portmargin.scenarios._model import (
     VolShockMode,
 )
 from portmargin.scenarios._montecarlo import MC_PATHS, MC_SEED, MonteCarloScenarios, mc_scenarios
+from portmargin.scenarios._skew import SkewShockLaw
 
 __all__ = [
     "EIGEN_FLOOR",
@@ -55,6 +56,7 @@ __all__ = [
     "Scenario",
     "ScenarioSet",
     "ShockTable",
+    "SkewShockLaw",
     "UpFloor",
     "VolShockLaw",
     "VolShockMode",

@@ -3,7 +3,11 @@
 A set is either declared (a tuple of :class:`Scenario`, each moving every underlying alike:
 venue grids, SPAN) or built from arrays keyed by underlying (:meth:`ScenarioSet.from_shocks`:
 historical, filtered historical and Monte Carlo scenarios, joint across underlyings). Both
-forms are held as one :class:`ShockTable`.
+forms are held as one :class:`ShockTable`. A table may also mark scenarios whose vols are
+tilted by log-moneyness (a :class:`~portmargin.scenarios.SkewShockLaw`) rather than shocked
+by the set's :class:`VolShockLaw`, the up-shock states of the vol law, and admit a move of
+-100 % for a method that prices a zero forward (Derive PMRM_2's grid,
+``portmargin.methods.derive_pm2.pmrm2_scenarios``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from portmargin.core import (
     require_non_negative,
     require_positive,
 )
+from portmargin.scenarios._skew import SkewShockLaw
 
 __all__ = [
     "EVERY_UNDERLYING",
@@ -73,20 +78,28 @@ class VolShockLaw:
 
     ``term_factor = (boundary_days / max(DTE, dte_floor_days)) ** p`` with
     ``p = short_term_power`` when ``DTE < boundary_days`` (``<=`` if ``short_inclusive``) and
-    ``long_term_power`` otherwise; ``DTE`` is fractional days to expiry.
+    ``long_term_power`` otherwise; ``DTE`` is fractional days to expiry, floored at
+    ``dte_floor_days`` before the power is chosen unless ``power_on_floored`` is False.
+    :meth:`term_factor_seconds` is the same law on time to expiry in seconds.
     In up-shock scenarios ``min_vol_up`` floors the vol as ``up_floor`` says; afterwards every
     shocked vol is floored at ``min_vol`` (a level, fraction; 0 by default).
 
     Attributes
     ----------
     short_term_power, long_term_power
-        Powers of the law (e.g. 0.30 and 0.13). Both 0 gives a flat shock.
+        Powers of the law (e.g. 0.30 and 0.13), any sign (a negative power grows the shock
+        with the tenor). Both 0 gives a flat shock.
     boundary_days
         Reference tenor, days (30).
     dte_floor_days
-        Smallest DTE used in the law, days (1).
+        Smallest DTE used in the law, days (1), >= 0; with 0, an instrument at expiry has no
+        term factor (:meth:`term_factor` raises).
     short_inclusive
         Whether ``DTE == boundary_days`` uses the short-term power.
+    power_on_floored
+        Whether the power is chosen on the floored DTE (True) or on the DTE itself (False,
+        Derive PMRM_2: with a floor above ``boundary_days`` a short expiry keeps the short-term
+        power).
     min_vol_up
         Floor used in scenarios with ``vol_shock > 0`` (fraction); 0 disables it.
     up_floor
@@ -102,16 +115,18 @@ class VolShockLaw:
     boundary_days: float = 30.0
     dte_floor_days: float = 1.0
     short_inclusive: bool = False
+    power_on_floored: bool = True
     min_vol_up: float = 0.0
     up_floor: UpFloor = UpFloor.LEVEL
     min_vol: float = 0.0
     mode: VolShockMode = VolShockMode.RELATIVE
 
     def __post_init__(self) -> None:
-        for name in ("short_term_power", "long_term_power", "min_vol_up", "min_vol"):
+        for name in ("short_term_power", "long_term_power"):
+            require_finite(name, getattr(self, name))
+        for name in ("min_vol_up", "min_vol", "dte_floor_days"):
             require_non_negative(name, getattr(self, name))
         require_positive("boundary_days", self.boundary_days)
-        require_positive("dte_floor_days", self.dte_floor_days)
         if not isinstance(self.mode, VolShockMode):
             raise ValidationError("mode", self.mode, "a VolShockMode")
         if not isinstance(self.up_floor, UpFloor):
@@ -120,11 +135,35 @@ class VolShockLaw:
             raise ValidationError("up_floor", self.up_floor, "'level' with absolute shocks")
 
     def term_factor(self, dte_days: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Scale of the shock per instrument, shape of ``dte_days`` (dimensionless)."""
-        dte = np.maximum(dte_days, self.dte_floor_days)
-        short = dte <= self.boundary_days if self.short_inclusive else dte < self.boundary_days
+        """Scale of the shock per instrument, shape of ``dte_days`` (dimensionless).
+
+        Raises
+        ------
+        ValidationError
+            If a floored DTE is 0 (``dte_floor_days = 0`` and an instrument at expiry).
+        """
+        return self._factor(dte_days, self.boundary_days, self.dte_floor_days)
+
+    def term_factor_seconds(self, seconds: NDArray[np.float64]) -> NDArray[np.float64]:
+        """:meth:`term_factor` on time to expiry in seconds, shape of ``seconds``.
+
+        ``(boundary_days·86400 / max(t, dte_floor_days·86400)) ** p``: the law as a venue
+        contract that counts seconds evaluates it (Derive PMRM_2). Equal in value to
+        :meth:`term_factor` of ``t / 86400`` days but rounded once, not twice, so the last
+        bits agree with the contract's.
+        """
+        return self._factor(seconds, self.boundary_days * 86_400.0, self.dte_floor_days * 86_400.0)
+
+    def _factor(self, t: NDArray[np.float64], boundary: float, floor: float) -> NDArray[np.float64]:
+        dte = np.maximum(t, floor)
+        if np.any(dte <= 0.0):
+            raise ValidationError(
+                "dte_floor_days", self.dte_floor_days, "> 0 for a book with an expired expiry"
+            )
+        chosen = dte if self.power_on_floored else t
+        short = chosen <= boundary if self.short_inclusive else chosen < boundary
         power = np.where(short, self.short_term_power, self.long_term_power)
-        result: NDArray[np.float64] = (self.boundary_days / dte) ** power
+        result: NDArray[np.float64] = (boundary / dte) ** power
         return result
 
     def shocked_vols(
@@ -132,6 +171,7 @@ class VolShockLaw:
         sigma: NDArray[np.float64],
         dte_days: NDArray[np.float64],
         vol_shocks: NDArray[np.float64],
+        up: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.float64]:
         """Shocked vols, shape ``(n_instruments, n_scenarios)``.
 
@@ -144,11 +184,25 @@ class VolShockLaw:
         vol_shocks
             Signed shock of each scenario, shape ``(s,)`` (every instrument alike) or
             ``(n, s)`` (one row per instrument, e.g. keyed by underlying).
+        up
+            Scenarios in an up-shock state (where ``min_vol_up`` applies), shape ``(s,)``;
+            None: where the shock is > 0 (see :attr:`ShockTable.up_state`).
         """
-        f = self.term_factor(dte_days)[:, None]
+        return self.shock(sigma, self.term_factor(dte_days), vol_shocks, up)
+
+    def shock(
+        self,
+        sigma: NDArray[np.float64],
+        factor: NDArray[np.float64],
+        vol_shocks: NDArray[np.float64],
+        up: NDArray[np.bool_] | None = None,
+    ) -> NDArray[np.float64]:
+        """:meth:`shocked_vols` given each instrument's term factor ``(n,)`` (from
+        :meth:`term_factor` or :meth:`term_factor_seconds`)."""
+        f = factor[:, None]
         v = vol_shocks if vol_shocks.ndim == 2 else vol_shocks[None, :]
         base = sigma[:, None]
-        up = v > 0
+        up = v > 0 if up is None else np.broadcast_to(up, v.shape)
         floor = self.min_vol_up
         if self.mode is VolShockMode.ABSOLUTE:
             shocked = base + v * f
@@ -268,9 +322,23 @@ class ShockTable:
         perpetuals and spot instead of ``spot`` (a clamped delta-one move, e.g. Deribit's
         extended table); an underlying without a key uses its ``spot`` move.
     weight
-        Multiplier of each scenario's loss, ``(s,)``, >= 0.
+        Multiplier of each scenario's P&L before the worst loss is taken (tail scenarios are
+        weighted < 1; :func:`portmargin.risk.worst_loss` scales gains and losses alike),
+        ``(s,)``, >= 0.
     time_shift_days
         Days each scenario ages the market, ``(s,)``, >= 0.
+    up_state
+        Scenarios in an up-shock vol state, where the vol law's ``min_vol_up`` applies,
+        ``(s,)`` booleans; None: where the vol shock is > 0. Given when an up state floors
+        vols even with a zero shock (Derive PMRM_2 with ``vol_range_up = 0``).
+    skew
+        Index into the set's ``skew_laws`` of each scenario whose vols are tilted by
+        log-moneyness instead of shocked by the vol law, ``(s,)``, -1 for none; None: no skew
+        scenario.
+    zero_price
+        Whether a move of -1 (prices to 0) is admitted: only for a method whose pricing
+        defines a zero forward (Derive PMRM_2's spot multiplier ``s = 0``: a call is worth 0
+        and a put ``K·D``); otherwise moves are > -1.
     """
 
     labels: tuple[str, ...]
@@ -279,6 +347,9 @@ class ShockTable:
     delta_one: Mapping[str, NDArray[np.float64]] = field(default_factory=_empty_keyed)
     weight: NDArray[np.float64] | None = None
     time_shift_days: NDArray[np.float64] | float = 0.0
+    up_state: NDArray[np.bool_] | None = None
+    skew: NDArray[np.intp] | None = None
+    zero_price: bool = False
 
     def __post_init__(self) -> None:
         labels = tuple(self.labels)
@@ -293,13 +364,31 @@ class ShockTable:
             object.__setattr__(self, name, _keyed(name, getattr(self, name), size))
         if not self.spot:
             raise ValidationError("spot", {}, "a shock for at least one underlying")
+        if not isinstance(self.zero_price, bool):
+            raise ValidationError("zero_price", self.zero_price, "True or False")
         for name in ("spot", "delta_one"):
             for key, moves in getattr(self, name).items():
-                if (moves <= -1).any():
-                    bad = int(np.flatnonzero(moves <= -1)[0])
+                low = moves < -1 if self.zero_price else moves <= -1
+                if low.any():
+                    bad = int(np.flatnonzero(low)[0])
                     raise ValidationError(
-                        f"{name}[{key!r}] of scenario {labels[bad]!r}", float(moves[bad]), "> -1"
+                        f"{name}[{key!r}] of scenario {labels[bad]!r}",
+                        float(moves[bad]),
+                        ">= -1" if self.zero_price else "> -1",
                     )
+        if self.up_state is not None:
+            up = np.array(self.up_state, dtype=np.bool_)
+            if up.shape != (size,):
+                raise ValidationError("up_state", f"shape {up.shape}", f"shape ({size},)")
+            up.flags.writeable = False
+            object.__setattr__(self, "up_state", up)
+        if self.skew is not None:
+            skew = np.array(self.skew)
+            if skew.shape != (size,) or skew.dtype.kind not in "iu" or (skew < -1).any():
+                raise ValidationError("skew", self.skew, f"{size} indices >= -1")
+            skew = skew.astype(np.intp)
+            skew.flags.writeable = False
+            object.__setattr__(self, "skew", skew)
         weight = 1.0 if self.weight is None else self.weight
         for name, values in (("weight", weight), ("time_shift_days", self.time_shift_days)):
             array = _readonly(values, name, size)
@@ -348,12 +437,15 @@ class ScenarioSet:
         How vol shocks scale with time to expiry and are floored.
     shocks
         The shock table (built from ``scenarios`` for a declared set).
+    skew_laws
+        The skew laws the table's ``skew`` indices refer to (empty: no skew scenario).
     """
 
     name: str
     scenarios: tuple[Scenario, ...] = ()
     vol_law: VolShockLaw = VolShockLaw()
     shocks: ShockTable | None = None
+    skew_laws: tuple[SkewShockLaw, ...] = ()
 
     def __post_init__(self) -> None:
         require_non_empty("name", self.name)
@@ -387,6 +479,18 @@ class ScenarioSet:
             object.__setattr__(self, "shocks", table)
         elif not isinstance(self.shocks, ShockTable):
             raise ValidationError("shocks", self.shocks, "a ShockTable")
+        laws = tuple(self.skew_laws)
+        if not all(isinstance(law, SkewShockLaw) for law in laws):
+            raise ValidationError("skew_laws", self.skew_laws, "a tuple of SkewShockLaw")
+        object.__setattr__(self, "skew_laws", laws)
+        skew = self.table.skew
+        if skew is not None and (skew >= len(laws)).any():
+            bad = int(np.flatnonzero(skew >= len(laws))[0])
+            raise ValidationError(
+                f"skew of scenario {self.table.labels[bad]!r}",
+                int(skew[bad]),
+                f"-1 or an index of the {len(laws)} skew laws",
+            )
 
     @classmethod
     def from_shocks(

@@ -7,6 +7,7 @@ import pytest
 
 from portmargin.core import MarketDataError
 from portmargin.methods.derive_pm2 import (
+    COMPONENT_SOURCES,
     DeriveExpiryFeed,
     DeriveMarket,
     DeriveOptions,
@@ -14,6 +15,7 @@ from portmargin.methods.derive_pm2 import (
     DerivePortfolio,
     compute,
 )
+from portmargin.results import MarginResult
 
 SPOT = 3000.0
 
@@ -71,3 +73,31 @@ def test_a_missing_vol_names_the_portfolio_row(default_params: DeriveParams) -> 
     )
     with pytest.raises(MarketDataError, match=r"strike 2900 \(option row 1\)"):
         compute(DerivePortfolio(options=options), _market(), default_params)
+
+
+@pytest.mark.parametrize("perp", [0.0, -1.5])
+def test_the_shared_result_explains_the_account(default_params: DeriveParams, perp: float) -> None:
+    """``compute`` carries a shared MarginResult built like a batch row: its component trees
+    add up, and the positions' P&L in the worst case sums to the worst loss."""
+    portfolio = DerivePortfolio(cash=1_000.0, perp_position=perp, options=_options([0, 1, 2, 3]))
+    result = compute(portfolio, _market(), default_params, account="acct-7")
+    margin = result.margin
+    assert isinstance(margin, MarginResult)
+    assert (margin.account, margin.method, margin.currency) == ("acct-7", "derive-pm2", "USDC")
+    assert [c.name for c in margin.components] == ["im", "mm"]
+    names = [f"{c.name}/{k.name}" for c in margin.components for k in c.children]
+    assert names == [n for n in COMPONENT_SOURCES if "/" in n]
+    assert margin.initial_margin == result.im_requirement
+    assert sum(c.amount for c in result.im_components) == pytest.approx(result.im_requirement)
+    assert sum(c.amount for c in result.mm_components) == pytest.approx(result.mm_requirement)
+    assert margin.excess == result.im
+    assert margin.equity == result.equity
+    worst = result.worst_scenario_index
+    expected = result.basis_contingency if worst is None else result.pnl_array()[worst]
+    assert sum(c.pnl for c in margin.contributions) == pytest.approx(expected, rel=1e-12)
+    assert len(margin.contributions) == 4 + (perp != 0.0)
+    assert margin.contributions[0].instrument == "option[1] P 2800 @ 86400 s"
+    text = result.explain()
+    assert "IM requirement" in text
+    assert f"positions' P&L in {result.worst_scenario}" in text
+    assert MarginResult.from_dict(margin.to_dict()) == margin

@@ -5,23 +5,27 @@ collateral. The method (derivexyz/v2-core ``PMRMLib_2``; specification in
 ``specs/derive-pm2.md``):
 
 1. Mark every expiry with Black-76 on its forward, discounted at the floored feed rate.
-2. Revalue each expiry in every scenario ``(s, dir, d)``: forward ``var·s + fixed``, vols
-   shocked up / down by a term-structure multiplier or tilted by log-moneyness (skew
-   scenarios, which must keep spot unchanged); a static (anti-)discount is applied to the
-   shocked value. Scenario P&L = perp + per-expiry ``(V - MtM)·d`` (``-|·|`` for skews) +
-   risk-cancelling collateral, vectorised over options and scenarios.
+2. Revalue each expiry in every scenario ``(s, dir, d)`` of the shared scenario set
+   :func:`pmrm2_scenarios`: forward ``var·s + fixed``, vols shocked up / down by the set's
+   term-structure law or tilted by log-moneyness by its skew laws (skew scenarios, which must
+   keep spot unchanged); a static (anti-)discount is applied to the shocked value. Scenario
+   P&L = perp + per-expiry ``(V - MtM)·d`` (``-|·|`` for skews) + risk-cancelling
+   collateral, vectorised over options and scenarios.
 3. The worst loss ``min(basis contingency, min P&L)`` times the MM / IM loss factor, plus
    contingencies (perp and naked-short notional, collateral haircuts, low oracle confidence),
    gives the requirements; the venue reports net margins ``equity - requirement``.
 
-Units: USD (the cash asset) for every amount; amounts > 0 are long; P&L > 0 is a gain;
-requirements are >= 0. ``compute`` is pure: no I/O, clock or globals.
+Units: the cash asset USDC, counted as USD, for every amount; amounts > 0 are long; P&L > 0
+is a gain; requirements are >= 0. ``compute`` is pure: no I/O, clock or globals.
 
 :class:`DerivePM2` (registry name ``derive-pm2``) margins a whole
 :class:`~portmargin.risk.Book` against a :class:`~portmargin.market.MarketSnapshot`,
 vectorised over accounts (:func:`run_batch` keeps every intermediate array; :func:`margins`
 holds the formulas). ``compute`` margins one account given the venue's inputs: it resolves
-them into a one-row :class:`Holdings` and reads row 0 of :func:`margins`. The batch supports
+them into a one-row :class:`Holdings`, reads row 0 of :func:`margins` and returns a
+:class:`DeriveResult`, the account's shared :class:`~portmargin.results.MarginResult` (built
+like a batch row: same components, :data:`COMPONENT_SOURCES` rules and per-position
+explanation) with the venue's own figures. The batch supports
 USDC-settled options and perpetuals, USDC cash and the collateral enabled in the pack;
 accounts holding coin-settled instruments, dated futures, spot pairs or other balances are
 reported in the batch's errors.
@@ -39,6 +43,7 @@ from portmargin.methods.derive_pm2._batch import (
 )
 from portmargin.methods.derive_pm2._case import DeriveCase, DeriveExpected
 from portmargin.methods.derive_pm2._compute import compute
+from portmargin.methods.derive_pm2._grid import pmrm2_scenarios
 from portmargin.methods.derive_pm2._inputs import (
     DeriveCollateralFeed,
     DeriveCollateralHolding,
@@ -47,12 +52,12 @@ from portmargin.methods.derive_pm2._inputs import (
     DeriveOptions,
     DerivePortfolio,
 )
-from portmargin.methods.derive_pm2._mapping import DeriveParamsFormatError
+from portmargin.methods.derive_pm2._mapping import parameters_to_pack
 from portmargin.methods.derive_pm2._method import DerivePM2
 from portmargin.methods.derive_pm2._pack import DerivePM2Params
 from portmargin.methods.derive_pm2._params import DeriveCollateralParams, DeriveParams
 from portmargin.methods.derive_pm2._result import (
-    DeriveComponent,
+    COMPONENT_SOURCES,
     DeriveExpiryResult,
     DeriveResult,
     DeriveScenarioPnL,
@@ -60,6 +65,7 @@ from portmargin.methods.derive_pm2._result import (
 from portmargin.methods.derive_pm2._scenario import DeriveScenario, DeriveVolShock
 
 __all__ = [
+    "COMPONENT_SOURCES",
     "BaseRun",
     "CollateralRun",
     "DeriveBatchRun",
@@ -67,7 +73,6 @@ __all__ = [
     "DeriveCollateralFeed",
     "DeriveCollateralHolding",
     "DeriveCollateralParams",
-    "DeriveComponent",
     "DeriveExpected",
     "DeriveExpiryFeed",
     "DeriveExpiryResult",
@@ -76,7 +81,6 @@ __all__ = [
     "DerivePM2",
     "DerivePM2Params",
     "DeriveParams",
-    "DeriveParamsFormatError",
     "DerivePortfolio",
     "DeriveResult",
     "DeriveScenario",
@@ -87,5 +91,7 @@ __all__ = [
     "OptionRun",
     "compute",
     "margins",
+    "parameters_to_pack",
+    "pmrm2_scenarios",
     "run_batch",
 ]

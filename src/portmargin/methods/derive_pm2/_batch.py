@@ -264,7 +264,7 @@ def _options(
 ) -> OptionRun:
     """Scenario P&L, MtM, basis contingency and naked shorts of the options of ``chain``
     held in the rows of ``q_opt`` (shape ``(a, n_o)``, columns aligned with ``chain``)."""
-    values = unit_values(chain, margin, sc.spot, sc.codes)
+    values = unit_values(chain, sc)
     pos, neg = static_discounts(chain.tau, chain.rate, chain.discount, margin)
     n_a, n_e = q_opt.shape[0], chain.seconds.shape[0]
     bounds = np.searchsorted(chain.expiry_index, np.arange(n_e + 1))
@@ -276,7 +276,7 @@ def _options(
         held = np.asarray(q_opt[:, lo:hi] @ values[lo:hi])  # (a, n_s + 3), before discount
         mtm[:, e] = held[:, sc.mtm]
         basis[:, e] = basis_contingency(
-            held[:, sc.up], held[:, sc.down], held[:, sc.mtm], chain.tau[e], margin
+            held[:, sc.up_column], held[:, sc.down_column], held[:, sc.mtm], chain.tau[e], margin
         )
         pnl += expiry_pnl(held[:, : sc.n_scenarios], mtm[:, e, None], (pos[e], neg[e]), sc)
     return OptionRun(

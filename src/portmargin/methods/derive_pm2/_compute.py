@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.sparse as sp
 
 from portmargin.methods.derive_pm2._batch import CollateralRun, Holdings, Margins, margins
 from portmargin.methods.derive_pm2._contingency import Confidence, confidence_charges
+from portmargin.methods.derive_pm2._explain import portfolio_contributions
 from portmargin.methods.derive_pm2._inputs import DeriveMarket, DerivePortfolio
 from portmargin.methods.derive_pm2._params import DeriveParams
 from portmargin.methods.derive_pm2._resolve import Resolved, resolve
 from portmargin.methods.derive_pm2._result import (
-    BASIS_LABEL,
-    DeriveComponent,
+    COMPONENT_SOURCES,
+    METHOD_NAME,
     DeriveExpiryResult,
     DeriveResult,
     DeriveScenarioPnL,
+    group_rows,
 )
 from portmargin.methods.derive_pm2._scenarios import scenario_columns, vol_shock_multipliers
+from portmargin.results import MarginBatch
 
 __all__ = ["compute"]
+
+_CONTINGENCIES = {
+    "mm": ("perp_mm", "option_mm", "collateral_mm"),
+    "im": ("perp_im", "option_im", "collateral_im"),
+}
 
 
 def _holdings(
@@ -71,40 +81,20 @@ def _expiry_results(
     return tuple(DeriveExpiryResult(**dict(zip(columns, row, strict=True))) for row in rows)
 
 
-def _components(
-    tag: str, m: Margins, h: Holdings, params: DeriveParams
-) -> tuple[DeriveComponent, ...]:
-    """The perp, naked-option and collateral charges of row 0, named ``*_{tag}``."""
-    parts = m.mm_components if tag == "mm" else m.im_components
-    perp_pct = params.mm_perp_percent if tag == "mm" else params.im_perp_percent
-    option_pct = params.mm_option_percent if tag == "mm" else params.im_option_percent
-    perp_notional = float(abs(h.perp[0]) * h.spot)
-    naked_notional = float(m.naked[0] * h.spot)
-    return (
-        DeriveComponent(
-            name=f"perp_{tag}",
-            amount=float(parts[f"perp_{tag}"][0]),
-            detail=f"|P|·S = {perp_notional:,.2f} x {perp_pct:g}",
-        ),
-        DeriveComponent(
-            name=f"option_{tag}",
-            amount=float(parts[f"option_{tag}"][0]),
-            detail=f"naked shorts x S = {naked_notional:,.2f} x {option_pct:g}",
-        ),
-        DeriveComponent(
-            name=f"collateral_{tag}",
-            amount=float(parts[f"collateral_{tag}"][0]),
-            detail=f"collateral value x {tag.upper()} haircut",
-        ),
-    )
-
-
-def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DeriveParams) -> DeriveResult:
+def compute(
+    portfolio: DerivePortfolio,
+    market: DeriveMarket,
+    params: DeriveParams,
+    *,
+    account: str = "account",
+) -> DeriveResult:
     """Derive PMRM_2 initial and maintenance margin of one account.
 
     The account is resolved against the venue's feeds into a one-row :class:`Holdings` and
-    margined by the batch formulas (:func:`~portmargin.methods.derive_pm2.margins`); the
-    result reads row 0 and adds the per-expiry diagnostics.
+    margined by the batch formulas (:func:`~portmargin.methods.derive_pm2.margins`); its
+    shared :class:`~portmargin.results.MarginResult` is built from that row like a batch row
+    (``group_rows``, ``MarginBatch.result``), and the venue's figures and per-expiry
+    diagnostics are added.
 
     Parameters
     ----------
@@ -115,13 +105,15 @@ def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
         prices (USD), with their confidences.
     params
         The PMRM_2 parameter set, including the scenario list.
+    account
+        Account id recorded in the shared result.
 
     Returns
     -------
     DeriveResult
-        Net IM and MM, the non-negative requirements, equity and MtM pieces, every scenario
-        P&L (USD, > 0 a gain) in ``params.scenarios`` order, the worst scenario and additive
-        breakdowns of both requirements.
+        The shared result (requirements, component trees, worst scenario, per-position P&L in
+        it) with the net IM and MM, equity and MtM pieces and every scenario P&L (USD, > 0 a
+        gain) in ``params.scenarios`` order.
 
     Raises
     ------
@@ -133,71 +125,50 @@ def compute(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
     res = resolve(portfolio, market, params)
     conf = confidence_charges(res, portfolio, market, params)
     h = _holdings(res, portfolio, market, conf)
-    m = margins(h, params, scenario_columns(params))
+    sc = scenario_columns(params)
+    m = margins(h, params, sc)
+    labels = sc.scenarios.labels
+    explained = portfolio_contributions(res, h, m, sc, params)
+    rows = group_rows(np.array([account], dtype=object), None, m, labels, lambda _: explained)
+    row = MarginBatch.from_groups(
+        [rows], method=METHOD_NAME, params_version="", sources=COMPONENT_SOURCES
+    ).result(0)
 
-    min_span = -float(m.worst_case.loss[0])
     worst = int(m.worst_case.column[0])
-    worst_label = params.scenarios[worst].label if worst >= 0 else BASIS_LABEL
-    f_im, f_mm = m.im_loss_factor, m.mm_loss_factor
-    mm_parts = _components("mm", m, h, params)
-    im_parts = _components("im", m, h, params)
-    mm_cont = float(sum(c.amount for c in mm_parts))
-    im_cont = float(sum(c.amount for c in im_parts)) + conf.total
+    mm_cont = float(sum(float(m.mm_components[n][0]) for n in _CONTINGENCIES["mm"]))
+    im_cont = float(sum(float(m.im_components[n][0]) for n in _CONTINGENCIES["im"]))
+    im_cont += conf.total
     option_mtm = float(m.option_mtm[0])
     perp_mtm = float(h.perp_value[0])
     collateral_mtm = float(h.collateral.value[0])
     total_mtm = perp_mtm + option_mtm + collateral_mtm
     cash = portfolio.cash
-
-    loss = f"worst loss {min_span:,.2f} USD ({worst_label}) x loss factor"
+    im = -float(m.im_requirement[0]) + total_mtm + cash
+    equity = float(m.equity[0])
+    ratio = row.maintenance_margin / equity if equity > 0.0 else None
     return DeriveResult(
-        im=-float(m.im_requirement[0]) + total_mtm + cash,
+        margin=dataclasses.replace(row, equity=equity, excess=im, margin_ratio=ratio),
+        im=im,
         mm=-float(m.mm_requirement[0]) + total_mtm + cash,
-        im_requirement=float(m.im_requirement[0]),
-        mm_requirement=float(m.mm_requirement[0]),
-        equity=float(m.equity[0]),
+        equity=equity,
         total_mtm=total_mtm,
         cash=cash,
         option_mtm=option_mtm,
         perp_mtm=perp_mtm,
         collateral_mtm=collateral_mtm,
         scenario_pnls=tuple(
-            DeriveScenarioPnL(index=i, label=s.label, scenario=s, pnl=p)
-            for i, (s, p) in enumerate(zip(params.scenarios, m.pnl[0].tolist(), strict=True))
+            DeriveScenarioPnL(index=i, label=label, scenario=s, pnl=p)
+            for i, (label, s, p) in enumerate(
+                zip(labels, params.scenarios, m.pnl[0].tolist(), strict=True)
+            )
         ),
         basis_contingency=float(m.basis[0]),
-        min_span=min_span,
-        worst_scenario=worst_label,
+        min_span=-float(m.worst_case.loss[0]),
         worst_scenario_index=worst if worst >= 0 else None,
-        im_loss_factor=f_im,
-        mm_loss_factor=f_mm,
+        im_loss_factor=m.im_loss_factor,
+        mm_loss_factor=m.mm_loss_factor,
         mm_contingency=mm_cont,
         im_contingency=im_cont,
         confidence_contingency=conf.total,
-        im_components=(
-            DeriveComponent(
-                name="scenario_loss",
-                amount=float(m.im_components["scenario_loss"][0]),
-                detail=f"{loss} {f_im:g}",
-            ),
-            *mm_parts,
-            *im_parts,
-            DeriveComponent(
-                name="confidence",
-                amount=conf.total,
-                detail=(
-                    f"(1 - c)·{params.conf_margin:g}·notional where confidence c < "
-                    f"{params.conf_threshold:g}"
-                ),
-            ),
-        ),
-        mm_components=(
-            DeriveComponent(
-                name="scenario_loss",
-                amount=float(m.mm_components["scenario_loss"][0]),
-                detail=f"{loss} {f_mm:g}",
-            ),
-            *mm_parts,
-        ),
         expiries=_expiry_results(res, params, m, conf),
     )

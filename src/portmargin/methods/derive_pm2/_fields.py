@@ -87,4 +87,3 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
 )
 PARAMS_BY_ATTR = {spec.attr: spec for spec in PARAM_SPECS}
 BLOCKS: tuple[str, ...] = tuple(dict.fromkeys(spec.block for spec in PARAM_SPECS))
-# Keys the venue's files carry but PMRM_2 does not use: accepted (if numbers) and ignored.

@@ -1,26 +1,34 @@
-"""Reading the venue's ``Parameters`` layout into ``DeriveParams`` keyword arguments."""
+"""The venue's ``Parameters`` layout (derive-pm2.md §8) as a renaming of the pack layout.
+
+The venue groups the scalars in blocks under its own key names (``Margin.IM_LOSS_FACTOR``)
+and lists the scenarios as ``Scenarios[i].SpotShock`` / ``VolShockDirection`` /
+``DampeningFactor``; the ``derive-pm2`` pack holds the same values under the attribute names
+of :class:`DeriveParams`. :func:`parameters_to_pack` reads the venue layout with the shared
+checks of :mod:`portmargin.core` (:func:`~portmargin.core.require_table`,
+:func:`~portmargin.core.check_keys`, :func:`~portmargin.core.parse_number`) into the pack
+layout, which :func:`~portmargin.core.config_from_mapping` then builds like any pack;
+:func:`mapping_path` names a pack key's path in the venue layout, so every error names the
+key of the file the values came from.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from portmargin.core import ValidationError
+from portmargin.core import (
+    ValidationError,
+    check_keys,
+    key_path,
+    parse_number,
+    require_table,
+)
 from portmargin.methods.derive_pm2._fields import BLOCKS, PARAM_SPECS, PARAMS_BY_ATTR
-from portmargin.methods.derive_pm2._scenario import DeriveScenario, DeriveVolShock
+from portmargin.methods.derive_pm2._scenario import DeriveVolShock
 
-__all__ = ["DeriveParamsFormatError", "mapping_path", "params_kwargs"]
+__all__ = ["mapping_path", "parameters_to_pack"]
 
-
-class DeriveParamsFormatError(ValidationError):
-    """A parameter mapping has the wrong shape: unknown or missing key, or a non-number.
-
-    A subclass of :class:`~portmargin.core.ValidationError`; ``field`` is the key path inside
-    the mapping (e.g. ``"Margin.IM_LOSS_FACTOR"`` or ``"Scenarios[3].SpotShock"``).
-    """
-
-
+# Keys the venue's files carry but PMRM_2 does not use: accepted (if numbers) and ignored.
 _IGNORED = {"OtherContingency": ("IM_PERP_PERCENT_NORMAL", "IM_OPTION_PERCENT_NORMAL")}
 _SCENARIO_KEYS = {
     "spot_shock": "SpotShock",
@@ -29,45 +37,57 @@ _SCENARIO_KEYS = {
 }
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
+def parameters_to_pack(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """The pack layout (scalars and ``scenarios``, no collaterals) of a ``Parameters`` mapping.
 
+    Parameters
+    ----------
+    mapping
+        ``{"Scenarios": [{"SpotShock", "VolShockDirection", "DampeningFactor"}, ...],
+        "VolShock": {...}, "Margin": {...}, "BasisContingency": {...},
+        "OtherContingency": {...}, "SkewShock": {...}}``. Numbers may be ints, floats or
+        decimal strings; directions are matched in any case.
 
-_MISSING: Any = _Missing()
-
-
-def params_kwargs(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    """``DeriveParams`` keyword arguments (collaterals excluded) from a ``Parameters`` mapping.
+    Returns
+    -------
+    dict
+        ``{attr: float}`` for every scalar of :class:`DeriveParams` and ``"scenarios"``: a
+        list of ``{"spot_shock", "vol_shock", "dampening"}`` tables (direction names as
+        :class:`DeriveVolShock` values). Values are parsed, not yet checked against the
+        contract's intervals.
 
     Raises
     ------
-    DeriveParamsFormatError
-        Unknown or missing key, or a value that is not a finite number / direction name.
     ValidationError
-        A scenario outside its domain (e.g. a skew scenario with a spot shock).
+        The mapping has the wrong shape: an unknown or missing key, a value that is not a
+        finite number or a direction name; ``field`` is the venue key path
+        (``"Margin.IM_LOSS_FACTOR"``, ``"Scenarios[2].VolShockDirection"``).
     """
-    root = _as_mapping("", mapping)
-    _reject_unknown("", root, ("Scenarios", *BLOCKS))
-    kwargs: dict[str, Any] = {"scenarios": _scenarios_from(root.get("Scenarios", _MISSING))}
+    root = require_table("", mapping)
+    check_keys("", root, ("Scenarios", *BLOCKS))
+    out: dict[str, Any] = {"scenarios": _scenarios(root["Scenarios"])}
     for block in BLOCKS:
-        node = _as_mapping(block, root.get(block, _MISSING))
-        known = [s.key for s in PARAM_SPECS if s.block == block]
-        _reject_unknown(block, node, (*known, *_IGNORED.get(block, ())))
-        for key in _IGNORED.get(block, ()):
+        node = require_table(block, root[block])
+        ignored = _IGNORED.get(block, ())
+        check_keys(block, node, [s.key for s in PARAM_SPECS if s.block == block], optional=ignored)
+        for key in ignored:
             if key in node:
-                _number(f"{block}.{key}", node[key])
+                parse_number(key_path(block, key), node[key])
         for spec in PARAM_SPECS:
             if spec.block == block:
-                kwargs[spec.attr] = _number(f"{block}.{spec.key}", node.get(spec.key, _MISSING))
-    return kwargs
+                out[spec.attr] = parse_number(key_path(block, spec.key), node[spec.key])
+    return out
 
 
 def mapping_path(field: str) -> str | None:
-    """Key path in the ``Parameters`` layout of a ``DeriveParams`` field, if it has one."""
+    """Key path in the ``Parameters`` layout of a pack key path, if it has one.
+
+    ``"im_factor"`` → ``"Margin.IM_LOSS_FACTOR"``, ``"scenarios[3].spot_shock"`` →
+    ``"Scenarios[3].SpotShock"``; None for keys outside the layout (``collaterals``).
+    """
     spec = PARAMS_BY_ATTR.get(field)
     if spec is not None:
-        return f"{spec.block}.{spec.key}"
+        return key_path(spec.block, spec.key)
     head, dot, key = field.partition(".")
     if head.startswith("scenarios"):
         tail = f".{_SCENARIO_KEYS.get(key, key)}" if dot else ""
@@ -75,81 +95,26 @@ def mapping_path(field: str) -> str | None:
     return None
 
 
-def _path(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _as_mapping(path: str, value: object) -> Mapping[str, Any]:
-    if value is _MISSING:
-        raise DeriveParamsFormatError(path, value, "a mapping (required key is missing)")
-    if not isinstance(value, Mapping):
-        raise DeriveParamsFormatError(path or "<root>", value, "a mapping")
-    return value
-
-
-def _reject_unknown(prefix: str, node: Mapping[str, Any], known: tuple[str, ...]) -> None:
-    for key in node:
-        if key not in known:
-            where = f"block {prefix!r}" if prefix else "the top level"
-            raise DeriveParamsFormatError(
-                _path(prefix, str(key)),
-                node[key],
-                f"no such key: {key!r} is not a known key of {where} (known: {', '.join(known)})",
-            )
-
-
-def _number(path: str, value: object) -> float:
-    if value is _MISSING:
-        raise DeriveParamsFormatError(path, value, "a number (required key is missing)")
-    if isinstance(value, bool):
-        raise DeriveParamsFormatError(path, value, "a finite number or a decimal string")
-    number = math.nan
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-    if math.isfinite(number):
-        return number
-    raise DeriveParamsFormatError(path, value, "a finite number or a decimal string")
-
-
-def _scenarios_from(value: object) -> tuple[DeriveScenario, ...]:
-    if value is _MISSING:
-        raise DeriveParamsFormatError("Scenarios", value, "a list (required key is missing)")
+def _scenarios(value: object) -> list[dict[str, Any]]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise DeriveParamsFormatError("Scenarios", value, "a list of scenario mappings")
-    out: list[DeriveScenario] = []
+        raise ValidationError("Scenarios", value, "a list of scenario tables")
+    out: list[dict[str, Any]] = []
     for index, item in enumerate(value):
-        prefix = f"Scenarios[{index}]"
-        node = _as_mapping(prefix, item)
-        _reject_unknown(prefix, node, tuple(_SCENARIO_KEYS.values()))
-        direction = node.get("VolShockDirection", _MISSING)
-        if direction is _MISSING:
-            raise DeriveParamsFormatError(
-                f"{prefix}.VolShockDirection", direction, "a direction (required key missing)"
-            )
+        path = f"Scenarios[{index}]"
+        node = require_table(path, item)
+        check_keys(path, node, tuple(_SCENARIO_KEYS.values()))
+        where = key_path(path, "VolShockDirection")
         try:
-            vol_shock = DeriveVolShock.parse(direction)
+            direction = DeriveVolShock.parse(node["VolShockDirection"])
         except ValidationError as exc:
-            raise DeriveParamsFormatError(
-                f"{prefix}.VolShockDirection", direction, exc.expected
-            ) from exc
-        try:
-            out.append(
-                DeriveScenario(
-                    spot_shock=_number(f"{prefix}.SpotShock", node.get("SpotShock", _MISSING)),
-                    vol_shock=vol_shock,
-                    dampening=_number(
-                        f"{prefix}.DampeningFactor", node.get("DampeningFactor", _MISSING)
-                    ),
-                )
-            )
-        except DeriveParamsFormatError:
-            raise
-        except ValidationError as exc:
-            key = _SCENARIO_KEYS.get(exc.field, exc.field)
-            raise ValidationError(f"{prefix}.{key}", exc.value, exc.expected) from exc
-    return tuple(out)
+            raise ValidationError(where, exc.value, exc.expected) from None
+        out.append(
+            {
+                "spot_shock": parse_number(key_path(path, "SpotShock"), node["SpotShock"]),
+                "vol_shock": direction.value,
+                "dampening": parse_number(
+                    key_path(path, "DampeningFactor"), node["DampeningFactor"]
+                ),
+            }
+        )
+    return out

@@ -13,43 +13,12 @@ from portmargin.methods._inputs import InputSpec
 from portmargin.methods.derive_pm2._batch import BaseRun, DeriveBatchRun, run_batch
 from portmargin.methods.derive_pm2._explain import contributions
 from portmargin.methods.derive_pm2._pack import CASH_ASSET, DerivePM2Params
-from portmargin.methods.derive_pm2._result import BASIS_LABEL
+from portmargin.methods.derive_pm2._result import COMPONENT_SOURCES, METHOD_NAME, group_rows
 from portmargin.methods.derive_pm2._support import SUPPORTED
 from portmargin.results import GroupRows, MarginBatch
 from portmargin.risk import Book
 
-__all__ = ["COMPONENT_SOURCES", "DerivePM2", "to_batch"]
-
-_PARTS = {
-    "scenario_loss": "-min(basis contingency, worst scenario P&L) x loss factor",
-    "perp_mm": "|perp| x spot x mm_perp_percent",
-    "option_mm": "naked shorts (sum over strikes of max(0, -(calls + puts))) x spot"
-    " x mm_option_percent",
-    "collateral_mm": "collateral value x MM haircut",
-    "perp_im": "|perp| x spot x im_perp_percent (on top of perp_mm)",
-    "option_im": "naked shorts x spot x im_option_percent (on top of option_mm)",
-    "collateral_im": "collateral value x IM haircut (on top of collateral_mm)",
-    "confidence": "(1 - c) x conf_margin x notional where c < conf_threshold; 0 (confidences 1)",
-}
-_IM_PARTS = (
-    "scenario_loss",
-    "perp_mm",
-    "option_mm",
-    "collateral_mm",
-    "perp_im",
-    "option_im",
-    "collateral_im",
-    "confidence",
-)
-_MM_PARTS = ("scenario_loss", "perp_mm", "option_mm", "collateral_mm")
-
-COMPONENT_SOURCES: Mapping[str, str] = {
-    "im": "Req_IM = -min_span x f_IM + MM contingencies + IM contingencies (sum of children)",
-    **{f"im/{name}": _PARTS[name] for name in _IM_PARTS},
-    "mm": "Req_MM = -min_span x f_MM + MM contingencies (sum of children)",
-    **{f"mm/{name}": _PARTS[name] for name in _MM_PARTS},
-}
-"""Component name → the rule that produces it (``im/…`` and ``mm/…`` mirror ``DeriveResult``)."""
+__all__ = ["NOTES", "DerivePM2", "to_batch"]
 
 NOTES = (
     "derive-pm2: one row per (account, base asset), row group = the base asset (one Derive"
@@ -78,21 +47,9 @@ NOTES = (
 
 def _rows(run: DeriveBatchRun, g: BaseRun) -> GroupRows:
     """The batch rows of one base asset."""
-    components = {"im": g.im_requirement}
-    components |= {f"im/{n}": g.im_components[n] for n in _IM_PARTS}
-    components["mm"] = g.mm_requirement
-    components |= {f"mm/{n}": g.mm_components[n] for n in _MM_PARTS}
-    names = [s.label for s in run.params.margin.scenarios]
-    return GroupRows(
-        account=np.array(run.book.accounts, dtype=object)[g.accounts],
-        currency=CASH_ASSET,
-        group=g.base,
-        initial_margin=g.im_requirement,
-        maintenance_margin=g.mm_requirement,
-        components=components,
-        worst_scenario=g.worst_case.labels(names, baseline=BASIS_LABEL, blank_without_loss=False),
-        explain=partial(contributions, run, g),
-    )
+    account = np.array(run.book.accounts, dtype=object)[g.accounts]
+    labels = run.columns.scenarios.labels
+    return group_rows(account, g.base, g, labels, partial(contributions, run, g))
 
 
 def _idle_rows(run: DeriveBatchRun) -> GroupRows:
@@ -114,7 +71,7 @@ def to_batch(run: DeriveBatchRun) -> MarginBatch:
     row of zeros per account without base-asset holdings."""
     return MarginBatch.from_groups(
         [*(_rows(run, g) for g in run.groups), _idle_rows(run)],
-        method=DerivePM2.name,
+        method=METHOD_NAME,
         params_version=run.params.version,
         sources=COMPONENT_SOURCES,
         errors=run.errors,
@@ -130,7 +87,7 @@ class DerivePM2:
     snapshot is mapped onto the venue's feeds.
     """
 
-    name = "derive-pm2"
+    name = METHOD_NAME
     description = "Derive PMRM_2: spot x vol scenario grid, skew, basis and naked-short charges"
     default_pack = "derive-pm2/mainnet"
     account_inputs: tuple[InputSpec, ...] = ()

@@ -28,8 +28,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from portmargin.core import ValidationError, config_from_mapping, require_non_empty
-from portmargin.methods.derive_pm2._fields import PARAM_SPECS
+from portmargin.core import (
+    ValidationError,
+    config_from_mapping,
+    config_to_mapping,
+    require_non_empty,
+)
 from portmargin.methods.derive_pm2._params import DeriveParams
 
 __all__ = ["CASH_ASSET", "DerivePM2Params"]
@@ -113,23 +117,10 @@ class DerivePM2Params:
 
     def to_mapping(self) -> dict[str, Any]:
         """The pack form (inverse of :meth:`from_mapping`): plain strings, floats, lists."""
-        out: dict[str, Any] = {"version": self.version}
-        out.update({s.attr: getattr(self.margin, s.attr) for s in PARAM_SPECS})
-        out["scenarios"] = [
-            {"spot_shock": s.spot_shock, "vol_shock": s.vol_shock.value, "dampening": s.dampening}
-            for s in self.margin.scenarios
-        ]
-        out["collaterals"] = [
-            {
-                "base": self.collateral_base[c.name],
-                "name": c.name,
-                "is_risk_cancelling": c.is_risk_cancelling,
-                "mm_haircut": c.mm_haircut,
-                "im_haircut": c.im_haircut,
-            }
-            for c in self.margin.collaterals
-        ]
-        return out
+        margin = config_to_mapping(self.margin)
+        for row in margin["collaterals"]:
+            row["base"] = self.collateral_base[row["name"]]
+        return {"version": self.version, **margin}
 
 
 def _collaterals(rows: object) -> tuple[list[Mapping[str, Any]], list[str]]:

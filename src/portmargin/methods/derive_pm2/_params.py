@@ -11,18 +11,15 @@ IM).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portmargin.core import ValidationError, require_non_empty
+from portmargin.core import ValidationError, config_from_mapping, require_non_empty
 from portmargin.methods.derive_pm2._checks import check_bool, check_range
 from portmargin.methods.derive_pm2._fields import PARAM_SPECS
-from portmargin.methods.derive_pm2._mapping import (
-    DeriveParamsFormatError,
-    mapping_path,
-    params_kwargs,
-)
+from portmargin.methods.derive_pm2._mapping import mapping_path, parameters_to_pack
 from portmargin.methods.derive_pm2._scenario import DeriveScenario, DeriveVolShock
 
 __all__ = ["MAX_SCENARIOS", "DeriveCollateralParams", "DeriveParams"]
@@ -225,20 +222,22 @@ class DeriveParams:
         collaterals
             Risk settings per collateral asset (not part of the venue's ``Parameters`` block).
 
+        The layout is read by :func:`parameters_to_pack` (shape) and the shared
+        :func:`~portmargin.core.config_from_mapping` (values), like a pack.
+
         Raises
         ------
-        DeriveParamsFormatError
-            An unknown key, a missing key or a value that is not a number / direction name;
-            ``field`` is the key path (``"Margin.IM_LOSS_FACTOR"``, ``"Scenarios[2].SpotShock"``).
         ValidationError
-            A value outside its admissible interval or a skew scenario with a spot shock;
-            ``field`` is again the key path in the mapping.
+            An unknown key, a missing key, a value that is not a number / direction name
+            (all three raised by :func:`parameters_to_pack` too), a value outside its
+            admissible interval or a skew scenario with a spot shock; ``field`` is the key
+            path in the mapping (``"Margin.IM_LOSS_FACTOR"``, ``"Scenarios[2].SpotShock"``),
+            or ``collaterals[i]...`` for a rule broken by ``collaterals``.
         """
-        kwargs = params_kwargs(mapping)
+        layout = {**parameters_to_pack(mapping), "collaterals": []}
         try:
-            return cls(collaterals=tuple(collaterals), **kwargs)
-        except DeriveParamsFormatError:
-            raise
+            params = config_from_mapping(cls, layout)
+            return dataclasses.replace(params, collaterals=tuple(collaterals))
         except ValidationError as exc:
             path = mapping_path(exc.field)
             if path is None:

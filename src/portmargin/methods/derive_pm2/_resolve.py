@@ -20,16 +20,20 @@ class Resolved(Chain):
     """The account's option chain (see :class:`Chain`) plus holdings and confidences.
 
     Options are sorted by expiry (stable: portfolio order within an expiry). Per option
-    ``(n_o,)``: ``amount`` (signed, base units). Per held expiry ``(n_e,)``:
-    ``feed_confidence`` (min of forward, rate and vol confidences). Per collateral ``(n_c,)``:
-    ``collateral_names``, ``collateral_value`` (USD, divided by the stable price),
+    ``(n_o,)``: ``amount`` (signed, base units) and ``option_rows`` (row in the portfolio).
+    Per held expiry ``(n_e,)``: ``feed_confidence`` (min of forward, rate and vol
+    confidences). Per collateral ``(n_c,)``:
+    ``collateral_names``, ``collateral_amount`` (units held), ``collateral_value`` (USD,
+    divided by the stable price),
     ``risk_cancelling``, ``mm_haircut``, ``im_haircut``, ``collateral_confidence`` (min with
     the spot confidence).
     """
 
     amount: FloatArray
+    option_rows: IntArray
     feed_confidence: FloatArray
     collateral_names: tuple[str, ...]
+    collateral_amount: FloatArray
     collateral_value: FloatArray
     risk_cancelling: BoolArray
     mm_haircut: FloatArray
@@ -140,8 +144,10 @@ def resolve(portfolio: DerivePortfolio, market: DeriveMarket, params: DerivePara
         discount=discount,
         fixed=portions[:, 0],
         variable=portions[:, 1],
+        option_rows=rows.astype(np.intp),
         feed_confidence=feed_conf,
         collateral_names=tuple(c.name for c in portfolio.collaterals),
+        collateral_amount=np.array([c.amount for c in portfolio.collaterals], dtype=np.float64),
         collateral_value=np.array(values, dtype=np.float64),
         risk_cancelling=np.array(rc, dtype=np.bool_),
         mm_haircut=np.array(mm, dtype=np.float64),

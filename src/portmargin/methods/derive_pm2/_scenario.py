@@ -1,17 +1,24 @@
-"""One PMRM_2 stress scenario: a spot multiplier, a vol-shock direction and a dampening factor.
+"""One PMRM_2 scenario record as the venue contract holds it: ``(s, dir, d)``.
 
-Derive's scenarios stay venue-specific rather than :class:`portmargin.scenarios.Scenario` /
-:class:`~portmargin.scenarios.VolShockLaw`:
+:class:`DeriveScenario` is parameter data, the row of ``PMRM_2.sol`` ``setScenarios`` that a
+pack or a venue ``Parameters`` file lists, with the contract's checks (``s, d >= 0``; a skew
+direction only with ``s = 1``). The engine does not read it directly: it reads the shared
+:class:`~portmargin.scenarios.ScenarioSet` that
+:func:`~portmargin.methods.derive_pm2.pmrm2_scenarios` builds from the list (spot move
+``s - 1``, vol shock and up state under a shared :class:`~portmargin.scenarios.VolShockLaw`
+evaluated in seconds, :class:`~portmargin.scenarios.SkewShockLaw` for ``Linear`` / ``Abs``,
+weight ``d``, the -100 % move admitted). What stays venue-specific, and why:
 
-- the spot shock is the contract's unsigned multiplier ``s``; ``s = 0`` (a move of -100 %,
-  priced as a zero forward) is admissible, while a shared scenario requires a move > -1;
-- the skew directions (``LINEAR`` / ``ABS``) tilt vols by log-moneyness and charge
-  ``-|P&L|`` per expiry, which no shared vol law expresses;
-- the up / down multipliers are computed in seconds with the contract's ``dteFloor`` that may
-  be 0 (an error only for an expired expiry); the shared law works in days with a floor > 0,
-  which changes the last bits of the venue's vectors;
-- the dampening multiplies the P&L of every scenario, gains included (the shared ``weight``
-  scales a loss).
+- the option forwards use the multiplier ``s`` itself (``variable·s + fixed``), not
+  ``1 + (s - 1)``: below ``s = 0.5`` the move does not hold ``s`` to the last bit (the mainnet
+  pack's ``0.34`` would become ``0.33999999999999997``);
+- a skew scenario charges ``-|P&L|`` per expiry: a P&L rule of the method, not a market move
+  (the shared set marks the scenario by its skew law; the method applies the rule);
+- the dampening (the shared weight) multiplies each expiry's P&L before the expiries are
+  summed and before ``-|·|``, as the contract does, rather than the account's total P&L in
+  :func:`~portmargin.risk.worst_loss` (equal in value, not in the last bits);
+- the static discount by sign of each shocked expiry value is a pricing rule of the venue
+  (:func:`~portmargin.methods.derive_pm2._scenarios.expiry_pnl`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """PMRM_2 scenario engine: vol and skew shocks, static discounts, values and P&L per scenario.
 
+The scenarios are read from the shared :class:`~portmargin.scenarios.ScenarioSet` of
+:func:`~portmargin.methods.derive_pm2.pmrm2_scenarios` (moves, vol shocks and up states under
+its :class:`~portmargin.scenarios.VolShockLaw` in seconds, skew laws, weights as dampening).
 The functions work on arrays of any number of accounts; the single-account ``compute`` runs
 the batch formulas on a one-row book.
 """
@@ -10,65 +13,67 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from portmargin.core import ValidationError
 from portmargin.methods.derive_pm2._chain import Chain, IntArray
 from portmargin.methods.derive_pm2._checks import BoolArray, FloatArray
+from portmargin.methods.derive_pm2._grid import pmrm2_scenarios, vol_law
 from portmargin.methods.derive_pm2._params import DeriveParams
-from portmargin.methods.derive_pm2._scenario import DeriveVolShock
 from portmargin.pricing.black76 import price
+from portmargin.scenarios import ScenarioSet
 
 __all__ = [
-    "DIRECTION_CODES",
     "ScenarioColumns",
     "basis_contingency",
     "delta_one_pnl",
     "expiry_pnl",
     "scenario_columns",
-    "skew_vols",
     "static_discounts",
     "unit_values",
     "vol_shock_multipliers",
 ]
-
-SECONDS_PER_DAY = 86_400.0
-VOL_SHOCK_HORIZON = 30.0 * SECONDS_PER_DAY
-"""30 days in seconds: reference horizon of the vol-shock term structure."""
-
-DIRECTION_CODES: dict[DeriveVolShock, int] = {
-    DeriveVolShock.NONE: 0,
-    DeriveVolShock.UP: 1,
-    DeriveVolShock.DOWN: 2,
-    DeriveVolShock.LINEAR: 3,
-    DeriveVolShock.ABS: 4,
-}
-"""Column of each direction in the per-option vol table built by ``unit_values``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ScenarioColumns:
     """The valuation columns of a parameter set.
 
-    Columns ``0 .. n_s - 1`` are the scenarios in ``params.scenarios`` order; then ``mtm``
-    (``(1, None)``), ``up`` (``(scenario_spot_up, None)``) and ``down``
-    (``(scenario_spot_down, None)``) for the MtM and the basis contingency.
+    Columns ``0 .. n_s - 1`` are the scenarios of ``scenarios`` in order; then :attr:`mtm`
+    (spot multiplier 1), :attr:`up_column` (``scenario_spot_up``) and :attr:`down_column`
+    (``scenario_spot_down``), at unshocked vols, for the MtM and the basis contingency.
 
     Attributes
     ----------
-    n_scenarios
-        ``n_s``.
+    scenarios
+        The shared scenario set (``n_s`` scenarios).
     spot
-        Spot multiplier per column, shape ``(n_s + 3,)``.
-    codes
-        Vol direction per column (``DIRECTION_CODES``), shape ``(n_s + 3,)``.
+        Spot multiplier ``s`` per column, shape ``(n_s + 3,)``: the forwards of the options
+        are ``variable·s + fixed``. Taken from the parameters, not as ``1 + move`` from
+        ``scenarios``: below ``s = 0.5`` the move ``s - 1`` does not hold ``s`` to the last
+        bit (``1 + (0.34 - 1)`` is ``0.33999999999999997``, one unit in the last place below
+        the mainnet pack's 0.34).
+    moves
+        Spot move ``s - 1`` per scenario, shape ``(n_s,)`` (the perpetual and risk-cancelling
+        collateral move with it).
+    vol_shocks, up
+        Vol shock and up state per column, shape ``(n_s + 3,)``.
+    skew_law
+        Index of the skew law per column, -1 for none, shape ``(n_s + 3,)``.
     dampening, skew
-        Dampening factor and skew flag per scenario, shape ``(n_s,)``.
+        Dampening factor (the scenario weight) and skew flag per scenario, shape ``(n_s,)``.
     """
 
-    n_scenarios: int
+    scenarios: ScenarioSet
     spot: FloatArray
-    codes: IntArray
+    moves: FloatArray
+    vol_shocks: FloatArray
+    up: BoolArray
+    skew_law: IntArray
     dampening: FloatArray
     skew: BoolArray
+
+    @property
+    def n_scenarios(self) -> int:
+        """``n_s``."""
+        return len(self.scenarios)
 
     @property
     def mtm(self) -> int:
@@ -76,40 +81,46 @@ class ScenarioColumns:
         return self.n_scenarios
 
     @property
-    def up(self) -> int:
+    def up_column(self) -> int:
         """Column of the basis spot-up value."""
         return self.n_scenarios + 1
 
     @property
-    def down(self) -> int:
+    def down_column(self) -> int:
         """Column of the basis spot-down value."""
         return self.n_scenarios + 2
 
 
 def scenario_columns(params: DeriveParams) -> ScenarioColumns:
-    """The :class:`ScenarioColumns` of ``params``."""
-    scenarios = params.scenarios
-    none = DIRECTION_CODES[DeriveVolShock.NONE]
+    """The :class:`ScenarioColumns` of ``params``: its :func:`pmrm2_scenarios` and the three
+    unshocked-vol columns."""
+    scenarios = pmrm2_scenarios(params)
+    table = scenarios.table
+    assert table.up_state is not None  # both set by pmrm2_scenarios
+    assert table.skew is not None
+    plain = np.zeros(3)
     return ScenarioColumns(
-        n_scenarios=len(scenarios),
+        scenarios=scenarios,
         spot=np.array(
-            [s.spot_shock for s in scenarios]
+            [s.spot_shock for s in params.scenarios]
             + [1.0, params.scenario_spot_up, params.scenario_spot_down],
             dtype=np.float64,
         ),
-        codes=np.array([DIRECTION_CODES[s.vol_shock] for s in scenarios] + [none] * 3, np.intp),
-        dampening=np.array([s.dampening for s in scenarios], dtype=np.float64),
-        skew=np.array([s.vol_shock.is_skew for s in scenarios], dtype=np.bool_),
+        moves=scenarios.column("spot_shock"),
+        vol_shocks=np.concatenate([scenarios.column("vol_shock"), plain]),
+        up=np.concatenate([table.up_state, np.zeros(3, dtype=np.bool_)]),
+        skew_law=np.concatenate([table.skew, np.full(3, -1, dtype=np.intp)]),
+        dampening=scenarios.column("weight"),
+        skew=table.skew >= 0,
     )
 
 
 def vol_shock_multipliers(
     seconds: FloatArray, params: DeriveParams
 ) -> tuple[FloatArray, FloatArray]:
-    """Vol multipliers ``(up_e, down_e)`` per expiry, shapes ``(n_e,)``.
-
-    ``m = (30 d / max(t, dte_floor))^power`` with the short-term power when ``t <= 30`` days;
-    ``up = 1 + vol_range_up·m``, ``down = max(0, 1 - vol_range_down·m)``.
+    """Vol multipliers ``(up_e, down_e)`` per expiry, shapes ``(n_e,)``: ``1 + vol_range_up·m``
+    and ``max(0, 1 - vol_range_down·m)``, ``m`` the term factor of :func:`vol_law` (the
+    factors :func:`unit_values` applies, before the up-state floor).
 
     Raises
     ------
@@ -117,17 +128,8 @@ def vol_shock_multipliers(
         If an expiry has expired (``t = 0``) while ``dte_floor_days = 0``: the venue's
         ``PMRMLib_2._addVolShocks`` divides by ``max(secToExpiry, dteFloor)`` and reverts.
     """
-    floor = np.maximum(seconds, params.dte_floor_days * SECONDS_PER_DAY)
-    if np.any(floor <= 0.0):
-        raise ValidationError(
-            "dte_floor_days", params.dte_floor_days, "> 0 for a book with an expired expiry"
-        )
-    tau = VOL_SHOCK_HORIZON / floor
-    power = np.where(seconds <= VOL_SHOCK_HORIZON, params.short_term_power, params.long_term_power)
-    mult = tau**power
-    up = 1.0 + params.vol_range_up * mult
-    down = np.maximum(0.0, 1.0 - params.vol_range_down * mult)
-    return up, down
+    m = vol_law(params).term_factor_seconds(seconds)
+    return 1.0 + params.vol_range_up * m, np.maximum(0.0, 1.0 - params.vol_range_down * m)
 
 
 def static_discounts(
@@ -146,64 +148,34 @@ def static_discounts(
     return pos, np.minimum(1.0 / discount, neg)
 
 
-def skew_vols(chain: Chain, params: DeriveParams, direction: DeriveVolShock) -> FloatArray:
-    """Skew-shocked vol of every option, shape ``(n_o,)`` (``direction`` LINEAR or ABS).
+def unit_values(chain: Chain, columns: ScenarioColumns) -> FloatArray:
+    """Black-76 value of one unit of each option in each column, USD, shape ``(n_o, n_cols)``.
 
-    ``sigma·max(0, 1 + clip(k·cap/k*, -cap, cap))`` with ``k = ln(K/F)`` (``|k|`` for ABS) at the
-    unshocked forward, ``cap = c_base·√T + base_cap`` and
-    ``k* = max(min_k_star, √T·width_scale·(vol_param_static + √T·vol_param_scale))``.
+    Column ``j`` uses the forward ``F_e(s_j) = variable·s_j + fixed`` (``s = columns.spot``)
+    and the vols of
+    the set's vol law (shock ``columns.vol_shocks[j]``, up state ``columns.up[j]``), or of its
+    skew law ``columns.skew_law[j]`` at the unshocked forward; no static discount is applied.
+    A zero forward (spot multiplier 0 on a forward without fixed portion) prices as the
+    venue's Black76 does: call 0, put ``K·D``.
 
     Raises
     ------
     ValidationError
-        If ``k* = 0`` for an option (``min_k_star = 0`` and a zero width term, e.g. an expired
-        expiry): the venue's ``PMRMLib_2._getExpirySkewedShockedMTM`` divides by ``k*`` and
-        reverts.
-    """
-    linear = direction is DeriveVolShock.LINEAR
-    q = np.sqrt(chain.tau)[chain.expiry_index]
-    c_base = params.linear_c_base if linear else params.abs_c_base
-    base_cap = params.linear_base_cap if linear else params.abs_base_cap
-    cap = c_base * q + base_cap
-    k_star = np.maximum(
-        params.min_k_star,
-        q * params.width_scale * (params.vol_param_static + q * params.vol_param_scale),
-    )
-    forward = (chain.variable + chain.fixed)[chain.expiry_index]
-    k = np.log(chain.strike / forward)
-    if not linear:
-        k = np.abs(k)
-    if np.any(k_star <= 0.0):
-        raise ValidationError("min_k_star", params.min_k_star, "> 0 where the skew width is 0")
-    ratio = k * cap / k_star
-    mult = 1.0 + np.where(k >= 0.0, np.minimum(cap, ratio), np.maximum(-cap, ratio))
-    return np.asarray(chain.vol * np.maximum(mult, 0.0), dtype=np.float64)
-
-
-def unit_values(
-    chain: Chain, params: DeriveParams, spot: FloatArray, codes: IntArray
-) -> FloatArray:
-    """Black-76 value of one unit of each option in each column, USD, shape ``(n_o, n_cols)``.
-
-    Column ``j`` uses the forward ``F_e(spot[j]) = variable·spot[j] + fixed`` and the vols of
-    direction ``codes[j]`` (see ``DIRECTION_CODES``); no static discount is applied. A zero
-    forward (spot shock 0 on a forward without fixed portion) prices as the venue's Black76
-    does: call 0, put ``K·D``.
+        If an expiry has expired while ``dte_floor_days = 0`` (see
+        :func:`vol_shock_multipliers`), or if a skew width ``k*`` is 0 for an option held in
+        a book with a skew scenario (``min_k_star = 0`` and an expired expiry): the venue's
+        ``PMRMLib_2._getExpirySkewedShockedMTM`` divides by ``k*`` and reverts.
     """
     e = chain.expiry_index
-    up, down = vol_shock_multipliers(chain.seconds, params)
-    table = np.stack(
-        [
-            chain.vol,
-            np.maximum(params.min_vol_up_shock, chain.vol * up[e]),
-            chain.vol * down[e],
-            skew_vols(chain, params, DeriveVolShock.LINEAR),
-            skew_vols(chain, params, DeriveVolShock.ABS),
-        ],
-        axis=1,
-    )
-    sigma = table[:, codes]  # (n_o, n_cols)
-    forward = chain.variable[e][:, None] * spot[None, :] + chain.fixed[e][:, None]
+    scenarios = columns.scenarios
+    factor = scenarios.vol_law.term_factor_seconds(chain.seconds)[e]
+    sigma = scenarios.vol_law.shock(chain.vol, factor, columns.vol_shocks, columns.up)
+    k = np.log(chain.strike / (chain.variable + chain.fixed)[e])
+    for i, law in enumerate(scenarios.skew_laws):
+        tilted = columns.skew_law == i
+        if tilted.any():
+            sigma[:, tilted] = law.shocked_vols(chain.vol, k, chain.tau[e])[:, None]
+    forward = chain.variable[e][:, None] * columns.spot[None, :] + chain.fixed[e][:, None]
     zero = forward <= 0.0
     prices = price(
         np.where(zero, 1.0, forward),
@@ -265,5 +237,4 @@ def delta_one_pnl(
     risk-cancelling collateral (``amount`` its USD value, ``price`` 1). Broadcasts ``amount``
     and ``price`` against the scenario axis ``(n_s,)`` (pass ``(n, 1)`` for ``n`` accounts).
     """
-    move = columns.spot[: columns.n_scenarios] - 1.0
-    return np.asarray(amount * (move * price) * columns.dampening, dtype=np.float64)
+    return np.asarray(amount * (columns.moves * price) * columns.dampening, dtype=np.float64)
