@@ -39,9 +39,12 @@ _TOTALS = (
     ("span_risk_mm", "SPANRisk MM (sum of CC risks)"),
     ("span_risk_im", "SPANRisk IM (= initial margin)"),
     ("nov", "Net option value NOV (long > 0)"),
+    ("nov/past_expiry", "of which options past expiry, at intrinsic"),
     ("req_mm", "Cash-only Req_MM = max(SPANRisk MM - NOV, 0)"),
     ("req_im", "Cash-only Req_IM = max(SPANRisk IM - NOV, 0)"),
 )
+
+_INDENT = " style='padding-left:2rem'"
 
 
 def _key(cc: str, suffix: str) -> str:
@@ -136,7 +139,7 @@ def span_statement_html(
         cells = "".join(
             f"<td>{_money(float(batch.components[_key(c, suffix)][row]))}</td>" for c in ccs
         )
-        indent = " style='padding-left:2rem'" if suffix.startswith("scan_risk/") else ""
+        indent = _INDENT if suffix.startswith("scan_risk/") else ""
         strong = ("<b>", "</b>") if not suffix else ("", "")
         body.append(
             f"<tr><td class='l'{indent}>{strong[0]}{html.escape(caption)}{strong[1]}</td>"
@@ -148,7 +151,7 @@ def span_statement_html(
         + "</table>"
     )
     totals = "".join(
-        f"<tr><td class='l'>{html.escape(caption)}</td>"
+        f"<tr><td class='l'{_INDENT if '/' in name else ''}>{html.escape(caption)}</td>"
         f"<td>{_money(float(batch.components[name][row]))}</td></tr>"
         for name, caption in _TOTALS
     )

@@ -59,7 +59,8 @@ def to_batch(run: SpanRun, params: SpanParams) -> MarginBatch:
     account currency, coin CCs converted at the index): ``span_risk_mm`` with one child per
     CC (its CC risk) holding ``scan_risk`` (children ``time_risk``, ``price_risk``,
     ``vol_risk``), ``intra_charge``, ``spot_charge``, ``inter_credit`` and ``som``; then
-    ``span_risk_im``, ``nov`` (signed) and the cash-only ``req_mm`` and ``req_im``.
+    ``span_risk_im``, ``nov`` (signed; child ``past_expiry``: the options past expiry at
+    intrinsic value) and the cash-only ``req_mm`` and ``req_im``.
     ``worst_scenario`` is the active scenario of the CC with the largest scan risk
     (:func:`worst_labels`); ``explain`` gives each position's P&L, in the account currency, in
     the active scenario of its own CC.
@@ -70,6 +71,7 @@ def to_batch(run: SpanRun, params: SpanParams) -> MarginBatch:
         "span_risk_mm": f"sum of the CC risks in {ccy} (coin CCs at the current index)",
         "span_risk_im": "ratio(account class 'default') x span_risk_mm",
         "nov": "net option value sum q x V_0 (long > 0)",
+        "nov/past_expiry": "options past expiry at intrinsic value on the index (part of nov)",
         "req_mm": "cash-only maintenance requirement max(span_risk_mm - nov, 0)",
         "req_im": "cash-only initial requirement max(span_risk_im - nov, 0)",
     }
@@ -94,6 +96,7 @@ def to_batch(run: SpanRun, params: SpanParams) -> MarginBatch:
             sources[key] = f"{_CC_SOURCES[name]} ({unit})"
     components["span_risk_im"] = run.span_risk_im
     components["nov"] = run.nov
+    components["nov/past_expiry"] = run.past_expiry_value
     components["req_mm"] = run.req_mm
     components["req_im"] = run.req_im
     quantities = run.book.quantities.tocsr()

@@ -22,6 +22,8 @@ FloatArray = NDArray[np.float64]
 REPRICE_TOLERANCE = 1e-6
 """Relative difference between model value and venue mark above which a warning is noted."""
 _LISTED = 5
+_NAMED = 10
+"""Instruments and accounts named in the note on options past expiry (the rest counted)."""
 _KIND_NAMES = {
     Kind.SPOT: "spot",
     Kind.FUTURE: "future",
@@ -50,6 +52,8 @@ class SpanRun:
         Account-currency units per unit of each CC's money (index of a coin CC), ``(n_cc,)``.
     span_risk_mm, span_risk_im, nov, req_mm, req_im
         Account totals in ``account_currency``, shape ``(a,)``.
+    past_expiry_value
+        The part of ``nov`` of options past expiry (intrinsic value), shape ``(a,)``.
     errors
         Accounts left out → reason.
     notes
@@ -68,13 +72,15 @@ class SpanRun:
     nov: FloatArray
     req_mm: FloatArray
     req_im: FloatArray
+    past_expiry_value: FloatArray
     errors: Mapping[str, str]
     notes: tuple[str, ...]
 
 
 def _own_mark_vols(table: InstrumentTable, market: MarketSnapshot) -> InstrumentTable:
-    """``table`` with every quoted option's vol set to its mark's IV (§4 step 4)."""
-    rows = np.flatnonzero(table.is_option)
+    """``table`` with every quoted option's vol set to its mark's IV (§4 step 4); options
+    past expiry keep no vol (they are valued at intrinsic)."""
+    rows = np.flatnonzero(table.is_option & ~table.past_expiry)
     quotes = [market.quotes.get(table.names[r]) for r in rows.tolist()]
     quoted = np.array([q is not None for q in quotes], dtype=bool)
     if not quoted.any():
@@ -152,7 +158,7 @@ def _assign(
 def _reprice_note(table: InstrumentTable, market: MarketSnapshot, values: FloatArray) -> str | None:
     """Options whose model value at the mark's vol misses the venue mark."""
     off: list[str] = []
-    for r in np.flatnonzero(table.is_option).tolist():
+    for r in np.flatnonzero(table.is_option & ~table.past_expiry).tolist():
         quote = market.quotes.get(table.names[r])
         inst = table.instruments[r]
         if quote is None or not isinstance(inst, Option):
@@ -170,6 +176,30 @@ def _reprice_note(table: InstrumentTable, market: MarketSnapshot, values: FloatA
         f"span: warning: the model value at the mark IV and the snapshot forward does not "
         f"reprice the venue mark within {REPRICE_TOLERANCE:g} relative for {len(off)} "
         f"option(s): {shown}{more}; the model value is used as V_0"
+    )
+
+
+def _past_expiry_note(table: InstrumentTable, book: Book) -> str | None:
+    """The options past expiry that computed accounts hold, and those accounts (§12)."""
+    cols = np.flatnonzero(table.past_expiry)
+    if cols.size == 0:
+        return None
+    held = book.quantities[:, cols].tocsc()
+    held.eliminate_zeros()
+    cols = cols[np.diff(held.indptr) > 0]
+    if cols.size == 0:
+        return None
+    holders = [a for a, h in zip(book.accounts, book.holders(cols).tolist(), strict=True) if h]
+    names = ", ".join(table.names[c] for c in cols[:_NAMED].tolist())
+    more = f" and {cols.size - _NAMED} more" if cols.size > _NAMED else ""
+    shown = ", ".join(holders[:_NAMED])
+    others = f" and {len(holders) - _NAMED} more" if len(holders) > _NAMED else ""
+    return (
+        f"span: warning: {cols.size} option(s) past expiry, which should already have been "
+        f"settled, valued at intrinsic value on the index (no time value, no vol "
+        f"sensitivity; each risk array scenario is the intrinsic value at its price move; "
+        f"short ones still count in the short option minimum): {names}{more}; held by "
+        f"{len(holders)} account(s): {shown}{others}"
     )
 
 
@@ -192,7 +222,7 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
         Accounts holding an instrument without market data, without a CC in the pack or
         outside every tier of its CC are in ``errors``; currency balances are collateral.
     """
-    prepared = prepare_book(book, market)
+    prepared = prepare_book(book, market, expired_at_intrinsic=True)
     table = _own_mark_vols(prepared.table, market)
     cc_of, bad = _assign(table, params)
     good, rejected = set_aside(prepared.book, bad)
@@ -219,10 +249,12 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
     n = len(statements)
     cc_risk = np.zeros((a, n))
     nov = np.zeros(a)
+    past_expiry = np.zeros(a)
     for k, s in enumerate(statements):
         total = s.scan_risk + s.intra_charge + s.spot_charge - credit[:, k]
         cc_risk[:, k] = np.maximum(total, s.som)
         nov += s.nov * to_account[k]
+        past_expiry += s.past_expiry_value * to_account[k]
     mm = cc_risk @ to_account if n else np.zeros(a)
     mm = np.maximum(mm, 0.0)
     im = params.ratio() * mm
@@ -239,9 +271,9 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
                 f"span: {s.arrays.cc.id} amounts in {s.arrays.cc.settlement_currency} converted "
                 f"at the index, {rate:.10g} {params.account_currency} each"
             )
-    note = _reprice_note(table, market, values)
-    if note is not None:
-        notes.append(note)
+    for note in (_reprice_note(table, market, values), _past_expiry_note(table, good)):
+        if note is not None:
+            notes.append(note)
     return SpanRun(
         book=good,
         table=table,
@@ -255,6 +287,7 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
         nov=nov,
         req_mm=np.maximum(mm - nov, 0.0),
         req_im=np.maximum(im - nov, 0.0),
+        past_expiry_value=past_expiry,
         errors=errors,
         notes=tuple(notes),
     )
