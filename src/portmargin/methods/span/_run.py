@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from portmargin.instruments import Option
 from portmargin.market import MarketSnapshot
 from portmargin.methods.span._arrays import cc_arrays, reference_price, tier_of
-from portmargin.methods.span._params import SpanParams, settlement_key
+from portmargin.methods.span._params import InterSpread, SpanParams, settlement_key
 from portmargin.methods.span._statement import CCStatement, cc_statement, inter_credits
 from portmargin.risk import STABLECOINS, Book, InstrumentTable, Kind, prepare_book, set_aside
 
@@ -45,15 +46,30 @@ class SpanRun:
     inter_credit
         Credit per CC after the scan-risk cap, CC money, shape ``(a, n_cc)``.
     inter_spreads
-        Inter spreads formed per definition (ascending priority), shape ``(a, k)``.
+        Inter spreads formed per definition that may form (ascending priority; in segregated
+        scope without ``credit_across_currencies`` only those within one settlement
+        sub-account), shape ``(a, k)``.
     cc_risk
         ``max(scan + intra + spot - credit, SOM)`` per CC, CC money, shape ``(a, n_cc)``.
     to_account
         Account-currency units per unit of each CC's money (index of a coin CC), ``(n_cc,)``.
+    to_row
+        Row-currency units per unit of each CC's money, ``(n_cc,)``: ``to_account`` in multi
+        scope, 1 in segregated scope (nothing converted).
+    pool_of
+        Collateral pool of every CC, ``(n_cc,)``: 0 in multi scope; in segregated scope the
+        index of its settlement sub-account.
+    row_account, row_pool
+        Account (index into ``book.accounts``) and pool of each of the ``r`` result rows,
+        account-major: every account once in multi scope; in segregated scope one row per
+        sub-account in which the account holds a position.
+    currency
+        Currency of every row, ``(r,)``: ``account_currency`` in multi scope; in segregated
+        scope the currency the row's positions settle in.
     span_risk_mm, span_risk_im, nov, req_mm, req_im
-        Account totals in ``account_currency``, shape ``(a,)``.
+        Row totals in the row's currency, shape ``(r,)``.
     past_expiry_value
-        The part of ``nov`` of options past expiry (intrinsic value), shape ``(a,)``.
+        The part of ``nov`` of options past expiry (intrinsic value), shape ``(r,)``.
     errors
         Accounts left out → reason.
     notes
@@ -67,6 +83,11 @@ class SpanRun:
     inter_spreads: FloatArray
     cc_risk: FloatArray
     to_account: FloatArray
+    to_row: FloatArray
+    pool_of: NDArray[np.intp]
+    row_account: NDArray[np.intp]
+    row_pool: NDArray[np.intp]
+    currency: NDArray[np.object_]
     span_risk_mm: FloatArray
     span_risk_im: FloatArray
     nov: FloatArray
@@ -203,6 +224,95 @@ def _past_expiry_note(table: InstrumentTable, book: Book) -> str | None:
     )
 
 
+def _formable(statements: Sequence[CCStatement], params: SpanParams) -> list[InterSpread]:
+    """The pack's inter spreads that may form: all of them, except in segregated scope
+    without ``credit_across_currencies`` those whose legs settle in different sub-accounts."""
+    if params.collateral.cross_currency_credit:
+        return list(params.inter_spread)
+    pool = {c.id: params.sub_account(c) for c in params.cc}
+    return [sd for sd in params.inter_spread if len({pool[leg.cc] for leg in sd.legs}) == 1]
+
+
+def _pools(
+    statements: Sequence[CCStatement], params: SpanParams
+) -> tuple[NDArray[np.intp], tuple[str, ...]]:
+    """Pool (collateral sub-account) of every CC and the pool keys: one pool in multi scope,
+    one per settlement sub-account (first-seen order) in segregated scope."""
+    if not params.collateral.segregated:
+        return np.zeros(len(statements), dtype=np.intp), (params.account_currency,)
+    keys = tuple(dict.fromkeys(params.sub_account(s.arrays.cc) for s in statements))
+    pools = [keys.index(params.sub_account(s.arrays.cc)) for s in statements]
+    return np.array(pools, dtype=np.intp), keys
+
+
+def _rows(
+    statements: Sequence[CCStatement],
+    pool_of: NDArray[np.intp],
+    n_pools: int,
+    a: int,
+    segregated: bool,
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """``(account, pool)`` of every result row, account-major: every account in multi
+    scope; in segregated scope every pool in which the account holds a position."""
+    if not segregated:
+        return np.arange(a, dtype=np.intp), np.zeros(a, dtype=np.intp)
+    held = np.zeros((a, n_pools), dtype=bool)
+    for s, p in zip(statements, pool_of.tolist(), strict=True):
+        held[:, p] |= s.held
+    account, pool = np.nonzero(held)
+    return account.astype(np.intp), pool.astype(np.intp)
+
+
+def _row_currencies(
+    statements: Sequence[CCStatement],
+    pool_of: NDArray[np.intp],
+    keys: tuple[str, ...],
+    rows: tuple[NDArray[np.intp], NDArray[np.intp]],
+    quantities: sp.csr_array,
+    table: InstrumentTable,
+    params: SpanParams,
+) -> NDArray[np.object_]:
+    """Currency of every row: ``account_currency`` in multi scope. In segregated scope the
+    currency the account's positions of the sub-account settle in (e.g. ``USDC``, so that
+    the row meets the equity held in it); positions of one stablecoin sub-account settled in
+    several stablecoins give the settlement currency of the pack's first CC of it."""
+    account, pool = rows
+    if not params.collateral.segregated:
+        return np.full(account.size, params.account_currency, dtype=object)
+    out = np.empty(account.size, dtype=object)
+    for p, key in enumerate(keys):
+        ccs = [s for s, q in zip(statements, pool_of.tolist(), strict=True) if q == p]
+        cols = np.concatenate([s.arrays.columns for s in ccs])
+        codes = table.settlement_currency[cols].astype(str)
+        names, code = np.unique(codes, return_inverse=True)
+        onehot = sp.csr_array(
+            (np.ones(cols.size), (np.arange(cols.size), code.ravel())),
+            shape=(cols.size, names.size),
+        )
+        held = abs(quantities[:, cols]) @ onehot
+        mine = np.flatnonzero(pool == p)
+        counts = np.asarray(held.toarray() > 0)[account[mine]]
+        single = counts.sum(axis=1) == 1
+        fallback = ccs[0].arrays.cc.settlement_currency.upper() if len(ccs) else key
+        out[mine] = np.where(single, names[np.argmax(counts, axis=1)], fallback)
+    return out
+
+
+def _segregated_note(params: SpanParams) -> str:
+    across = (
+        "form (credit_across_currencies = true)"
+        if params.collateral.credit_across_currencies
+        else "do not form (assumption: the spec is silent; credit_across_currencies = false)"
+    )
+    return (
+        "span: segregated collateral scope (specs/span.md §9, lifecycle.md §1): one row per "
+        "account and settlement sub-account (every stablecoin as one), in the currency its "
+        "positions settle in; nothing is converted: CC risks, NOV and requirements are summed "
+        f"per sub-account (account_currency {params.account_currency} is not used); inter "
+        f"spreads between CCs of different settlement currencies {across}"
+    )
+
+
 def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
     """SPAN statement of every account of ``book`` (``specs/span.md`` §4-§9).
 
@@ -238,7 +348,7 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
         arrays = cc_arrays(cc, params.defaults, table, cols, reference_price(cc, market))
         values[cols] = arrays.value
         statements.append(cc_statement(quantities[:, cols].tocsr(), arrays))
-    credit, spreads = inter_credits(statements, params.inter_spread)
+    credit, spreads = inter_credits(statements, _formable(statements, params))
     account_rate = _usd_rate(params.account_currency, market)
     to_account = np.array(
         [
@@ -246,18 +356,32 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
             for s in statements
         ]
     )
+    segregated = params.collateral.segregated
+    to_row = np.ones(len(statements)) if segregated else to_account
     n = len(statements)
     cc_risk = np.zeros((a, n))
-    nov = np.zeros(a)
-    past_expiry = np.zeros(a)
     for k, s in enumerate(statements):
         total = s.scan_risk + s.intra_charge + s.spot_charge - credit[:, k]
         cc_risk[:, k] = np.maximum(total, s.som)
-        nov += s.nov * to_account[k]
-        past_expiry += s.past_expiry_value * to_account[k]
-    mm = cc_risk @ to_account if n else np.zeros(a)
-    mm = np.maximum(mm, 0.0)
+    pool_of, keys = _pools(statements, params)
+    rows = _rows(statements, pool_of, len(keys), a, segregated)
+    currency = _row_currencies(statements, pool_of, keys, rows, quantities, table, params)
+    # (n_cc, n_pools): each CC's money in its pool's row currency
+    to_pool = np.zeros((n, len(keys)))
+    to_pool[np.arange(n), pool_of] = to_row
+
+    def per_row(amounts: FloatArray) -> FloatArray:
+        """``(a, n_cc)`` CC amounts summed per row, in the row's currency."""
+        pooled = amounts @ to_pool if n else np.zeros((a, len(keys)))
+        result: FloatArray = pooled[rows[0], rows[1]]
+        return result
+
+    mm = np.maximum(per_row(cc_risk), 0.0)
     im = params.ratio() * mm
+    nov = per_row(np.column_stack([s.nov for s in statements]) if n else np.zeros((a, 0)))
+    past_expiry = per_row(
+        np.column_stack([s.past_expiry_value for s in statements]) if n else np.zeros((a, 0))
+    )
     notes = [
         "span: combined commodities per underlying and settlement currency; every "
         "stablecoin settles as USD; currency balances are collateral and carry no requirement",
@@ -265,12 +389,15 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
         "span: MM = SPANRisk_MM, IM = SPANRisk_IM (equity including option values); "
         "cash-only requirements req_mm / req_im = max(risk - NOV, 0)",
     ]
-    for s, rate in zip(statements, to_account, strict=True):
-        if s.arrays.coin:
-            notes.append(
-                f"span: {s.arrays.cc.id} amounts in {s.arrays.cc.settlement_currency} converted "
-                f"at the index, {rate:.10g} {params.account_currency} each"
-            )
+    if segregated:
+        notes.append(_segregated_note(params))
+    else:
+        for s, rate in zip(statements, to_account, strict=True):
+            if s.arrays.coin:
+                notes.append(
+                    f"span: {s.arrays.cc.id} amounts in {s.arrays.cc.settlement_currency} "
+                    f"converted at the index, {rate:.10g} {params.account_currency} each"
+                )
     for note in (_reprice_note(table, market, values), _past_expiry_note(table, good)):
         if note is not None:
             notes.append(note)
@@ -282,6 +409,11 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
         inter_spreads=spreads,
         cc_risk=cc_risk,
         to_account=to_account,
+        to_row=to_row,
+        pool_of=pool_of,
+        row_account=rows[0],
+        row_pool=rows[1],
+        currency=currency,
         span_risk_mm=mm,
         span_risk_im=im,
         nov=nov,
