@@ -392,6 +392,10 @@ def run_span(book: Book, market: MarketSnapshot, params: SpanParams) -> SpanRun:
     if segregated:
         notes.append(_segregated_note(params))
     else:
+        notes.append(
+            "span: multi collateral scope (specs/span.md §9): one row per account, every CC "
+            f"risk summed in {params.account_currency}"
+        )
         for s, rate in zip(statements, to_account, strict=True):
             if s.arrays.coin:
                 notes.append(
