@@ -8,6 +8,7 @@ inter spread ``BTC-BTC`` : ``ETH-USD`` 1 : 12 at 50 % across the two settlement 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,12 @@ from span_support import (
 
 from portmargin.core import ValidationError
 from portmargin.instruments import Currency
-from portmargin.io.report import span_active_scenarios, span_statement_html
+from portmargin.io.report import (
+    AccountReport,
+    span_active_scenarios,
+    span_statement_html,
+    write_account_report,
+)
 from portmargin.methods import get_method, run_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book
@@ -223,3 +229,20 @@ def test_segregated_scope_passes_the_method_check() -> None:
     method = get_method("span")
     data = pack("span/btc-eth-2021-11", collateral={"scope": "segregated"})
     check_method(method, params=method.params_from_mapping(data), examples=5)
+
+
+def test_account_report_of_a_segregated_account(tmp_path: Path) -> None:
+    method = get_method("span")
+    p = method.params_from_mapping(two_currency_pack(scope="segregated"))
+    pf = Portfolio.from_positions(
+        "y", [Position(instrument=PERP, quantity=2.0), Position(instrument=E, quantity=-24.0)]
+    )
+    batch = run_method(method, Book.from_portfolios([pf]), example_market(), p)
+    index = write_account_report(
+        AccountReport(batch=batch, portfolios=(pf,), market=example_market(), params=p), tmp_path
+    )
+    (page,) = (index.parent / "accounts").glob("*.html")
+    text = page.read_text(encoding="utf-8")
+    assert text.count("Sub-account totals (segregated)") == 2
+    assert "17,280.00" in text
+    assert "0.37" in text
