@@ -30,7 +30,7 @@ OPTIONAL = {
 """(pack, key path) → why deleting that key is not an error."""
 
 SPAN_DEFAULTED = re.compile(
-    r"(schema_version|business_date|account_currency"
+    r"(schema_version|business_date|account_currency|collateral\.scope"
     r"|defaults\.(lookahead_days|price_floor_fraction|min_vol|extreme_multiplier"
     r"|extreme_cover_fraction|delta_points|delta_weights)"
     r"|cc\[\d+\]\.(reference_price|vol_scan\.(mode|term_power)|wpr_method|delta_scaling_factor"

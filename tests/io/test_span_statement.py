@@ -65,7 +65,12 @@ def test_statement_shows_the_worked_example(example: tuple[MarginBatch, Portfoli
     batch, pf = example
     active = span_active_scenarios([pf], example_market(), params())
     assert active == {
-        "x": {"BTC-USD": "15 (extreme up, cover fraction)", "ETH-USD": "14 (price -1, vol down)"}
+        "x": {
+            "USD": {
+                "BTC-USD": "15 (extreme up, cover fraction)",
+                "ETH-USD": "14 (price -1, vol down)",
+            }
+        }
     }
     page = span_statement_html(batch, 0, active["x"])
     for name, printed in PRINTED.items():
@@ -116,7 +121,10 @@ def test_the_account_page_carries_the_statement(
     page = pages[0].read_text(encoding="utf-8")
     assert "<h2>SPAN statement</h2>" in page
     assert (
-        span_statement_html(batch, 0, {"BTC-USD": "x", "ETH-USD": "y"}).split("</tr>", 2)[2] in page
+        span_statement_html(batch, 0, {"USD": {"BTC-USD": "x", "ETH-USD": "y"}}).split("</tr>", 2)[
+            2
+        ]
+        in page
     )
     assert "15 (extreme up, cover fraction)" in page
     for printed in PRINTED.values():

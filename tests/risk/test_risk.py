@@ -19,6 +19,8 @@ from portmargin.risk import (
     resolve_instruments,
     scenario_pnl,
     set_aside,
+    unit_values,
+    with_expired_at_intrinsic,
 )
 from portmargin.scenarios import Scenario, ScenarioSet, VolShockLaw
 
@@ -76,6 +78,35 @@ def test_missing_data_is_listed_not_raised(demo_snapshot: MarketSnapshot) -> Non
     assert list(table.usable) == [False, False, True]
     with pytest.raises(MarketDataError, match="ETH-26JUN20-200-C"):
         build_risk_array(table, GRID)
+
+
+def test_options_past_expiry_at_intrinsic_on_the_index(demo_snapshot: MarketSnapshot) -> None:
+    names = ["ETH-26JUN20-200-C", "BTC-21MAY20-9000-C", "BTC-21MAY20-9000-P", "BTC-PERPETUAL"]
+    table = resolve_instruments([parse_instrument(n) for n in names], demo_snapshot)
+    revived = with_expired_at_intrinsic(table)
+    assert list(revived.past_expiry) == [False, True, True, False]
+    assert list(revived.missing) == ["ETH-26JUN20-200-C"]  # no ETH index: still missing
+    index = demo_snapshot.index("BTC")
+    assert revived.forward[1:3].tolist() == [index, index]
+    assert revived.tau[1:3].tolist() == [0.0, 0.0]
+    values = unit_values(revived)
+    # inverse options: intrinsic in coin, max(+-(S - K), 0) / S
+    assert values[1] == pytest.approx(max(index - 9000.0, 0.0) / index, rel=1e-15)
+    assert values[2] == pytest.approx(max(9000.0 - index, 0.0) / index, rel=1e-15, abs=0.0)
+    assert with_expired_at_intrinsic(revived) is revived
+    prepared = prepare_book(
+        Book.from_portfolios(
+            [
+                Portfolio.from_positions(
+                    "old", [Position(instrument=parse_instrument(names[1]), quantity=1.0)]
+                )
+            ]
+        ),
+        demo_snapshot,
+        expired_at_intrinsic=True,
+    )
+    assert prepared.errors == {}
+    assert list(prepared.table.past_expiry) == [True]
 
 
 def test_delta_one_closed_forms(risk: RiskArray) -> None:

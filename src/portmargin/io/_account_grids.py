@@ -491,14 +491,15 @@ def _span(run: _Run) -> dict[str, list[ScenarioGrid]]:
         )
         spec = (
             f"{cc.id}: SPAN scenarios",
-            params.account_currency,
+            # segregated scope: the CC's own money, as in its statement row
+            cc.settlement_currency if params.collateral.segregated else params.account_currency,
             "weighted P&L of the CC's positions (extreme moves x the cover fraction); the scan "
             "risk is the largest weighted loss",
             scenarios,
             layout,
         )
         rows = np.flatnonzero(s.held)
-        pnl = -s.loss[rows] * result.to_account[k]
+        pnl = -s.loss[rows] * result.to_row[k]
         for a, g in _by_label(run, result.book, rows, spec, pnl).items():
             out.setdefault(a, []).append(g)
     return out

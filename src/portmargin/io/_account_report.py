@@ -441,9 +441,10 @@ def _account_page(
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class _Extras:
     """Method-specific inputs of the account pages: the active scenario of each combined
-    commodity (``span``), and the scenario P&L with its probabilities (``var``)."""
+    commodity per row currency (``span``), and the scenario P&L with its probabilities
+    (``var``)."""
 
-    span_active: Mapping[str, Mapping[str, str]]
+    span_active: Mapping[str, Mapping[str, Mapping[str, str]]]
     var_pnl: Mapping[str, NDArray[np.float64]]
     var_weights: NDArray[np.float64]
 

@@ -1,7 +1,7 @@
 """A SPAN result laid out as a clearing statement (``specs/span.md`` sections 5-9).
 
 Amounts are read from the components of a ``span`` :class:`~portmargin.results.MarginBatch`
-(``span_risk_mm/<CC>/scan_risk`` etc., every amount in the account currency); the active
+(``span_risk_mm/<CC>/scan_risk`` etc., every amount in the row's currency); the active
 scenario of each combined commodity comes from :func:`span_active_scenarios`, which re-runs
 the method's scan on the accounts shown.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from portmargin.core import ValidationError
 from portmargin.market import MarketSnapshot
-from portmargin.methods.span import SCENARIO_LABELS, SpanParams, run_span
+from portmargin.methods.span import SCENARIO_LABELS, SEGREGATED_TOTAL, SpanParams, run_span
 from portmargin.portfolio import Portfolio
 from portmargin.results import MarginBatch
 from portmargin.risk import Book
@@ -39,9 +39,12 @@ _TOTALS = (
     ("span_risk_mm", "SPANRisk MM (sum of CC risks)"),
     ("span_risk_im", "SPANRisk IM (= initial margin)"),
     ("nov", "Net option value NOV (long > 0)"),
+    ("nov/past_expiry", "of which options past expiry, at intrinsic"),
     ("req_mm", "Cash-only Req_MM = max(SPANRisk MM - NOV, 0)"),
     ("req_im", "Cash-only Req_IM = max(SPANRisk IM - NOV, 0)"),
 )
+
+_INDENT = " style='padding-left:2rem'"
 
 
 def _key(cc: str, suffix: str) -> str:
@@ -56,23 +59,31 @@ def _money(x: float) -> str:
 
 def span_active_scenarios(
     portfolios: Sequence[Portfolio], market: MarketSnapshot, params: SpanParams
-) -> dict[str, dict[str, str]]:
-    """Account → combined commodity held → its active scenario (``"15 (extreme up, ...)"``).
+) -> dict[str, dict[str, dict[str, str]]]:
+    """Account → row currency → combined commodity held in that row → its active scenario
+    (``"15 (extreme up, ...)"``).
 
-    Runs :func:`portmargin.methods.span.run_span` on ``portfolios`` (accounts it cannot
-    margin are left out).
+    One row currency per account in multi scope (the pack's account currency); one per
+    settlement sub-account held in segregated scope. Runs
+    :func:`portmargin.methods.span.run_span` on ``portfolios`` (accounts it cannot margin
+    are left out).
     """
     run = run_span(Book.from_portfolios(portfolios), market, params)
-    accounts = np.array(run.book.accounts, dtype=object)
+    accounts = np.array(run.book.accounts, dtype=object)[run.row_account]
     labels = np.array(SCENARIO_LABELS, dtype=object)
-    out: dict[str, dict[str, str]] = {}
-    for s in run.statements:
-        rows = np.flatnonzero(s.held)
-        for account, label in zip(
-            accounts[rows].tolist(), labels[s.active[rows]].tolist(), strict=True
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for k, s in enumerate(run.statements):
+        acc = run.row_account
+        rows = np.flatnonzero((run.row_pool == run.pool_of[k]) & s.held[acc])
+        for account, currency, label in zip(
+            accounts[rows].tolist(),
+            run.currency[rows].tolist(),
+            labels[s.active[acc[rows]]].tolist(),
+            strict=True,
         ):
-            if account not in run.errors:
-                out.setdefault(str(account), {})[s.arrays.cc.id] = str(label)
+            out.setdefault(str(account), {}).setdefault(str(currency), {})[s.arrays.cc.id] = str(
+                label
+            )
     return out
 
 
@@ -93,7 +104,7 @@ def _ccs(batch: MarginBatch, row: int, active: Mapping[str, str] | None) -> list
 
 
 def span_statement_html(
-    batch: MarginBatch, row: int, active: Mapping[str, str] | None = None
+    batch: MarginBatch, row: int, active: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
     """Clearing statement of row ``row`` of a ``span`` batch as HTML tables.
 
@@ -102,11 +113,13 @@ def span_statement_html(
     batch
         Result of the ``span`` method.
     row
-        Row of the account (one per account, in the pack's account currency).
+        Row of the account (one per account in the pack's account currency; in segregated
+        scope one per settlement sub-account, in its currency).
     active
-        Combined commodity → active scenario label of this account
-        (:func:`span_active_scenarios`); when None, CCs with any non-zero amount are listed
-        and the active scenario is not named.
+        The account's entry of :func:`span_active_scenarios`: row currency → combined
+        commodity → active scenario label; the row shows the CCs of its currency. When None,
+        CCs with any non-zero amount in the row are listed and the active scenario is not
+        named.
 
     Returns
     -------
@@ -126,17 +139,18 @@ def span_statement_html(
     if not 0 <= row < len(batch):
         raise ValidationError("row", row, f"a row of the batch (0..{len(batch) - 1})")
     ccy = html.escape(str(batch.currency[row]))
-    ccs = _ccs(batch, row, active)
+    labels = None if active is None else active.get(str(batch.currency[row]), {})
+    ccs = _ccs(batch, row, labels)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ccs)
     body = []
-    if active is not None:
-        cells = "".join(f"<td class='l'>{html.escape(active[c])}</td>" for c in ccs)
+    if labels is not None:
+        cells = "".join(f"<td class='l'>{html.escape(labels[c])}</td>" for c in ccs)
         body.append(f"<tr><td class='l'>Active scenario</td>{cells}</tr>")
     for suffix, caption in _CC_LINES:
         cells = "".join(
             f"<td>{_money(float(batch.components[_key(c, suffix)][row]))}</td>" for c in ccs
         )
-        indent = " style='padding-left:2rem'" if suffix.startswith("scan_risk/") else ""
+        indent = _INDENT if suffix.startswith("scan_risk/") else ""
         strong = ("<b>", "</b>") if not suffix else ("", "")
         body.append(
             f"<tr><td class='l'{indent}>{strong[0]}{html.escape(caption)}{strong[1]}</td>"
@@ -148,14 +162,23 @@ def span_statement_html(
         + "</table>"
     )
     totals = "".join(
-        f"<tr><td class='l'>{html.escape(caption)}</td>"
+        f"<tr><td class='l'{_INDENT if '/' in name else ''}>{html.escape(caption)}</td>"
         f"<td>{_money(float(batch.components[name][row]))}</td></tr>"
         for name, caption in _TOTALS
     )
+    if batch.sources.get("span_risk_mm") == SEGREGATED_TOTAL:
+        title = "Sub-account totals (segregated)"
+        note = (
+            f"Segregated collateral: this row margins the {ccy}-settled CCs only, against the "
+            f"{ccy} equity; nothing is converted"
+        )
+    else:
+        title = "Account totals"
+        note = "Coin-settled CCs are converted at the current index"
     return (
         per_cc
-        + f"<table class='statement'><tr><th class='l'>Account totals</th><th>{ccy}</th></tr>"
+        + f"<table class='statement'><tr><th class='l'>{title}</th><th>{ccy}</th></tr>"
         + totals
-        + "</table><p class='note'>Coin-settled CCs are converted at the current index; "
+        + f"</table><p class='note'>{note}; "
         "the inter-commodity credit is capped at the CC's scan risk.</p>"
     )

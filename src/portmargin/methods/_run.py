@@ -23,6 +23,7 @@ from portmargin.risk import (
     oversized_accounts,
     price_snapshot,
     resolve_instruments,
+    with_expired_at_intrinsic,
 )
 
 __all__ = ["RunOptions", "run_method"]
@@ -88,7 +89,8 @@ def run_method(
       account's rows in that currency, and the margin ratio (their MM over equity). An
       account with one currency of rows values all its holdings into that currency; an
       account with rows in several currencies (margined separately per currency) counts in
-      each the holdings settled in that currency.
+      each the holdings settled in that currency. Options past expiry count at intrinsic
+      value on the index.
 
     Returns
     -------
@@ -111,7 +113,9 @@ def run_method(
 def _account_for(
     book: Book, batch: MarginBatch, market: MarketSnapshot, rejected: dict[str, str]
 ) -> MarginBatch:
-    table = resolve_instruments(book.instruments, market)
+    # options past expiry count at intrinsic value: only a method that margins them (e.g.
+    # span) returns rows for their holders, every other method reports them as errors
+    table = with_expired_at_intrinsic(resolve_instruments(book.instruments, market))
     equity = account_equity(book, table)
     rows = _book_rows(book, batch)
     covered = np.zeros(len(book.accounts), dtype=bool)

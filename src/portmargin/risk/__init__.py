@@ -22,7 +22,7 @@ from portmargin.risk._prepare import (
     set_aside,
 )
 from portmargin.risk._priced import PricedSnapshot, price_snapshot, resolve_instruments
-from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
+from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind, with_expired_at_intrinsic
 from portmargin.risk._worst import (
     ScenarioExplainer,
     WorstLoss,
@@ -64,6 +64,7 @@ __all__ = [
     "tail_size",
     "unit_values",
     "var_es",
+    "with_expired_at_intrinsic",
     "worst_group",
     "worst_loss",
 ]

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from portmargin.market import MarketSnapshot
 from portmargin.risk._book import Book
 from portmargin.risk._priced import resolve_instruments
-from portmargin.risk._table import InstrumentTable
+from portmargin.risk._table import InstrumentTable, with_expired_at_intrinsic
 
 __all__ = ["PreparedBook", "group_columns", "prepare_book", "scenario_pnl", "set_aside"]
 
@@ -42,12 +42,20 @@ class PreparedBook:
     unlisted: Mapping[str, tuple[str, ...]]
 
 
-def prepare_book(book: Book, market: MarketSnapshot) -> PreparedBook:
+def prepare_book(
+    book: Book, market: MarketSnapshot, *, expired_at_intrinsic: bool = False
+) -> PreparedBook:
     """Resolve ``book``'s instruments against ``market``; accounts holding an unpriceable
     instrument (missing market data, or not listed by a snapshot that does not allow unlisted
     instruments) go to ``errors`` and the rest, restricted to priceable columns, is returned
-    with the unlisted instruments each account holds."""
+    with the unlisted instruments each account holds.
+
+    With ``expired_at_intrinsic``, options past expiry are priced at intrinsic value on the
+    index (:func:`~portmargin.risk.with_expired_at_intrinsic`) instead of making their
+    holders errors; ``table.past_expiry`` marks them."""
     table = resolve_instruments(book.instruments, market)
+    if expired_at_intrinsic:
+        table = with_expired_at_intrinsic(table)
     usable = table.usable
     bad_cols = np.flatnonzero(~usable)
     held = book.quantities[:, bad_cols].tocsr()

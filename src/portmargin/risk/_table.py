@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -25,7 +26,7 @@ from portmargin.instruments import (
 )
 from portmargin.market import MarketSnapshot
 
-__all__ = ["STABLECOINS", "InstrumentTable", "Kind", "resolve_fresh"]
+__all__ = ["STABLECOINS", "InstrumentTable", "Kind", "resolve_fresh", "with_expired_at_intrinsic"]
 
 STABLECOINS = frozenset({"USD", "USDC", "USDT", "DAI", "USDE"})
 """Currencies valued at 1 USD (a de-peg is a scenario, not a price)."""
@@ -112,6 +113,12 @@ class InstrumentTable:
     def is_option(self) -> NDArray[np.bool_]:
         """Mask of option rows."""
         result: NDArray[np.bool_] = self.kind == Kind.OPTION
+        return result
+
+    @property
+    def past_expiry(self) -> NDArray[np.bool_]:
+        """Mask of options whose expiry is at or before the valuation time (``tau <= 0``)."""
+        result: NDArray[np.bool_] = self.is_option & (self.expiry_ms > 0) & (self.tau <= 0.0)
         return result
 
     @property
@@ -292,6 +299,40 @@ def resolve_fresh(instruments: Sequence[Instrument], market: MarketSnapshot) -> 
         df=df,
         missing=MappingProxyType(missing),
         unlisted=unlisted,
+    )
+
+
+def with_expired_at_intrinsic(table: InstrumentTable) -> InstrumentTable:
+    """``table`` with its options past expiry priced at intrinsic value instead of missing.
+
+    :func:`resolve_fresh` lists an option whose expiry is at or before the valuation time in
+    ``missing``. Here every such row whose underlying has an index gets ``forward`` = the
+    index (USD per coin: the price the option settles against once no time is left),
+    ``tau = 0``, ``sigma = 0`` and ``df = 1``, and leaves ``missing``: every pricer then
+    values it at intrinsic, ``max(F - K, 0)`` (call) or ``max(K - F, 0)`` (put), under any
+    price move, with no time value and no vol sensitivity (``pricing-conventions.md`` §2.3).
+    Rows without an index stay missing. ``table`` itself is returned when nothing changes.
+    """
+    rows = np.flatnonzero(
+        table.past_expiry
+        & np.isfinite(table.index)
+        & np.array([n in table.missing for n in table.names], dtype=bool)
+    )
+    if rows.size == 0:
+        return table
+    revived = {table.names[r] for r in rows.tolist()}
+    forward, tau, sigma, df = (a.copy() for a in (table.forward, table.tau, table.sigma, table.df))
+    forward[rows] = table.index[rows]
+    tau[rows] = 0.0
+    sigma[rows] = 0.0
+    df[rows] = 1.0
+    return dataclasses.replace(
+        table,
+        forward=forward,
+        tau=tau,
+        sigma=sigma,
+        df=df,
+        missing=MappingProxyType({n: r for n, r in table.missing.items() if n not in revived}),
     )
 
 

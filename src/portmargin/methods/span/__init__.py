@@ -11,8 +11,10 @@ linear and ``BTC-BTC`` coin-settled):
 - inter-commodity credits on the weighted price risk, capped at the scan risk;
 - short option minimum; ``CCRisk = max(scan + intra + spot - credit, SOM)``.
 
-``SPANRisk_MM`` is the sum of CC risks in the account currency (coin CCs at the index);
-``IM = ratio x MM``; the cash-only requirements subtract the net option value.
+``SPANRisk_MM`` is the sum of CC risks in the account currency (coin CCs at the index), or,
+in ``segregated`` collateral scope, per settlement sub-account in its own currency (nothing
+converted); ``IM = ratio x MM``; the cash-only requirements subtract the net option value.
+Options past expiry are valued at intrinsic on the index, with a warning note.
 Amounts: CC money (USD or coin) per CC, account currency for totals; quantities > 0 long;
 loss > 0 in risk arrays; requirements >= 0.
 """
@@ -26,8 +28,10 @@ from portmargin.methods.span._arrays import (
     reference_price,
     tier_of,
 )
-from portmargin.methods.span._method import Span, to_batch, worst_labels
+from portmargin.methods.span._method import SEGREGATED_TOTAL, Span, to_batch, worst_labels
 from portmargin.methods.span._params import (
+    Collateral,
+    CollateralScope,
     CombinedCommodity,
     ContractEntry,
     InterLeg,
@@ -54,9 +58,12 @@ from portmargin.methods.span._statement import CCStatement, match_spreads
 __all__ = [
     "PRICE_POINTS",
     "SCENARIO_LABELS",
+    "SEGREGATED_TOTAL",
     "VOL_POINTS",
     "CCArrays",
     "CCStatement",
+    "Collateral",
+    "CollateralScope",
     "CombinedCommodity",
     "ContractEntry",
     "InterLeg",

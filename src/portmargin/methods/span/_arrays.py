@@ -100,6 +100,10 @@ class CCArrays:
         ``V_0`` per unit of options (model value at the mark's vol), 0 for other contracts.
     is_option, is_call
         Masks, shape ``(c,)``.
+    past_expiry
+        Options whose expiry is at or before the valuation time, shape ``(c,)``: valued at
+        intrinsic on the index, their risk array the intrinsic value under each price move
+        (no time value, no vol sensitivity), their composite delta the intrinsic step.
     tier
         Tier index per contract (0 = perpetual tier), shape ``(c,)``.
     expiry
@@ -120,6 +124,7 @@ class CCArrays:
     value: FloatArray
     is_option: NDArray[np.bool_]
     is_call: NDArray[np.bool_]
+    past_expiry: NDArray[np.bool_]
     tier: NDArray[np.intp]
     expiry: NDArray[np.intp]
     expiry_dte: FloatArray
@@ -328,6 +333,7 @@ def cc_arrays(
         value=value,
         is_option=sub.is_option,
         is_call=sub.is_call,
+        past_expiry=sub.past_expiry,
         tier=tier,
         expiry=expiry,
         expiry_dte=sub.tau[rows] * DAYS_PER_YEAR,

@@ -24,6 +24,8 @@ from portmargin.risk import STABLECOINS
 
 __all__ = [
     "PERPETUAL_TIER",
+    "Collateral",
+    "CollateralScope",
     "CombinedCommodity",
     "ContractEntry",
     "InterLeg",
@@ -58,6 +60,13 @@ def _ratio_default() -> Mapping[str, float]:
 
 _POINTS = (-1.0, -2.0 / 3.0, -1.0 / 3.0, 0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0)
 _WEIGHTS = (1.0, 3.0, 6.0, 8.0, 6.0, 3.0, 1.0)
+
+
+class CollateralScope(StrEnum):
+    """Collateral scope of the accounts (``specs/span.md`` §9, ``lifecycle.md`` §1)."""
+
+    MULTI = "multi"
+    SEGREGATED = "segregated"
 
 
 class PriceScanMode(StrEnum):
@@ -593,6 +602,60 @@ class ContractEntry:
             raise ValidationError("right", self.right, "C or P")
 
 
+_CROSS_CREDIT_ASSUMPTION = (
+    "assumption (specs/span.md is silent): segregated sub-accounts take no inter-commodity "
+    "credit from another settlement currency"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Collateral:
+    """How requirements meet collateral (``[collateral]``; ``specs/span.md`` §9).
+
+    Attributes
+    ----------
+    scope
+        ``multi`` (default, §9): one pool; the CC risks are summed in ``account_currency``
+        (coin CCs converted at the current index) into one row per account. ``segregated``
+        (``lifecycle.md`` §1): each settlement currency is a separate sub-account; nothing
+        is converted: the CC risks, NOV and requirements are summed per settlement currency
+        (every stablecoin counts as one, USD) into one row per account and sub-account, in
+        that currency, compared with that currency's equity.
+    credit_across_currencies
+        ``segregated`` only: whether inter-commodity spreads between CCs of different
+        settlement currencies form (each leg's credit stays in its own CC, §8). The spec is
+        silent; omitted it is ``false`` (a sub-account's requirement does not rest on a
+        hedge held against another currency's collateral). Not allowed in ``multi`` scope,
+        where every spread of §8 forms.
+    """
+
+    scope: CollateralScope = field(
+        default=CollateralScope.MULTI, metadata=optional_key("specs/span.md §9 default: multi")
+    )
+    credit_across_currencies: bool | None = field(
+        default=None, metadata=optional_key(_CROSS_CREDIT_ASSUMPTION)
+    )
+
+    def __post_init__(self) -> None:
+        if self.scope is CollateralScope.MULTI and self.credit_across_currencies is not None:
+            raise ValidationError(
+                "credit_across_currencies",
+                self.credit_across_currencies,
+                "no value in multi scope (one collateral pool: every inter spread of "
+                "specs/span.md §8 forms); it applies to scope = 'segregated' only",
+            )
+
+    @property
+    def segregated(self) -> bool:
+        """True in ``segregated`` scope."""
+        return self.scope is CollateralScope.SEGREGATED
+
+    @property
+    def cross_currency_credit(self) -> bool:
+        """Whether inter spreads form across settlement currencies."""
+        return not self.segregated or bool(self.credit_across_currencies)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpanParams:
     """A ``span`` parameter pack (``specs/span.md`` §10).
@@ -607,7 +670,11 @@ class SpanParams:
         Date the parameters are for (informational, ``YYYY-MM-DD``).
     account_currency
         Currency of the account totals (``USD`` or a coin); coin CCs are converted at the
-        current index.
+        current index. Not used for the rows of ``segregated`` scope (each in its own
+        settlement currency).
+    collateral
+        Collateral scope: one pool (``multi``, default) or one sub-account per settlement
+        currency (``segregated``).
     defaults
         Method-wide settings.
     cc
@@ -622,6 +689,9 @@ class SpanParams:
     schema_version: str = field(default="1.0", metadata=optional_key(_DEFAULT))
     business_date: str = field(default="", metadata=optional_key("informational"))
     account_currency: str = field(default="USD", metadata=optional_key(_DEFAULT))
+    collateral: Collateral = field(
+        default=Collateral(), metadata=optional_key("specs/span.md §9 default: multi")
+    )
     defaults: SpanDefaults = field(default=SpanDefaults(), metadata=optional_key(_DEFAULT))
     cc: tuple[CombinedCommodity, ...]
     inter_spread: tuple[InterSpread, ...] = field(default=(), metadata=optional_key("no credits"))
@@ -655,6 +725,12 @@ class SpanParams:
         for k, entry in enumerate(self.contract):
             if entry.cc not in ids:
                 raise ValidationError(f"contract[{k}].cc", entry.cc, f"one of {ids}")
+
+    @staticmethod
+    def sub_account(cc: CombinedCommodity) -> str:
+        """Settlement sub-account of ``cc`` in segregated scope: ``USD`` for every
+        stablecoin, else the settlement coin."""
+        return settlement_key(cc.settlement_currency)
 
     @staticmethod
     def cc_key(cc: CombinedCommodity) -> tuple[str, str]:

@@ -69,6 +69,8 @@ class CCStatement:
         Short option minimum, shape ``(a,)``.
     nov
         Net option value ``sum q x V_0``, shape ``(a,)``.
+    past_expiry_value
+        The part of ``nov`` of options past expiry (intrinsic value), shape ``(a,)``.
     """
 
     arrays: CCArrays
@@ -90,6 +92,7 @@ class CCStatement:
     wpr: FloatArray
     som: FloatArray
     nov: FloatArray
+    past_expiry_value: FloatArray
 
 
 def _snap(values: FloatArray, scale: FloatArray) -> FloatArray:
@@ -267,6 +270,7 @@ def cc_statement(quantities: sp.csr_array, arrays: CCArrays) -> CCStatement:
         wpr=wpr,
         som=som,
         nov=np.asarray(q @ arrays.value).ravel(),
+        past_expiry_value=np.asarray(q @ (arrays.value * arrays.past_expiry)).ravel(),
     )
 
 
