@@ -10,6 +10,10 @@
   diversification benefit ``B`` granted up to ``offset_cap``:
   ``M_core = sum_g m_g - offset_cap B``; liquidity add-on ``A``;
   ``MM = max(M_core, 0) + A``, ``IM = ratio_im_mm MM``.
+- Per underlying, the benefit shared by Euler allocation: the group's share of the portfolio
+  measure is the sum of its positions' Euler contributions in the portfolio's tail, its
+  benefit share its own measure minus that share (components ``core_margin/portfolio/U``,
+  ``core_margin/benefit/U``, ``core_margin/offset/U``).
 
 Amounts are USD; quantities > 0 are long; losses > 0; requirements are >= 0.
 """

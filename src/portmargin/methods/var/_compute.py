@@ -14,10 +14,10 @@ from numpy.typing import NDArray
 
 from portmargin.core import MarketDataError
 from portmargin.market import MarketSnapshot, PriceHistory, ReturnWindow
-from portmargin.methods.var._breakdown import position_figures
+from portmargin.methods.var._breakdown import group_shares, position_figures
 from portmargin.methods.var._liquidity import AddOn, delta_addon, vega_addon
 from portmargin.methods.var._losses import PortfolioTail, UnitLosses
-from portmargin.methods.var._params import Generator, RevaluationName, VarParams
+from portmargin.methods.var._params import Generator, Measure, RevaluationName, VarParams
 from portmargin.methods.var._scenarios import (
     Scenarios,
     current_sigma,
@@ -61,6 +61,12 @@ _SOURCES = {
     "core_margin/portfolio": "measure of the whole portfolio on the same scenarios",
     "core_margin/benefit": "B = max(sum_g m_g - m_P, 0)",
     "core_margin/offset": "offset_cap x B, deducted from the group sum",
+    "core_margin/portfolio/share": "Euler share of m_P: sum over the group's positions of "
+    "their contributions in the portfolio's tail (ES: tail-weighted losses; VaR: losses in "
+    "the VaR scenario); the shares add up to m_P",
+    "core_margin/benefit/share": "benefit share: the group's own measure m_g minus its Euler "
+    "share of m_P (0 when B = 0); the shares add up to B",
+    "core_margin/offset/share": "offset_cap x the group's benefit share",
     "liquidity_addon": "sum over underlyings of delta and vega liquidity add-ons",
     "standalone_es": "expected shortfall of each underlying's positions alone",
     "standalone_var": "value at risk of each underlying's positions alone",
@@ -414,18 +420,30 @@ def _assemble(x: _Inputs, params: VarParams, errors: dict[str, str]) -> MarginBa
         )
 
     u_names = x.underlyings
+    share, benefit_share = group_shares(
+        figures["euler_es" if measure is Measure.ES else "component_var"],
+        (rows, group_of[cols]),
+        m_g,
+        benefit,
+    )
+    cap = params.offset_cap
     components: dict[str, NDArray[np.float64]] = {
         "core_margin": core,
         "core_margin/group_sum": group_sum,
         **{f"core_margin/group_sum/{u}": m_g[g] for g, u in enumerate(u_names)},
         "core_margin/portfolio": m_p,
+        **{f"core_margin/portfolio/{u}": share[g] for g, u in enumerate(u_names)},
         "core_margin/benefit": benefit,
-        "core_margin/offset": params.offset_cap * benefit,
+        **{f"core_margin/benefit/{u}": benefit_share[g] for g, u in enumerate(u_names)},
+        "core_margin/offset": cap * benefit,
+        **{f"core_margin/offset/{u}": cap * benefit_share[g] for g, u in enumerate(u_names)},
         "liquidity_addon": addon,
     }
     sources = {name: _SOURCES[name] for name in components if name in _SOURCES}
     for g, u in enumerate(u_names):
         sources[f"core_margin/group_sum/{u}"] = f"{measure.value} of the {u} positions alone"
+        for part in ("portfolio", "benefit", "offset"):
+            sources[f"core_margin/{part}/{u}"] = f"{u}: " + _SOURCES[f"core_margin/{part}/share"]
         components[f"liquidity_addon/{u}"] = add.delta[:, g] + add.vega[:, g]
         sources[f"liquidity_addon/{u}"] = f"{u}: delta add-on + vega add-on"
         components[f"liquidity_addon/{u}/delta"] = add.delta[:, g]
