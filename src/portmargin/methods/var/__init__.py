@@ -30,6 +30,7 @@ from portmargin.methods.var._params import (
     VarParams,
     VolModel,
 )
+from portmargin.methods.var._pnl import ScenarioPnl, scenario_pnl
 from portmargin.methods.var._scenarios import (
     Revaluation,
     current_sigma,
@@ -45,6 +46,7 @@ __all__ = [
     "MonteCarloParams",
     "ProxyParams",
     "Revaluation",
+    "ScenarioPnl",
     "VarMargin",
     "VarParams",
     "VolModel",
@@ -52,6 +54,7 @@ __all__ = [
     "delta_addon",
     "historical_scenarios",
     "revalue",
+    "scenario_pnl",
     "scenario_sets",
     "var_margin",
     "vega_addon",
