@@ -37,7 +37,17 @@ def test_demo_page_has_the_new_sections(page: Path) -> None:
     ratio = re.search(r"<td>Merton / Black-76</td><td>([0-9.]+)x</td><td>([0-9.]+)x</td>", text)
     assert ratio is not None
     assert float(ratio.group(2)) > 1.0  # jumps raise the ES of short far-OTM puts
-    assert "var method MM (Black-76" in text
+    assert "var MM (USD, with add-on)" in text
+    # the var method's figures of the bundled data (FHS 1-day ES 99 %, USD)
+    assert "<td>BTC positions alone</td><td>2,084</td><td>2,468</td>" in text
+    assert "<td>ETH positions alone</td><td>2,585</td><td>3,722</td>" in text
+    assert "<td>whole book</td><td>2,128</td><td>2,726</td>" in text
+    assert re.search(r"<td>Black-76</td><td>1,612</td><td>3,681</td>", text)
+    assert re.search(r"<td>Merton jump diffusion [^<]*</td><td>1,696</td><td>3,792</td>", text)
+    assert "Diversification benefit by underlying" in text
+    total = re.search(r"<tr><td>total</td><td>6,190.35</td><td>2,726.31</td><td>([0-9,.]+)", text)
+    assert total is not None
+    assert total.group(1) == "3,464.04"  # benefit B, shared between BTC and ETH
     assert text.count('"name":"VaR"') >= 2
     assert text.count('"name":"ES"') >= 2
 

@@ -55,6 +55,17 @@ def test_var_pages_draw_the_distribution(tmp_path: Path) -> None:
         shapes = re.search(r'"shapes":(\[.*?\])', text)
         assert shapes is not None
         assert [s["name"] for s in json.loads(shapes.group(1))] == ["VaR", "ES"]
+    alice = Path(pages["alice"]).read_text(encoding="utf-8")
+    groups = re.search(r"<h2>Diversification by underlying</h2><table>(.*?)</table>", alice)
+    assert groups is not None
+    rows = re.findall(r"<tr><td>(\w+)</td>((?:<td>[-0-9,.]+</td>)+)</tr>", groups.group(1))
+    cells = {
+        u: [float(x.replace(",", "")) for x in re.findall(r"<td>([^<]+)</td>", v)] for u, v in rows
+    }
+    assert set(cells) == {"BTC", "ETH", "total"}
+    for k in range(5):  # alone, Euler share, benefit share, offset, add-on add up
+        assert cells["BTC"][k] + cells["ETH"][k] == pytest.approx(cells["total"][k], abs=0.02)
+    assert cells["total"][2] > 0  # the ETH short hedges the calls: a benefit
     if CHROMIUM is None:
         pytest.skip("needs a chromium binary to draw the page")
     proc = subprocess.run(

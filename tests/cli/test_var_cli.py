@@ -83,3 +83,37 @@ def test_bench_var_json() -> None:
     assert data["scenarios"] >= 1000
     assert {"history", "scenarios", "revaluation", "compute"} == set(data["stages"])
     assert data["account_errors"] == 0
+
+
+def test_margin_var_shares_the_benefit_by_underlying(tmp_path: Path) -> None:
+    """BTC calls against a short ETH perpetual on the default market: the JSON components
+    and the terminal table carry each underlying's Euler share and benefit share."""
+    path = tmp_path / "cross.csv"
+    path.write_text(
+        "account,instrument,quantity\ncross,BTC-26JUN20-10000-C,5\ncross,ETH-PERPETUAL,-20\n",
+        encoding="utf-8",
+    )
+    proc = run("margin", str(path), "--method", "var", "--json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)["accounts"][0]
+    tree: dict[str, dict[str, float]] = {}
+    parent = ""
+    for c in row["components"]:
+        if c["depth"] == 1:
+            parent = c["name"]
+        elif c["depth"] == 2:
+            tree.setdefault(parent, {})[c["name"]] = c["amount"]
+    amounts = {c["name"]: c["amount"] for c in row["components"] if c["depth"] == 1}
+    assert set(tree["portfolio"]) == set(tree["benefit"]) == {"BTC", "ETH"}
+    assert sum(tree["portfolio"].values()) == pytest.approx(row["risk_measures"]["es"])
+    assert sum(tree["benefit"].values()) == pytest.approx(amounts["benefit"])
+    assert amounts["benefit"] > 0
+    for u in ("BTC", "ETH"):
+        alone = tree["group_sum"][u]
+        assert tree["benefit"][u] == pytest.approx(alone - tree["portfolio"][u])
+        assert tree["offset"][u] == pytest.approx(0.8 * tree["benefit"][u])
+    text = run("margin", str(path), "--method", "var")
+    assert text.returncode == 0, text.stderr
+    assert "Diversification benefit by underlying" in text.stdout
+    eth = next(line for line in text.stdout.splitlines() if "│ ETH " in line)
+    assert f"{tree['benefit']['ETH']:,.2f}" in eth

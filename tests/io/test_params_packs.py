@@ -26,6 +26,12 @@ OPTIONAL = {
     ("standard/paradex-cross-2026", "paradex_perps.imf.ETH"): (
         "an entry of a keyed table: an underlying without its own IMF takes default_imf"
     ),
+    **{
+        (pack, "history_start.ETH"): (
+            "an entry of a keyed table: an underlying without a start date uses its whole history"
+        )
+        for pack in ("var/default", "var/conservative")
+    },
 }
 """(pack, key path) → why deleting that key is not an error."""
 

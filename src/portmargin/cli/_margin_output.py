@@ -14,6 +14,7 @@ from portmargin.analysis import to_usd
 from portmargin.cli._common import stderr, stdout, stream_json
 from portmargin.core import PortmarginError
 from portmargin.distributed import ShardedRun
+from portmargin.io.report import VAR_GROUP_PARTS
 from portmargin.io.tables import detail_path, write_table
 from portmargin.market import MarketSnapshot
 from portmargin.results import MarginBatch, MarginResult
@@ -21,6 +22,7 @@ from portmargin.results import MarginBatch, MarginResult
 __all__ = [
     "print_batch",
     "print_errors",
+    "print_group_shares",
     "print_results",
     "print_warnings",
     "report_sharded",
@@ -164,6 +166,7 @@ def print_batch(
     lowest excess in USD at the index (largest IM when the batch carries no equity)."""
     if len(batch) <= FULL_TABLE_ROWS:
         print_results([batch.result(i) for i in range(len(batch))], batch.method)
+        print_group_shares(batch)
         return
     computed = len(set(batch.account.tolist()))
     stdout.print(
@@ -199,6 +202,36 @@ def _usd_rate(currency: str, snap: MarketSnapshot) -> float:
         return to_usd(1.0, currency, snap)
     except PortmarginError:
         return math.nan
+
+
+def print_group_shares(batch: MarginBatch) -> None:
+    """Per account and underlying, the diversification figures of a method that attributes
+    its benefit to groups (components ``core_margin/benefit/UNDERLYING``, as ``var``): the
+    group's own measure, its Euler share of the portfolio measure, its benefit share, the
+    offset granted on it and its add-on. Underlyings an account does not hold are skipped;
+    nothing is printed for other methods."""
+    prefix = "core_margin/benefit/"
+    groups = [n[len(prefix) :] for n in batch.components if n.startswith(prefix)]
+    if not groups:
+        return
+    table = Table(
+        title="Diversification benefit by underlying (group measure and Euler shares)",
+        title_justify="left",
+    )
+    table.add_column("account")
+    table.add_column("underlying")
+    for heading, _ in VAR_GROUP_PARTS:
+        table.add_column(heading, justify="right")
+    c = batch.components
+    for i in range(len(batch)):
+        for u in groups:
+            values = [c.get(f"{name}/{u}") for _, name in VAR_GROUP_PARTS]
+            amounts = [0.0 if v is None else float(v[i]) for v in values]
+            if any(amounts):
+                table.add_row(
+                    str(batch.account[i]), u, *(f"{a:,.2f}" for a in amounts), end_section=False
+                )
+    stdout.print(table)
 
 
 def print_errors(bad: dict[str, str]) -> None:

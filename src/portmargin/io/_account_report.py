@@ -6,7 +6,8 @@ not be computed with their reason. ``accounts/<name>.html`` shows one account: I
 result row, the component tree, the positions with their P&L in the worst scenario, equity and
 excess (when known) and heatmaps of the account's P&L on the method's own scenario grid with
 the worst scenario marked; for ``span`` the clearing statement of each combined commodity, for
-``var`` the histogram of the account's scenario P&L with the method's VaR and ES marked.
+``var`` the histogram of the account's scenario P&L with the method's VaR and ES marked and
+the diversification benefit shared by underlying.
 ``plotly.min.js`` is written once beside the index and referenced
 relatively: the pages load nothing from the network.
 """
@@ -32,6 +33,7 @@ from portmargin.io._account_grids import ScenarioGrid, grids
 from portmargin.io._distribution import TailMarks, pnl_distribution_html
 from portmargin.io._span_statement import span_active_scenarios, span_statement_html
 from portmargin.io._var_distribution import var_scenario_pnl
+from portmargin.io._var_groups import var_groups_html
 from portmargin.market import MarketSnapshot
 from portmargin.portfolio import Portfolio
 from portmargin.results import MarginBatch, MarginResult
@@ -416,6 +418,8 @@ def _account_page(
     if batch.method == "var" and results:
         parts.append("<h2>P&amp;L over the var scenarios</h2>")
         parts.append(_var_distribution(batch, rows, extras, portfolio.account))
+        parts.append("<h2>Diversification by underlying</h2>")
+        parts += [var_groups_html(batch, i) for i in rows]
     parts.append("<h2>P&amp;L on the method's scenario grid</h2>")
     if account_grids is None:
         parts.append(

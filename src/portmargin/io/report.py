@@ -22,10 +22,13 @@ from portmargin.io._account_report import (
 )
 from portmargin.io._distribution import TailMarks, pnl_distribution_figure, pnl_distribution_html
 from portmargin.io._span_statement import span_active_scenarios, span_statement_html
+from portmargin.io._var_groups import GROUP_PARTS as VAR_GROUP_PARTS
+from portmargin.io._var_groups import var_groups_html
 from portmargin.market import MarketSnapshot
 
 __all__ = [
     "DEFAULT_PAGES",
+    "VAR_GROUP_PARTS",
     "AccountReport",
     "ReportSection",
     "ScenarioGrid",
@@ -41,6 +44,7 @@ __all__ = [
     "span_statement_html",
     "summary_table_html",
     "table_html",
+    "var_groups_html",
     "write_account_report",
     "write_report",
 ]

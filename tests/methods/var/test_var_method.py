@@ -19,7 +19,7 @@ from portmargin.bench._margin import venue_instruments
 from portmargin.core import MarketDataError, ValidationError
 from portmargin.instruments import Spot
 from portmargin.io.params import load_params, read_pack
-from portmargin.market import MarketSnapshot, PriceHistory
+from portmargin.market import RECOMMENDED_HISTORY_START, MarketSnapshot, PriceHistory
 from portmargin.methods.var import VarMargin
 from portmargin.risk import tail_size
 from portmargin.scenarios import ewma_variance
@@ -340,3 +340,50 @@ def test_proxies_fill_a_short_history_and_are_reported() -> None:
     )
     assert unproxied.figures["risk_measures.scenarios"][0] < 200  # ETH from 2017-01-01 only
     assert not any("proxy" in n for n in unproxied.notes)
+
+
+@pytest.mark.parametrize("pack", ["var/default", "var/conservative"])
+def test_packs_start_eth_where_the_spec_recommends(pack: str) -> None:
+    """Section 3.1: ETH returns from 2017-01-01 (the launch phase left out)."""
+    loaded = load_params(VAR, pack)
+    assert dict(loaded.history_start) == {"ETH": date(2017, 1, 1)}
+    assert {u: np.datetime64(d, "D") for u, d in loaded.history_start.items()} == dict(
+        RECOMMENDED_HISTORY_START
+    )
+
+
+def eth_merton_row(history_start: dict[str, str] | None = None) -> tuple[list[str], str]:
+    """The ETH row of the var method's Merton estimate up to 2021-11-24 (n, jump days,
+    lambda, mu_J, delta) and its correlation note, with the default pack's start or another."""
+    changes: dict[str, object] = {} if history_start is None else {"history_start": history_start}
+    mc = {"paths": 2000, "seed": 1, "jump_threshold": 4.0}
+    pack = params(method="mc", as_of="2021-11-24", mc=mc, **changes)
+    book = lm.book({"x": [(BTC, 1.0), (ETH, -10.0)]})
+    notes = run_var(book, btc_eth_market(), pack).notes
+    eth = next(n for n in notes if n.startswith("var: merton ETH "))
+    rho = next(n for n in notes if n.startswith("var: merton rho"))
+    return eth.split()[3:8], rho
+
+
+def test_default_pack_estimates_the_spec_eth_jumps() -> None:
+    """With the shipped ETH start the Merton estimate is the ETH row of the section 3.4
+    table and its correlation (n = 1,757); from the launch phase on it would not be."""
+    row, rho = eth_merton_row()
+    assert row == ["1,782", "14", "2.868", "-0.0867", "0.2359"]
+    assert rho.endswith("(standardised, no-jump days, n = 1,757): BTC/ETH 0.6945")
+    row, rho = eth_merton_row({})
+    assert row == ["2,294", "17", "2.705", "-0.1491", "0.3735"]
+    assert rho.endswith("(standardised, no-jump days, n = 2,258): BTC/ETH 0.5512")
+
+
+def test_default_pack_cuts_early_eth_windows() -> None:
+    """Windows reaching before 2017 hold only the ETH returns from 2017-01-01 on and are
+    flagged short (882 joint returns up to 2019-06-01 instead of 1,095)."""
+    book = lm.book({"x": [(BTC, 1.0), (ETH, -10.0)]})
+    batch = run_var(book, btc_eth_market(), params(as_of="2019-06-01"))
+    assert batch.figures["risk_measures.scenarios"][0] == 882
+    assert any("short_history: 882 joint daily returns" in n for n in batch.notes)
+    whole = run_var(book, btc_eth_market(), params(as_of="2019-06-01", history_start={}))
+    assert whole.figures["risk_measures.scenarios"][0] == 1095
+    btc = run_var(lm.book({"x": [(BTC, 1.0)]}), btc_eth_market(), params(as_of="2019-06-01"))
+    assert btc.figures["risk_measures.scenarios"][0] == 1095  # BTC alone has no start date

@@ -10,6 +10,10 @@
   diversification benefit ``B`` granted up to ``offset_cap``:
   ``M_core = sum_g m_g - offset_cap B``; liquidity add-on ``A``;
   ``MM = max(M_core, 0) + A``, ``IM = ratio_im_mm MM``.
+- Per underlying, the benefit shared by Euler allocation: the group's share of the portfolio
+  measure is the sum of its positions' Euler contributions in the portfolio's tail, its
+  benefit share its own measure minus that share (components ``core_margin/portfolio/U``,
+  ``core_margin/benefit/U``, ``core_margin/offset/U``).
 
 Amounts are USD; quantities > 0 are long; losses > 0; requirements are >= 0.
 """
@@ -26,6 +30,7 @@ from portmargin.methods.var._params import (
     VarParams,
     VolModel,
 )
+from portmargin.methods.var._pnl import ScenarioPnl, scenario_pnl
 from portmargin.methods.var._scenarios import (
     Revaluation,
     current_sigma,
@@ -41,6 +46,7 @@ __all__ = [
     "MonteCarloParams",
     "ProxyParams",
     "Revaluation",
+    "ScenarioPnl",
     "VarMargin",
     "VarParams",
     "VolModel",
@@ -48,6 +54,7 @@ __all__ = [
     "delta_addon",
     "historical_scenarios",
     "revalue",
+    "scenario_pnl",
     "scenario_sets",
     "var_margin",
     "vega_addon",

@@ -1,5 +1,7 @@
 """Per-position breakdown of the ``var`` margin (section 8): Euler ES in the portfolio and in
-the group, component VaR, standalone and incremental VaR/ES, allocated core margin and add-on."""
+the group, component VaR, standalone and incremental VaR/ES, allocated core margin and add-on;
+per group, its Euler share of the portfolio measure and its share of the diversification
+benefit."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from portmargin.methods.var._losses import PortfolioTail, UnitLosses, tail_value
 from portmargin.methods.var._params import Measure, VarParams
 from portmargin.risk import tail_size, var_es
 
-__all__ = ["position_figures", "pro_rata"]
+__all__ = ["group_shares", "position_figures", "pro_rata"]
 
 CHUNK_ELEMENTS = 1 << 22
 """Loss-matrix elements built at a time for the incremental measures."""
@@ -123,6 +125,46 @@ def pro_rata(
     share = np.divide(weight, den, out=np.zeros_like(weight), where=den > 0)
     result: NDArray[np.float64] = share * amount[rows, group]
     return result
+
+
+def group_shares(
+    contribution: NDArray[np.float64],
+    where: tuple[NDArray[np.intp], NDArray[np.intp]],
+    group_measure: NDArray[np.float64],
+    benefit: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each group's Euler share of the portfolio measure and its share of the
+    diversification benefit, USD, shape ``(k, n)`` each (groups × accounts).
+
+    ``var-margin.md`` section 8 asks for a benefit share per group without fixing the rule;
+    this is the Euler allocation (Tasche 1999). The share of group ``g`` in account ``r`` is
+    ``P_g = sum_{i in g} C_i^P``, the contributions of its positions in the portfolio's tail
+    (Euler ES, or component VaR when the measure is VaR), so ``sum_g P_g = m_P``. Its benefit
+    share is ``b_g = m_g - P_g`` where ``B > 0`` and 0 where ``B = 0`` (no benefit granted,
+    as the allocated core margin then uses the group measure), so ``sum_g b_g = B``. The
+    allocated core margin of the group's positions sums to ``m_g - offset_cap b_g``. With ES
+    ``b_g >= 0``: the portfolio's tail weights are one admissible weighting of the group's
+    losses, whose ES is the largest.
+
+    Parameters
+    ----------
+    contribution
+        Per position (CSR entry), its contribution to the portfolio measure, shape
+        ``(nnz,)``.
+    where
+        Row (account) and group index of each entry, shape ``(nnz,)`` each.
+    group_measure
+        ``m_g``, shape ``(k, n)``.
+    benefit
+        ``B``, shape ``(n,)``.
+    """
+    rows, group = where
+    k, n = group_measure.shape
+    key = group.astype(np.int64) * n + rows
+    summed = np.bincount(key, weights=contribution, minlength=k * n)
+    share: NDArray[np.float64] = summed.astype(np.float64).reshape(k, n)
+    benefit_share: NDArray[np.float64] = np.where(benefit > 0, group_measure - share, 0.0)
+    return share, benefit_share
 
 
 def euler(

@@ -14,10 +14,10 @@ from numpy.typing import NDArray
 
 from portmargin.core import MarketDataError
 from portmargin.market import MarketSnapshot, PriceHistory, ReturnWindow
-from portmargin.methods.var._breakdown import position_figures
+from portmargin.methods.var._breakdown import group_shares, position_figures
 from portmargin.methods.var._liquidity import AddOn, delta_addon, vega_addon
 from portmargin.methods.var._losses import PortfolioTail, UnitLosses
-from portmargin.methods.var._params import Generator, RevaluationName, VarParams
+from portmargin.methods.var._params import Generator, Measure, RevaluationName, VarParams
 from portmargin.methods.var._scenarios import (
     Scenarios,
     current_sigma,
@@ -38,7 +38,7 @@ from portmargin.risk import (
 )
 from portmargin.scenarios import HistoricalScenarios, MertonEstimate
 
-__all__ = ["METHOD_NAME", "NO_HISTORY", "compute"]
+__all__ = ["METHOD_NAME", "NO_HISTORY", "Inputs", "Staged", "compute", "stage"]
 
 METHOD_NAME = "var"
 
@@ -61,6 +61,12 @@ _SOURCES = {
     "core_margin/portfolio": "measure of the whole portfolio on the same scenarios",
     "core_margin/benefit": "B = max(sum_g m_g - m_P, 0)",
     "core_margin/offset": "offset_cap x B, deducted from the group sum",
+    "core_margin/portfolio/share": "Euler share of m_P: sum over the group's positions of "
+    "their contributions in the portfolio's tail (ES: tail-weighted losses; VaR: losses in "
+    "the VaR scenario); the shares add up to m_P",
+    "core_margin/benefit/share": "benefit share: the group's own measure m_g minus its Euler "
+    "share of m_P (0 when B = 0); the shares add up to B",
+    "core_margin/offset/share": "offset_cap x the group's benefit share",
     "liquidity_addon": "sum over underlyings of delta and vega liquidity add-ons",
     "standalone_es": "expected shortfall of each underlying's positions alone",
     "standalone_var": "value at risk of each underlying's positions alone",
@@ -261,6 +267,35 @@ def compute(
         A tail of less than one scenario
         without ``allow_small_sample``.
     """
+    staged = stage(book, market, params, history)
+    if staged.inputs is None:
+        return _zero_batch(staged.book, params, staged.errors, staged.as_of)
+    return _assemble(staged.inputs, params, staged.errors)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Staged:
+    """A book ready for aggregation: the accounts that can be margined and why the others
+    cannot, the as-of date, and the revalued instruments (None when nothing is held)."""
+
+    book: Book
+    errors: dict[str, str]
+    as_of: date
+    inputs: Inputs | None
+
+
+def stage(
+    book: Book, market: MarketSnapshot, params: VarParams, history: PriceHistory | None
+) -> Staged:
+    """Set aside the accounts that cannot be margined, generate the scenarios and revalue
+    every held instrument under them (the steps before aggregation, shared by :func:`compute`
+    and :func:`portmargin.methods.var.scenario_pnl`).
+
+    Raises
+    ------
+    MarketDataError
+        Some account holds a position and there is no history (or too little).
+    """
     prepared = prepare_book(book, market)
     table = prepared.table
     q_all = prepared.book.quantities.tocsr()
@@ -269,7 +304,7 @@ def compute(
     errors = dict(prepared.errors)
     as_of = params.as_of or _valuation_day(market)
     if held.size == 0:
-        return _zero_batch(prepared.book, params, errors, as_of)
+        return Staged(book=prepared.book, errors=errors, as_of=as_of, inputs=None)
     history = history or _market_history(market)
     if history is None:
         raise MarketDataError(NO_HISTORY)
@@ -278,7 +313,7 @@ def compute(
     q_good = good.quantities.tocsr()
     cols = _held_columns(q_good, held)
     if cols.size == 0:
-        return _zero_batch(good, params, errors, as_of)
+        return Staged(book=good, errors=errors, as_of=as_of, inputs=None)
     sub = table.take(cols)
     q = q_good[:, cols].tocsr()
     q.eliminate_zeros()
@@ -290,29 +325,26 @@ def compute(
     )
     hist, window = historical_scenarios(history, underlyings, as_of, params, estimate)
     revalued = revalue(sub, hist, params, revaluation_model(params, estimate))
-    return _assemble(
-        _Inputs(
-            book=good,
-            q=q,
-            sub=sub,
-            losses=UnitLosses(units=revalued.units),
-            underlyings=underlyings,
-            history=history,
-            as_of=as_of,
-            labels=np.array(revalued.labels, dtype=object),
-            delta=revalued.delta,
-            coin_settled=revalued.coin_settled,
-            sigma=current_sigma(history, underlyings, as_of, params),
-            scenarios=(hist, window),
-            estimate=estimate,
-        ),
-        params,
-        errors,
+    inputs = Inputs(
+        book=good,
+        q=q,
+        sub=sub,
+        losses=UnitLosses(units=revalued.units),
+        underlyings=underlyings,
+        history=history,
+        as_of=as_of,
+        labels=np.array(revalued.labels, dtype=object),
+        delta=revalued.delta,
+        coin_settled=revalued.coin_settled,
+        sigma=current_sigma(history, underlyings, as_of, params),
+        scenarios=(hist, window),
+        estimate=estimate,
     )
+    return Staged(book=good, errors=errors, as_of=as_of, inputs=inputs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class _Inputs:
+class Inputs:
     """What the aggregation needs: the margined book, its revalued instruments, the history.
 
     ``q`` is accounts × margined columns (CSR); ``sub`` the margined instruments; ``delta``
@@ -335,7 +367,7 @@ class _Inputs:
     estimate: MertonEstimate | None
 
 
-def _addon(x: _Inputs, params: VarParams, group_of: NDArray[np.intp]) -> AddOn:
+def _addon(x: Inputs, params: VarParams, group_of: NDArray[np.intp]) -> AddOn:
     c, k = len(x.sub), len(x.underlyings)
     notional_unit = x.delta * x.sub.forward
     vega_unit = _vega_usd(x.sub, x.coin_settled)
@@ -354,7 +386,7 @@ def _addon(x: _Inputs, params: VarParams, group_of: NDArray[np.intp]) -> AddOn:
     return AddOn(delta=add_delta, vega=add_vega, notional_unit=notional_unit, vega_unit=vega_unit)
 
 
-def _assemble(x: _Inputs, params: VarParams, errors: dict[str, str]) -> MarginBatch:
+def _assemble(x: Inputs, params: VarParams, errors: dict[str, str]) -> MarginBatch:
     q, losses = x.q, x.losses
     n, c = q.shape
     alpha, small, measure = params.confidence, params.allow_small_sample, params.measure
@@ -414,18 +446,30 @@ def _assemble(x: _Inputs, params: VarParams, errors: dict[str, str]) -> MarginBa
         )
 
     u_names = x.underlyings
+    share, benefit_share = group_shares(
+        figures["euler_es" if measure is Measure.ES else "component_var"],
+        (rows, group_of[cols]),
+        m_g,
+        benefit,
+    )
+    cap = params.offset_cap
     components: dict[str, NDArray[np.float64]] = {
         "core_margin": core,
         "core_margin/group_sum": group_sum,
         **{f"core_margin/group_sum/{u}": m_g[g] for g, u in enumerate(u_names)},
         "core_margin/portfolio": m_p,
+        **{f"core_margin/portfolio/{u}": share[g] for g, u in enumerate(u_names)},
         "core_margin/benefit": benefit,
-        "core_margin/offset": params.offset_cap * benefit,
+        **{f"core_margin/benefit/{u}": benefit_share[g] for g, u in enumerate(u_names)},
+        "core_margin/offset": cap * benefit,
+        **{f"core_margin/offset/{u}": cap * benefit_share[g] for g, u in enumerate(u_names)},
         "liquidity_addon": addon,
     }
     sources = {name: _SOURCES[name] for name in components if name in _SOURCES}
     for g, u in enumerate(u_names):
         sources[f"core_margin/group_sum/{u}"] = f"{measure.value} of the {u} positions alone"
+        for part in ("portfolio", "benefit", "offset"):
+            sources[f"core_margin/{part}/{u}"] = f"{u}: " + _SOURCES[f"core_margin/{part}/share"]
         components[f"liquidity_addon/{u}"] = add.delta[:, g] + add.vega[:, g]
         sources[f"liquidity_addon/{u}"] = f"{u}: delta add-on + vega add-on"
         components[f"liquidity_addon/{u}/delta"] = add.delta[:, g]
