@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from portmargin.core import ValidationError
+from portmargin.core import ValidationError, name_some
 from portmargin.data import demo_daily_paths, demo_market_paths
 from portmargin.io import load_history, load_markets
 from portmargin.io.inputs import parse_input_assignments, read_account_inputs, unused_inputs
@@ -208,12 +208,9 @@ def warn_unused_inputs(inputs: AccountInputs, accounts: Iterable[str]) -> None:
     """Warn on stderr about accounts given inputs that are not in the positions."""
     unused = unused_inputs(inputs, accounts)
     if unused:
-        shown = ", ".join(unused[:10]) + (
-            f" and {len(unused) - 10} more" if len(unused) > 10 else ""
-        )
         stderr.print(
             f"warning: inputs given for {len(unused)} account(s) not in the positions "
-            f"(not used): {shown}",
+            f"(not used): {name_some(unused, 10)}",
             markup=False,
             soft_wrap=True,
         )

@@ -25,6 +25,7 @@ from portmargin.core._errors import (
     PricingError,
     ValidationError,
 )
+from portmargin.core._text import name_some
 from portmargin.core._time import (
     MS_PER_DAY,
     SECONDS_PER_YEAR,
@@ -49,6 +50,7 @@ __all__ = [
     "datetime_to_ms",
     "key_path",
     "ms_to_datetime",
+    "name_some",
     "optional_key",
     "parse_number",
     "require_epoch_ms",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from portmargin.core import MarketDataError, ValidationError
+from portmargin.core import MarketDataError, ValidationError, name_some
 from portmargin.market import MarketSnapshot
 from portmargin.methods._inputs import NO_INPUTS, AccountInputs, check_inputs
 from portmargin.methods._protocol import MarginMethod, compute_with_inputs
@@ -181,13 +181,10 @@ def _unlisted_note(book: Book, table: InstrumentTable, errors: Mapping[str, str]
         for a, held in zip(book.accounts, book.holders(cols).tolist(), strict=True)
         if held and a not in errors
     ]
-    names = ", ".join(table.names[c] for c in cols[:UNLISTED_NAMED])
-    more = f" and {cols.size - UNLISTED_NAMED} more" if cols.size > UNLISTED_NAMED else ""
-    shown = ", ".join(holders[:UNLISTED_NAMED])
-    others = f" and {len(holders) - UNLISTED_NAMED} more" if len(holders) > UNLISTED_NAMED else ""
+    names = name_some([table.names[c] for c in cols.tolist()], UNLISTED_NAMED)
     return (
-        f"priced from the smile, not listed in the snapshot: {names}{more}; "
-        f"held by {len(holders)} computed account(s): {shown}{others}"
+        f"priced from the smile, not listed in the snapshot: {names}; "
+        f"held by {len(holders)} computed account(s): {name_some(holders, UNLISTED_NAMED)}"
     )
 
 

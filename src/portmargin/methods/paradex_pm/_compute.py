@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from portmargin.core import name_some
 from portmargin.instruments import Option
 from portmargin.market import MarketSnapshot
 from portmargin.methods.paradex_pm._asset import AssetMargin, asset_margin
@@ -78,12 +79,10 @@ _LISTED = 5
 def _vol_note(unquoted: Sequence[str]) -> str:
     if not unquoted:
         return "paradex-pm: every option revalued from its own venue mark IV"
-    shown = ", ".join(unquoted[:_LISTED])
-    more = f" and {len(unquoted) - _LISTED} more" if len(unquoted) > _LISTED else ""
     return (
         f"paradex-pm: no venue quote (own mark IV) for {len(unquoted)} option(s): "
-        f"{shown}{more}; their IV is the snapshot smile's at strike and expiry, the other "
-        "options are revalued from their own mark IV"
+        f"{name_some(unquoted, _LISTED)}; their IV is the snapshot smile's at strike and "
+        "expiry, the other options are revalued from their own mark IV"
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from portmargin.core import name_some
 from portmargin.instruments import Option
 from portmargin.market import MarketSnapshot
 from portmargin.methods.span._arrays import cc_arrays, reference_price, tier_of
@@ -191,12 +192,10 @@ def _reprice_note(table: InstrumentTable, market: MarketSnapshot, values: FloatA
             off.append(table.names[r])
     if not off:
         return None
-    shown = ", ".join(off[:_LISTED])
-    more = f" and {len(off) - _LISTED} more" if len(off) > _LISTED else ""
     return (
         f"span: warning: the model value at the mark IV and the snapshot forward does not "
         f"reprice the venue mark within {REPRICE_TOLERANCE:g} relative for {len(off)} "
-        f"option(s): {shown}{more}; the model value is used as V_0"
+        f"option(s): {name_some(off, _LISTED)}; the model value is used as V_0"
     )
 
 
@@ -211,16 +210,13 @@ def _past_expiry_note(table: InstrumentTable, book: Book) -> str | None:
     if cols.size == 0:
         return None
     holders = [a for a, h in zip(book.accounts, book.holders(cols).tolist(), strict=True) if h]
-    names = ", ".join(table.names[c] for c in cols[:_NAMED].tolist())
-    more = f" and {cols.size - _NAMED} more" if cols.size > _NAMED else ""
-    shown = ", ".join(holders[:_NAMED])
-    others = f" and {len(holders) - _NAMED} more" if len(holders) > _NAMED else ""
+    names = name_some([table.names[c] for c in cols.tolist()], _NAMED)
     return (
         f"span: warning: {cols.size} option(s) past expiry, which should already have been "
         f"settled, valued at intrinsic value on the index (no time value, no vol "
         f"sensitivity; each risk array scenario is the intrinsic value at its price move; "
-        f"short ones still count in the short option minimum): {names}{more}; held by "
-        f"{len(holders)} account(s): {shown}{others}"
+        f"short ones still count in the short option minimum): {names}; held by "
+        f"{len(holders)} account(s): {name_some(holders, _NAMED)}"
     )
 
 
