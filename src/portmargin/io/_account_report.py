@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from portmargin.io._distribution import TailMarks, pnl_distribution_html
 from portmargin.io._span_statement import span_active_scenarios, span_statement_html
 from portmargin.io._var_distribution import var_scenario_pnl
 from portmargin.io._var_groups import var_groups_html
+from portmargin.io.figures import figure_div_html, row_name, scenario_grid_figure
 from portmargin.market import MarketSnapshot
 from portmargin.portfolio import Portfolio
 from portmargin.results import MarginBatch, MarginResult
@@ -64,22 +64,6 @@ td.l{max-width:24rem;white-space:normal;overflow-wrap:anywhere}
 .note{color:#556;font-size:.85rem}.scroll{max-height:36rem;overflow:auto;display:inline-block}.neg{color:#b3261e}.warn{color:#8a5300}
 a{color:#1f5fbf}
 """
-
-_RD_YL_GN = (
-    "#a50026",
-    "#d73027",
-    "#f46d43",
-    "#fdae61",
-    "#fee08b",
-    "#ffffbf",
-    "#d9ef8b",
-    "#a6d96a",
-    "#66bd63",
-    "#1a9850",
-    "#006837",
-)
-"""ColorBrewer RdYlGn (losses red, gains green), as plotly's ``RdYlGn``; plotly.js has no
-such named scale, so the stops are given."""
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -158,11 +142,6 @@ def _plotly_js() -> str:
     return str(get_plotlyjs())
 
 
-def _json(value: object) -> str:
-    """JSON for a ``<script>`` block (no NaN; ``</`` escaped so no text can close the block)."""
-    return json.dumps(value, allow_nan=False).replace("</", "<\\/")
-
-
 def _amount(x: float | None) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
@@ -185,65 +164,13 @@ def _table(header: Sequence[str], rows: Sequence[str], left: Sequence[int] = (0,
 
 
 def scenario_grid_html(grid: ScenarioGrid, div_id: str) -> str:
-    """Heatmap of one :class:`ScenarioGrid` (losses red, first row on top), the worst scenario
-    outlined in black.
-
-    The figure is plotly JSON drawn by ``Plotly.newPlot`` into ``<div id=div_id>``; the page
-    must load plotly.js. (Built as plain data: validating plotly figure objects costs about
-    50 ms each, which dominates a report of many pages.)
-    """
-    ccy = grid.currency
-    heatmap = {
-        "type": "heatmap",
-        "z": [[v if np.isfinite(v) else None for v in row] for row in grid.pnl.tolist()],
-        "x": list(grid.x),
-        "y": list(grid.y),
-        "customdata": grid.labels.tolist(),
-        "colorscale": [[k / 10, c] for k, c in enumerate(_RD_YL_GN)],
-        "zmid": 0.0,
-        "texttemplate": "%{z:.4~g}",
-        "hoverongaps": False,
-        "colorbar": {"title": {"text": f"P&L {ccy}"}},
-        "hovertemplate": "%{customdata}<br>P&L %{z:,.6g} " + ccy + "<extra></extra>",
-    }
-    title = grid.title
-    shapes = []
-    if grid.worst is not None:
-        row, col = grid.worst
-        shapes.append(
-            {
-                "type": "rect",
-                "name": "worst scenario",
-                "x0": col - 0.5,
-                "x1": col + 0.5,
-                "y0": row - 0.5,
-                "y1": row + 0.5,
-                "line": {"color": "black", "width": 4},
-            }
-        )
-        title += f" - worst: {grid.labels[row, col]}"
-    layout = {
-        "title": {"text": title},
-        "xaxis": {"title": {"text": grid.x_title}, "type": "category", "automargin": True},
-        "yaxis": {
-            "title": {"text": grid.y_title},
-            "type": "category",
-            "autorange": "reversed",
-            "automargin": True,
-        },
-        "shapes": shapes,
-        "height": 200 + 45 * len(grid.y),
-        "margin": {"t": 50},
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "font": {"color": "#2a3f5f"},
-    }
-    data = _json([heatmap])
+    """Heatmap of one :class:`ScenarioGrid` (:func:`~portmargin.io.figures.scenario_grid_figure`,
+    the worst scenario outlined) drawn by ``Plotly.newPlot`` into ``<div id=div_id>``, with the
+    grid's note; the page must load plotly.js."""
     marked = "worst scenario outlined" if grid.worst is not None else "no scenario marked here"
     return (
-        f"<div id='{div_id}' class='grid'></div><script>Plotly.newPlot('{div_id}', "
-        f"{data}, {_json(layout)}, {{responsive: true, displaylogo: false}});</script>"
-        f"<p class='note'>{html.escape(grid.note)}; {marked}.</p>"
+        figure_div_html(scenario_grid_figure(grid), div_id)
+        + f"<p class='note'>{html.escape(grid.note)}; {marked}.</p>"
     )
 
 
@@ -307,10 +234,6 @@ def _rank(report: AccountReport) -> _Ranked:
     )
 
 
-def _row_name(result: MarginResult) -> str:
-    return f"{result.currency} ({result.group})" if result.group else result.currency
-
-
 def _row_values(batch: MarginBatch, i: int) -> tuple[str, str, str]:
     """Equity, excess and margin ratio of row ``i`` as text (``n/a`` without equity)."""
     equity, excess, ratio = batch.equity, batch.excess, batch.margin_ratio
@@ -330,7 +253,7 @@ def _margin_table(batch: MarginBatch, rows: Sequence[int], results: Sequence[Mar
         cls = "neg" if excess.startswith("-") else ""
         body.append(
             "<tr>"
-            + _cell(_row_name(r), "l")
+            + _cell(row_name(r), "l")
             + _cell(_amount(r.initial_margin))
             + _cell(_amount(r.maintenance_margin))
             + _cell(equity)
@@ -356,7 +279,7 @@ def _components(results: Sequence[MarginResult]) -> str:
             for depth, c in r.component_rows()
         ]
         parts.append(
-            f"<h3>{html.escape(_row_name(r))}</h3>"
+            f"<h3>{html.escape(row_name(r))}</h3>"
             + _table(["component", f"amount ({r.currency})", "rule"], body, left=(0, 2))
         )
     return "".join(parts)
@@ -365,9 +288,7 @@ def _components(results: Sequence[MarginResult]) -> str:
 def _positions(portfolio: Portfolio, results: Sequence[MarginResult]) -> str:
     """Positions with their P&L in each row's worst scenario, largest loss first."""
     pnl = [{c.instrument: c.pnl for c in r.contributions} for r in results]
-    header = ["instrument", "quantity"] + [
-        f"P&L in worst scenario, {_row_name(r)}" for r in results
-    ]
+    header = ["instrument", "quantity"] + [f"P&L in worst scenario, {row_name(r)}" for r in results]
 
     def loss(name: str) -> float:
         return min((m[name] for m in pnl if name in m), default=0.0)

@@ -7,11 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from portmargin.analysis import ChainSummary, RiskMatrix
 from portmargin.core import PortmarginError
-from portmargin.instruments import format_expiry
 from portmargin.io._account_grids import ScenarioGrid
 from portmargin.io._account_report import (
     DEFAULT_PAGES,
@@ -24,6 +21,7 @@ from portmargin.io._distribution import TailMarks, pnl_distribution_figure, pnl_
 from portmargin.io._span_statement import span_active_scenarios, span_statement_html
 from portmargin.io._var_groups import GROUP_PARTS as VAR_GROUP_PARTS
 from portmargin.io._var_groups import var_groups_html
+from portmargin.io.figures import figure_div_html, smile_figure
 from portmargin.market import MarketSnapshot
 
 __all__ = [
@@ -84,65 +82,11 @@ def _plotly() -> object:
 
 
 def smile_figure_html(snapshot: MarketSnapshot, underlying: str) -> str:
-    """Interactive chart of the implied-vol smile of every expiry of ``underlying``.
-
-    Markers are the venue's mark IVs per strike (percent), lines the interpolated smile
-    (total variance linear in log-moneyness, flat wings) over the quoted strike range and a
-    margin beyond it. Returns an HTML ``<div>`` (plotly.js is not included; see
-    :func:`write_report`).
-    """
-    go = _plotly()
-    fig = go.Figure()  # type: ignore[attr-defined]
-    palette = (
-        "#1f77b4",
-        "#d62728",
-        "#2ca02c",
-        "#ff7f0e",
-        "#9467bd",
-        "#17becf",
-        "#8c564b",
-        "#e377c2",
-        "#7f7f7f",
-        "#bcbd22",
-    )
-    for n, expiry_ms in enumerate(snapshot.expiries(underlying)):
-        color = palette[n % len(palette)]
-        smile = snapshot.smiles.get((underlying, expiry_ms))
-        if smile is None:
-            continue
-        label = format_expiry(expiry_ms)
-        lo, hi = float(smile.strikes[0]), float(smile.strikes[-1])
-        grid = np.linspace(lo * 0.9, hi * 1.1, 200)
-        fig.add_trace(
-            go.Scatter(  # type: ignore[attr-defined]
-                x=grid,
-                y=100 * smile.vol(grid),
-                mode="lines",
-                line={"color": color},
-                name=f"{label} smile",
-                legendgroup=label,
-            )
-        )
-        fig.add_trace(
-            go.Scatter(  # type: ignore[attr-defined]
-                x=smile.strikes,
-                y=100 * smile.vols,
-                mode="markers",
-                marker={"color": color, "size": 6},
-                name=f"{label} mark IV",
-                legendgroup=label,
-                showlegend=False,
-                hovertemplate="K=%{x:,.0f}<br>IV=%{y:.2f}%<extra>" + label + "</extra>",
-            )
-        )
-    fig.update_layout(
-        title=f"{underlying} implied volatility by expiry (mark IV, %)",
-        xaxis_title="strike (USD)",
-        yaxis_title="implied vol (%)",
-        template="plotly_white",
-        height=520,
-    )
-    return str(fig.to_html(full_html=False, include_plotlyjs=False))
+    """Interactive chart of the implied-vol smile of every expiry of ``underlying``
+    (:func:`~portmargin.io.figures.smile_figure`) as an HTML ``<div>`` with its drawing call
+    (plotly.js is not included; see :func:`write_report`)."""
+    div_id = "smile-" + "".join(c if c.isalnum() else "_" for c in underlying)
+    return figure_div_html(smile_figure(snapshot, underlying), div_id)
 
 
 def summary_table_html(summary: ChainSummary) -> str:
