@@ -17,6 +17,7 @@ from portmargin.cli._common import EXIT_DATA, stderr
 from portmargin.cli._demo import demo
 from portmargin.cli._margin import compare, margin, methods
 from portmargin.cli._report import report
+from portmargin.cli._serve import serve
 from portmargin.core import PortmarginError
 
 __all__ = ["app", "main"]
@@ -34,6 +35,7 @@ app.command("margin")(margin)
 app.command("methods")(methods)
 app.command("compare")(compare)
 app.command("report")(report)
+app.command("serve")(serve)
 app.add_typer(bench_app, name="bench")
 app.add_typer(check_app, name="check")
 

@@ -1,0 +1,20 @@
+"""The margin service: a REST API (FastAPI) over the store and the margin engine.
+
+``create_app(ServiceSettings(...))`` builds the application; ``portmargin serve`` runs it
+with uvicorn. Routes live under ``/v1``; the OpenAPI schema is at ``/openapi.json``.
+"""
+
+from portmargin.service._app import create_app
+from portmargin.service._demo import DemoLoad, load_demo
+from portmargin.service._desk import AccountMargin, Desk, WhatIfMargin
+from portmargin.service._settings import ServiceSettings
+
+__all__ = [
+    "AccountMargin",
+    "DemoLoad",
+    "Desk",
+    "ServiceSettings",
+    "WhatIfMargin",
+    "create_app",
+    "load_demo",
+]

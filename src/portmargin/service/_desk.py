@@ -1,0 +1,435 @@
+"""The compute layer of the service: snapshots, parameters in use and margin runs.
+
+The desk keeps each parsed snapshot, priced for its listed instruments, in memory per
+snapshot id (the last few used), and the parameters of each method as set in the store
+(a bundled pack plus ``--set`` style overrides, loaded through
+:func:`portmargin.io.params.load_params`). Margin of posted positions, of one stored account,
+what-if trades and the recompute of every stored account all go through
+:func:`portmargin.analysis.compute_margin` (what-if through :func:`portmargin.analysis.what_if`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+
+from portmargin.analysis import compute_margin, what_if
+from portmargin.core import ValidationError
+from portmargin.instruments import parse_instrument
+from portmargin.io.params import bundled_packs, load_params
+from portmargin.io.positions import positions_from_table
+from portmargin.methods import MarginMethod, MethodParams, get_method
+from portmargin.portfolio import Portfolio, Position
+from portmargin.results import MarginResult
+from portmargin.risk import PricedSnapshot
+from portmargin.service._market import ParsedMarket, parse_market, priced_market
+from portmargin.service._results import Status, batch_rows, result_json, status_of, worst_status
+from portmargin.store import SnapshotRow, Store
+
+__all__ = ["AccountMargin", "Desk", "Holding", "RecomputeProgress", "WhatIfMargin", "now_ms"]
+
+Holding = tuple[str, float]
+"""An instrument name (or currency code) and a signed quantity."""
+
+RecomputeProgress = Callable[[int], None]
+"""Called with the number of accounts done so far during a recompute."""
+
+SNAPSHOTS_KEPT = 4
+"""Parsed snapshots kept in memory (least recently used ones are dropped)."""
+RECOMPUTE_CHUNK_ROWS = 400_000
+"""Book rows margined and recorded per step of a recompute (about 20,000 accounts)."""
+
+
+def now_ms() -> int:
+    """Current time, integer epoch milliseconds UTC."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountMargin:
+    """Margin of one account under one method on one snapshot.
+
+    Attributes
+    ----------
+    account
+        Account id (``"posted"`` for posted positions).
+    method, params_version
+        Method and the version of the parameters used.
+    snapshot_id
+        Snapshot the margin is computed on.
+    computed_ms
+        When, epoch milliseconds UTC.
+    results
+        One row per currency or book the method reports.
+    notes
+        Notes of the run.
+    """
+
+    account: str
+    method: str
+    params_version: str
+    snapshot_id: int
+    computed_ms: int
+    results: tuple[MarginResult, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def status(self) -> Status:
+        """The worst status of the rows."""
+        return worst_status(
+            [status_of(r.equity, r.initial_margin, r.maintenance_margin) for r in self.results]
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object: the fields, the status and each row (:func:`result_json`)."""
+        return {
+            "account": self.account,
+            "method": self.method,
+            "params_version": self.params_version,
+            "snapshot_id": self.snapshot_id,
+            "computed_ms": self.computed_ms,
+            "status": self.status,
+            "results": [result_json(r) for r in self.results],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WhatIfMargin:
+    """Margin of one account before and after hypothetical trades.
+
+    Attributes
+    ----------
+    before, after
+        Margin without and with the trades.
+    change_im, change_mm
+        Currency → IM (MM) after minus before; > 0 means the trades need more margin.
+    """
+
+    before: AccountMargin
+    after: AccountMargin
+    change_im: Mapping[str, float]
+    change_mm: Mapping[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object with ``before``, ``after`` and the changes."""
+        return {
+            "before": self.before.to_json(),
+            "after": self.after.to_json(),
+            "change_im": dict(self.change_im),
+            "change_mm": dict(self.change_mm),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Loaded:
+    snapshot_id: int
+    market: PricedSnapshot
+
+
+class Desk:
+    """Snapshots, parameters and margin runs over a :class:`~portmargin.store.Store`.
+
+    Parameters
+    ----------
+    store
+        Where accounts, snapshots and parameters in use are kept.
+    default_method
+        Method used when a request names none.
+
+    Notes
+    -----
+    Thread-safe: parsed snapshots and parameters are shared between request threads behind
+    a lock; computations run outside it.
+    """
+
+    def __init__(self, store: Store, default_method: str) -> None:
+        get_method(default_method)
+        self._store = store
+        self.default_method = default_method
+        self._lock = threading.Lock()
+        self._snapshots: OrderedDict[int, _Loaded] = OrderedDict()
+        self._in_use: dict[str, tuple[str, tuple[str, ...]]] | None = None
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def market(self, snapshot_id: int | None = None) -> tuple[int, PricedSnapshot]:
+        """The snapshot ``snapshot_id`` (None: the latest), parsed and priced.
+
+        Raises
+        ------
+        ValidationError
+            No such snapshot (field ``snapshot_id``), or none uploaded yet.
+        """
+        if snapshot_id is None:
+            latest = self._store.latest_snapshot()
+            if latest is None:
+                raise ValidationError("snapshot_id", None, "an uploaded snapshot (none yet)")
+            snapshot_id = latest.snapshot_id
+        with self._lock:
+            cached = self._snapshots.get(snapshot_id)
+            if cached is not None:
+                self._snapshots.move_to_end(snapshot_id)
+                return snapshot_id, cached.market
+        row = self._store.snapshot(snapshot_id)
+        if row is None:
+            raise ValidationError("snapshot_id", snapshot_id, "the id of an uploaded snapshot")
+        market = priced_market(parse_market(snapshot_parts(row)).snapshot)
+        self._keep(snapshot_id, market)
+        return snapshot_id, market
+
+    def keep_parsed(self, snapshot_id: int, parsed: ParsedMarket) -> None:
+        """Keep a snapshot parsed at upload under its new id (no second parse)."""
+        self._keep(snapshot_id, priced_market(parsed.snapshot))
+
+    def _keep(self, snapshot_id: int, market: PricedSnapshot) -> None:
+        with self._lock:
+            self._snapshots[snapshot_id] = _Loaded(snapshot_id=snapshot_id, market=market)
+            self._snapshots.move_to_end(snapshot_id)
+            while len(self._snapshots) > SNAPSHOTS_KEPT:
+                self._snapshots.popitem(last=False)
+
+    # -- parameters ------------------------------------------------------------------------
+
+    def params(
+        self, method: str | None = None, pack: str | None = None, overrides: Sequence[str] = ()
+    ) -> tuple[MarginMethod, MethodParams]:
+        """The method and its parameters: ``pack`` and ``overrides`` when given, otherwise
+        those in use (set in the store; the method's default pack when none is set).
+
+        Raises
+        ------
+        ValidationError
+            Unknown method (field ``method``), a pack that is not bundled for it (``params``)
+            or a bad override (its key path).
+        """
+        m = get_method(method or self.default_method)
+        if pack is None and not overrides:
+            pack, overrides = self.in_use().get(m.name, (m.default_pack, ()))
+        return m, _load(m.name, pack, tuple(overrides))
+
+    def in_use(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Method → (pack, overrides) set in the store."""
+        with self._lock:
+            if self._in_use is None:
+                self._in_use = {
+                    name: (row.pack, tuple(f"{k}={v}" for k, v in row.overrides.items()))
+                    for name, row in self._store.params_in_use().items()
+                }
+            return dict(self._in_use)
+
+    def forget_params(self) -> None:
+        """Read the parameters in use from the store again on next use."""
+        with self._lock:
+            self._in_use = None
+
+    # -- margin ----------------------------------------------------------------------------
+
+    def margin(
+        self,
+        holdings: Sequence[Holding],
+        *,
+        account: str = "posted",
+        snapshot_id: int | None = None,
+        method: str | None = None,
+        params: tuple[str | None, Sequence[str]] = (None, ()),
+    ) -> AccountMargin:
+        """Margin of ``holdings`` (one account) on a snapshot.
+
+        Raises
+        ------
+        ValidationError
+            A bad instrument name or quantity (field ``positions[i]...``), unknown method,
+            pack, override or snapshot, or an account the method cannot margin (field
+            ``positions``, the method's reason).
+        """
+        m, p = self.params(method, *params)
+        sid, market = self.market(snapshot_id)
+        portfolio = to_portfolio(account, holdings, "positions")
+        return _one(m, p, portfolio, market, sid)
+
+    def account_margin(self, account_id: str, method: str | None = None) -> AccountMargin:
+        """Margin of a stored account (positions and collateral) on the latest snapshot."""
+        return self.margin(self.holdings(account_id), account=account_id, method=method)
+
+    def holdings(self, account_id: str) -> list[Holding]:
+        """Positions and collateral balances of a stored account."""
+        held = [(p.instrument, p.quantity) for p in self._store.positions(account_id)]
+        held.extend((c.currency, c.amount) for c in self._store.collateral(account_id))
+        return held
+
+    def what_if(
+        self, account_id: str, trades: Sequence[Holding], method: str | None = None
+    ) -> WhatIfMargin:
+        """IM and MM of a stored account before and after ``trades`` (latest snapshot), through
+        :func:`portmargin.analysis.what_if`.
+
+        Raises
+        ------
+        ValidationError
+            Bad trades (field ``trades[i]...``) or an account the method cannot margin.
+        """
+        m, p = self.params(method)
+        sid, market = self.market()
+        portfolio = to_portfolio(account_id, self.holdings(account_id), "positions")
+        added = to_portfolio(account_id, trades, "trades").positions
+        (change,) = what_if(m, [portfolio], added, market, p)
+        if change.error is not None:
+            raise ValidationError("trades", [t[0] for t in trades], change.error)
+        at = now_ms()
+
+        def side(rows: tuple[MarginResult, ...]) -> AccountMargin:
+            return AccountMargin(
+                account=account_id,
+                method=m.name,
+                params_version=p.version,
+                snapshot_id=sid,
+                computed_ms=at,
+                results=rows,
+                notes=rows[0].notes if rows else (),
+            )
+
+        return WhatIfMargin(
+            before=side(change.before),
+            after=side(change.after),
+            change_im=change.change_im,
+            change_mm=change.change_mm,
+        )
+
+    def recompute(self, methods: Sequence[str], progress: RecomputeProgress) -> dict[str, Any]:
+        """Margin of every stored account under each of ``methods`` on the latest snapshot,
+        recorded in the results history (with status changes), chunk by chunk.
+
+        The book comes from :meth:`Store.book_table` and goes through the columnar path
+        (``positions_from_table`` → ``compute_margin`` → ``to_arrow``). ``progress`` is
+        called after each recorded chunk with the accounts done so far (over all methods).
+
+        Returns
+        -------
+        dict
+            ``accounts`` (with rows), ``rows`` recorded, ``errors`` (count), ``first_errors``
+            (account → reason, the first few), ``snapshot_id`` and ``notes`` per method.
+        """
+        runs = [self.params(name) for name in methods]
+        sid, market = self.market()
+        book = self._store.book_table()
+        chunks = _chunks(book)
+        done = recorded = 0
+        errors: dict[str, str] = {}
+        notes: dict[str, list[str]] = {}
+        for m, p in runs:
+            for chunk in chunks:
+                pos = positions_from_table(chunk, "store")
+                batch = compute_margin(m, pos.book, market, p)
+                rows, failed = batch_rows(batch, sid, now_ms())
+                with self._store.begin() as tx:
+                    recorded += tx.record_results(rows)
+                errors.update(pos.account_errors)
+                errors.update(failed)
+                notes.setdefault(m.name, []).extend(
+                    n for n in batch.notes if n not in notes.get(m.name, ())
+                )
+                done += len(pos.book.accounts) + len(pos.account_errors)
+                progress(done)
+        return {
+            "snapshot_id": sid,
+            "accounts": len(set(book.column("account").to_pylist())) if book.num_rows else 0,
+            "rows": recorded,
+            "errors": len(errors),
+            "first_errors": dict(list(errors.items())[:20]),
+            "notes": notes,
+        }
+
+
+@lru_cache(maxsize=64)
+def _load(method: str, pack: str | None, overrides: tuple[str, ...]) -> MethodParams:
+    """Parameters of ``method`` from a bundled pack (never a file path) and overrides."""
+    m = get_method(method)
+    if pack is not None and pack not in bundled_packs(m.name):
+        raise ValidationError(
+            "params", pack, f"a bundled pack of {m.name}: {bundled_packs(m.name)}"
+        )
+    return load_params(m, pack, overrides)
+
+
+def to_portfolio(account: str, holdings: Sequence[Holding], field: str) -> Portfolio:
+    """One portfolio of ``holdings`` (repeated instruments summed).
+
+    Raises
+    ------
+    ValidationError
+        A name that is not an instrument or currency code (field ``<field>[i].instrument``)
+        or a quantity that is not finite (``<field>[i].quantity``).
+    """
+    positions = []
+    for i, (name, quantity) in enumerate(holdings):
+        try:
+            instrument = parse_instrument(name)
+        except ValueError as exc:
+            raise ValidationError(f"{field}[{i}].instrument", name, str(exc)) from None
+        try:
+            positions.append(Position(instrument=instrument, quantity=quantity))
+        except ValidationError as exc:
+            raise ValidationError(f"{field}[{i}].quantity", quantity, exc.expected) from None
+    return Portfolio.from_positions(account, positions)
+
+
+def _one(
+    method: MarginMethod,
+    params: MethodParams,
+    portfolio: Portfolio,
+    market: PricedSnapshot,
+    snapshot_id: int,
+) -> AccountMargin:
+    batch = compute_margin(method, [portfolio], market, params)
+    error = batch.errors.get(portfolio.account)
+    if error is not None:
+        raise ValidationError(
+            "positions", [p.instrument.name for p in portfolio.positions][:10], error
+        )
+    return AccountMargin(
+        account=portfolio.account,
+        method=method.name,
+        params_version=batch.params_version,
+        snapshot_id=snapshot_id,
+        computed_ms=now_ms(),
+        results=tuple(batch.results()),
+        notes=batch.notes,
+    )
+
+
+def _chunks(book: pa.Table) -> list[pa.Table]:
+    """``book`` (ordered by account) cut into slices of about :data:`RECOMPUTE_CHUNK_ROWS`
+    rows, never splitting an account."""
+    n = book.num_rows
+    if n == 0:
+        return []
+    accounts = book.column("account")
+    out = []
+    start = 0
+    while start < n:
+        stop = min(start + RECOMPUTE_CHUNK_ROWS, n)
+        if stop < n:
+            last = accounts[stop - 1].as_py()
+            while stop < n and accounts[stop].as_py() == last:
+                stop += 1
+        out.append(book.slice(start, stop - start))
+        start = stop
+    return out
+
+
+def snapshot_parts(row: SnapshotRow) -> list[tuple[str, bytes]]:
+    """The ``(format, payload)`` parts of a stored snapshot."""
+    parts = []
+    for part in row.parts:
+        if part.payload is None:
+            raise ValidationError("snapshot_id", row.snapshot_id, "a snapshot with its payloads")
+        parts.append((part.format, part.payload))
+    return parts

@@ -1,0 +1,94 @@
+"""Error responses: ``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}`` with a 4xx
+status for every bad input, naming the field, the value and what was expected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from portmargin.core import (
+    DataFormatError,
+    InstrumentNameError,
+    MarketDataError,
+    PortmarginError,
+    ValidationError,
+)
+from portmargin.service._auth import ForbiddenError, UnauthorizedError
+from portmargin.store import Conflict, NotFound, StoreError
+
+__all__ = ["IdempotencyMismatchError", "error_response", "install_error_handlers"]
+
+
+class IdempotencyMismatchError(Exception):
+    """An ``Idempotency-Key`` reused with a different request."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"Idempotency-Key {key!r} was used for a different request; use a new key for a "
+            "new request, or repeat the same request to get its response again"
+        )
+
+
+def error_response(
+    status: int, loc: list[str | int], msg: str, kind: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSON error response with one detail entry."""
+    detail: dict[str, Any] = {"loc": loc, "msg": msg, "type": kind}
+    return JSONResponse({"detail": [detail]}, status_code=status, headers=headers)
+
+
+def _loc(exc: PortmarginError) -> list[str | int]:
+    if isinstance(exc, ValidationError):
+        return [exc.field]
+    if isinstance(exc, DataFormatError):
+        return [exc.source] + ([exc.column] if exc.column else [])
+    if isinstance(exc, InstrumentNameError):
+        return ["instrument"]
+    if isinstance(exc, NotFound):
+        return [exc.entity]
+    if isinstance(exc, Conflict):
+        return [exc.entity]
+    return []
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the service's and portmargin's errors to responses on ``app``."""
+
+    async def unauthorized(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(
+            401,
+            ["header", "Authorization"],
+            str(exc),
+            "unauthorized",
+            {"WWW-Authenticate": "Bearer"},
+        )
+
+    async def forbidden(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(403, ["header", "Authorization"], str(exc), "forbidden")
+
+    async def idempotency(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(422, ["header", "Idempotency-Key"], str(exc), "idempotency")
+
+    async def domain(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, PortmarginError)
+        if isinstance(exc, NotFound):
+            status, kind = 404, "not_found"
+        elif isinstance(exc, Conflict):
+            status, kind = 409, "conflict"
+        elif isinstance(exc, StoreError):
+            status, kind = 503, "store"
+        elif isinstance(exc, ValidationError | DataFormatError | InstrumentNameError):
+            status, kind = 422, "value_error"
+        elif isinstance(exc, MarketDataError):
+            status, kind = 422, "market_data"
+        else:
+            status, kind = 422, "error"
+        return error_response(status, _loc(exc), str(exc), kind)
+
+    app.add_exception_handler(UnauthorizedError, unauthorized)
+    app.add_exception_handler(ForbiddenError, forbidden)
+    app.add_exception_handler(IdempotencyMismatchError, idempotency)
+    app.add_exception_handler(PortmarginError, domain)

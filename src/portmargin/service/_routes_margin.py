@@ -1,0 +1,197 @@
+"""Routes that compute: the stateless calculator, account margin and history, what-if,
+recompute jobs."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
+
+from portmargin.service._deps import CallerDep, ServicesDep, WriteDep
+from portmargin.service._desk import AccountMargin
+from portmargin.service._results import result_json
+from portmargin.service._routes_accounts import AccountPath
+from portmargin.service._schemas import JobOut, MarginRequest, RecomputeRequest, WhatIfRequest
+from portmargin.store import JobRow, NotFound, ResultInput, ResultRow, Store, Tx
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["margin"])
+
+MethodQuery = Annotated[
+    str | None, Query(min_length=1, max_length=64, description="Default: the service's method.")
+]
+
+
+def _visible(store: Store, account_id: str) -> None:
+    if store.account(account_id) is None:
+        raise NotFound("account", account_id)
+
+
+@router.post("/margin")
+def margin(body: MarginRequest, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    """Margin of posted positions on a snapshot under a method (nothing is stored)."""
+    caller.require("read")
+    result = services.desk.margin(
+        [(p.instrument, p.quantity) for p in body.positions],
+        snapshot_id=body.snapshot_id,
+        method=body.method,
+        params=(body.params, body.overrides),
+    )
+    return result.to_json()
+
+
+def _record(tx: Tx, result: AccountMargin) -> None:
+    tx.record_results(
+        [
+            ResultInput(
+                account=result.account,
+                method=result.method,
+                snapshot_id=result.snapshot_id,
+                computed_ms=result.computed_ms,
+                currency=row["currency"],
+                initial_margin=row["initial_margin"],
+                maintenance_margin=row["maintenance_margin"],
+                equity=row["equity"] if row["equity"] is not None else 0.0,
+                excess=row["excess"] if row["excess"] is not None else -row["initial_margin"],
+                margin_ratio=row["margin_ratio"],
+                status=row["status"],
+                detail=json.dumps(
+                    {
+                        "components": row["components"],
+                        "worst_scenario": row["worst_scenario"],
+                        "group": row["group"],
+                        "params_version": row["params_version"],
+                        "notes": row["notes"],
+                    }
+                ),
+            )
+            for row in (result_json(r) for r in result.results)
+        ]
+    )
+
+
+@router.get("/accounts/{account_id}/margin")
+def account_margin(
+    account_id: AccountPath,
+    services: ServicesDep,
+    caller: CallerDep,
+    method: MethodQuery = None,
+) -> dict[str, Any]:
+    """Margin of a stored account (positions and collateral) on the latest snapshot; the
+    result is recorded in the account's history (and its status updated)."""
+    caller.check_account(account_id)
+    caller.require("read")
+    _visible(services.store, account_id)
+    result = services.desk.account_margin(account_id, method)
+    with services.store.begin() as tx:
+        _record(tx, result)
+    return result.to_json()
+
+
+@router.post("/accounts/{account_id}/whatif")
+def what_if(
+    account_id: AccountPath, body: WhatIfRequest, services: ServicesDep, caller: CallerDep
+) -> dict[str, Any]:
+    """IM and MM of a stored account before and after hypothetical trades (nothing is
+    stored; a read key may ask)."""
+    caller.check_account(account_id)
+    caller.require("read")
+    _visible(services.store, account_id)
+    change = services.desk.what_if(
+        account_id, [(t.instrument, t.quantity) for t in body.trades], body.method
+    )
+    return change.to_json()
+
+
+def _history_json(row: ResultRow) -> dict[str, Any]:
+    return {
+        "result_id": row.result_id,
+        "method": row.method,
+        "snapshot_id": row.snapshot_id,
+        "computed_ms": row.computed_ms,
+        "currency": row.currency,
+        "initial_margin": row.initial_margin,
+        "maintenance_margin": row.maintenance_margin,
+        "equity": row.equity,
+        "excess": row.excess,
+        "margin_ratio": row.margin_ratio,
+        "status": row.status,
+        "detail": json.loads(row.detail),
+    }
+
+
+@router.get("/accounts/{account_id}/history")
+def history(
+    account_id: AccountPath,
+    services: ServicesDep,
+    caller: CallerDep,
+    method: MethodQuery = None,
+    limit: Annotated[int, Query(ge=1, le=5_000)] = 500,
+    before_ms: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> dict[str, Any]:
+    """Recorded margin of an account, newest first (``before_ms``: page backwards)."""
+    caller.check_account(account_id)
+    caller.require("read")
+    _visible(services.store, account_id)
+    rows = services.store.history(account_id, method=method, limit=limit, before_ms=before_ms)
+    status = [
+        {"method": s.method, "status": s.status, "since_ms": s.since_ms}
+        for s in services.store.status(account_id)
+    ]
+    return {
+        "account_id": account_id,
+        "status": status,
+        "results": [_history_json(r) for r in rows],
+    }
+
+
+def _job_json(row: JobRow) -> dict[str, Any]:
+    return {
+        "job_id": row.job_id,
+        "kind": row.kind,
+        "state": row.state,
+        "created_ms": row.created_ms,
+        "started_ms": row.started_ms,
+        "finished_ms": row.finished_ms,
+        "total": row.total,
+        "done": row.done,
+        "detail": dict(row.detail),
+    }
+
+
+@router.post("/recompute", status_code=202, response_model=JobOut)
+def recompute(body: RecomputeRequest, write: WriteDep) -> Response:
+    """Recompute every stored account on the latest snapshot in the background (admin):
+    results and status changes are recorded; follow the job at ``/v1/jobs/{job_id}``."""
+    write.caller.require("admin")
+    services = write.services
+    methods = list(dict.fromkeys(body.methods)) or [services.desk.default_method]
+    services.desk.market()  # refuse at once when there is no snapshot
+    created: list[str] = []
+
+    def change(tx: Tx) -> dict[str, Any]:
+        row = services.jobs.create_recompute(tx, methods)
+        created.append(row.job_id)
+        return _job_json(row)
+
+    response = write.perform(None, change, status=202)
+    if created:
+        services.jobs.start(created[0], methods)
+    return response
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def job(
+    job_id: Annotated[str, PathParam(min_length=1, max_length=64)],
+    services: ServicesDep,
+    caller: CallerDep,
+) -> Any:
+    """A background job and its progress (admin)."""
+    caller.require("admin")
+    row = services.store.job(job_id)
+    if row is None:
+        raise NotFound("job", job_id)
+    return _job_json(row)
