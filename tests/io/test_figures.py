@@ -151,6 +151,7 @@ def test_figure_html_cannot_be_closed_by_text() -> None:
     fig = {"data": [{"type": "bar", "name": "</script><script>alert(1)</script>"}], "layout": {}}
     out = figure_div_html(fig, "f-1")
     assert "</script><script>alert" not in out
-    assert "<\\/script>" in out
+    assert "\\u003c/script\\u003e" in out
+    assert json.loads(figure_json(fig)) == fig
     with pytest.raises(ValidationError, match="div_id"):
         figure_div_html(fig, "x'); alert(1);//")

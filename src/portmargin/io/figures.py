@@ -88,10 +88,12 @@ def _finite(values: Sequence[float] | NDArray[np.float64]) -> list[float | None]
     return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
 
 
-def figure_json(figure: Figure) -> str:
-    """JSON of ``figure`` for a ``<script>`` block: no NaN, and ``</`` escaped so no text in
-    the figure can close the block."""
-    return json.dumps(figure, allow_nan=False).replace("</", "<\\/")
+def figure_json(figure: Any) -> str:
+    """JSON of ``figure`` (or a part of one) for a ``<script>`` block: no NaN, and ``<``,
+    ``>`` and ``&`` written as ``\\u003c``, ``\\u003e`` and ``\\u0026`` (the same strings to
+    JSON and JavaScript) so no text in the figure can close the block or open a comment."""
+    text = json.dumps(figure, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def figure_div_html(figure: Figure, div_id: str) -> str:

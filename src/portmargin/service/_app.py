@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from portmargin.service._auth import KeyCache
+from portmargin.service._dashboard import add_dashboard
 from portmargin.service._deps import Services, ServicesDep
 from portmargin.service._desk import Desk
 from portmargin.service._errors import install_error_handlers
@@ -64,6 +65,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(market_router)
     app.include_router(margin_router)
+    add_dashboard(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
