@@ -18,7 +18,7 @@ from portmargin.io.figures import components_figure, method_margins_figure
 from portmargin.results import MarginComponent, MarginResult
 from portmargin.service import AccountMargin, WhatIfMargin
 from portmargin.service._dashboard import _environment, plotly_js_path
-from portmargin.service._dashboard_views import AccountPage, whatif_rows
+from portmargin.service._dashboard_account import AccountPage, whatif_rows
 
 
 def _result(account: str, im: float, mm: float, equity: float) -> MarginResult:

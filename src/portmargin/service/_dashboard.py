@@ -27,12 +27,9 @@ from starlette.datastructures import FormData
 from portmargin.core import PortmarginError, ms_to_datetime
 from portmargin.io.figures import figure_json, row_name
 from portmargin.service._auth import Caller, UnauthorizedError
-from portmargin.service._dashboard_views import (
-    account_list,
-    account_page,
-    snapshot_page,
-    whatif_rows,
-)
+from portmargin.service._dashboard_account import account_page, whatif_rows
+from portmargin.service._dashboard_list import account_list
+from portmargin.service._dashboard_snapshot import snapshot_page
 from portmargin.service._deps import Services
 from portmargin.store import NotFound
 
