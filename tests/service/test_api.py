@@ -208,13 +208,17 @@ def test_account_margin_is_recorded_in_history(service: Service) -> None:
     h = service.admin
     margin = service.client.get("/v1/accounts/box/margin?method=standard", headers=h)
     assert margin.status_code == 200, margin.text
-    result = margin.json()["results"][0]
-    assert {"components", "equity", "excess", "margin_ratio", "worst_scenario"} <= set(result)
+    results = margin.json()["results"]
+    for result in results:
+        assert {"components", "equity", "excess", "margin_ratio", "worst_scenario"} <= set(result)
     history = service.client.get("/v1/accounts/box/history", headers=h).json()
-    (row,) = history["results"]
-    assert row["method"] == "standard"
-    assert row["initial_margin"] == result["initial_margin"]
-    assert row["detail"]["components"] == result["components"]
+    rows = history["results"]
+    assert len(rows) == len(results)
+    for row, result in zip(sorted(rows, key=lambda r: r["currency"]), results, strict=True):
+        assert row["method"] == "standard"
+        assert row["currency"] == result["currency"]
+        assert row["initial_margin"] == result["initial_margin"]
+        assert row["detail"]["components"] == result["components"]
     assert history["status"][0]["status"] == margin.json()["status"]
 
 

@@ -80,6 +80,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             return JSONResponse(
                 {"ready": False, "reason": "no market snapshot uploaded"}, status_code=503
             )
-        return {"ready": True, "snapshot_id": latest.snapshot_id, "store": services.store.dialect}
+        return {
+            "ready": True,
+            "snapshot_id": latest.snapshot_id,
+            "store": services.store.dialect,
+            "demo": services.settings.demo,
+        }
 
     return app

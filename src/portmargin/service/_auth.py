@@ -17,6 +17,9 @@ from portmargin.store import KeyRow, NotFound, Store
 
 __all__ = ["Caller", "ForbiddenError", "KeyCache", "UnauthorizedError", "implied_scopes"]
 
+CACHE_PRUNE_AT = 10_000
+"""Cached verifications at which expired ones are dropped."""
+
 _IMPLIES = {"read": {"read"}, "trade": {"read", "trade"}, "admin": {"read", "trade", "admin"}}
 
 
@@ -117,6 +120,8 @@ class KeyCache:
         if verified is None:
             raise UnauthorizedError("API key not valid (unknown, wrong or revoked)")
         with self._lock:
+            if len(self._verified) >= CACHE_PRUNE_AT:
+                self._verified = {d: v for d, v in self._verified.items() if v[1] > now}
             self._verified[digest] = (verified.key_id, now + self._seconds)
         return Caller(verified)
 

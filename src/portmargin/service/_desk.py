@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from portmargin.analysis import compute_margin, what_if
 from portmargin.core import ValidationError
-from portmargin.instruments import parse_instrument
+from portmargin.instruments import Instrument, parse_instrument
 from portmargin.io.params import bundled_packs, load_params
 from portmargin.io.positions import positions_from_table
 from portmargin.methods import MarginMethod, MethodParams, get_method
@@ -359,6 +359,12 @@ def _load(method: str, pack: str | None, overrides: tuple[str, ...]) -> MethodPa
     return load_params(m, pack, overrides)
 
 
+@lru_cache(maxsize=100_000)
+def _instrument(name: str) -> Instrument:
+    """:func:`parse_instrument`, once per name (instruments are immutable)."""
+    return parse_instrument(name)
+
+
 def to_portfolio(account: str, holdings: Sequence[Holding], field: str) -> Portfolio:
     """One portfolio of ``holdings`` (repeated instruments summed).
 
@@ -371,7 +377,7 @@ def to_portfolio(account: str, holdings: Sequence[Holding], field: str) -> Portf
     positions = []
     for i, (name, quantity) in enumerate(holdings):
         try:
-            instrument = parse_instrument(name)
+            instrument = _instrument(name)
         except ValueError as exc:
             raise ValidationError(f"{field}[{i}].instrument", name, str(exc)) from None
         try:

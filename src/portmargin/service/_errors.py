@@ -44,7 +44,7 @@ def _loc(exc: PortmarginError) -> list[str | int]:
     if isinstance(exc, ValidationError):
         return [exc.field]
     if isinstance(exc, DataFormatError):
-        return [exc.source] + ([exc.column] if exc.column else [])
+        return [exc.source] if exc.column is None else [exc.source, exc.column]
     if isinstance(exc, InstrumentNameError):
         return ["instrument"]
     if isinstance(exc, NotFound):

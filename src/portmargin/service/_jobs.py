@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from portmargin.core import PortmarginError
 from portmargin.service._desk import Desk
@@ -52,9 +53,16 @@ class Jobs:
         for thread in self._threads:
             thread.join(timeout)
 
-    def _update(self, job_id: str, **fields: object) -> None:
+    def _update(
+        self,
+        job_id: str,
+        *,
+        state: str | None = None,
+        done: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
         with self._store.begin() as tx:
-            tx.update_job(job_id, **fields)  # type: ignore[arg-type]
+            tx.update_job(job_id, state=state, done=done, detail=detail)
 
     def _run(self, job_id: str, methods: tuple[str, ...]) -> None:
         self._update(job_id, state="running")

@@ -54,7 +54,12 @@ class BodyLimit:
             if not refused:
                 await send(message)
 
-        await self.app(scope, counted, unless_refused)
+        try:
+            await self.app(scope, counted, unless_refused)
+        except Exception:
+            if not refused:
+                raise
+            # the app failed on the body it was refused: the 413 has been sent
 
     async def _refuse(self, send: Send, size: int) -> None:
         if size < 0:

@@ -12,11 +12,11 @@ from typing import Literal, get_args
 
 from portmargin.core import DataFormatError, ValidationError
 from portmargin.data import demo_daily_paths
-from portmargin.instruments import Instrument
+from portmargin.instruments import Currency, Instrument
 from portmargin.io import load_deribit_chain_csv, load_deribit_json, load_history, load_market_file
 from portmargin.io.deribit import SnapshotLoad
 from portmargin.market import MarketSnapshot, PriceHistory, merge_snapshots
-from portmargin.risk import PricedSnapshot, price_snapshot
+from portmargin.risk import STABLECOINS, PricedSnapshot, price_snapshot
 
 __all__ = ["FORMATS", "Format", "ParsedMarket", "parse_market", "priced_market"]
 
@@ -118,9 +118,11 @@ def _bundled_history() -> PriceHistory:
 
 def priced_market(snapshot: MarketSnapshot) -> PricedSnapshot:
     """``snapshot`` with the bundled daily histories attached (for history-based methods such
-    as ``var``) and every listed instrument (options, futures, perpetuals) priced once."""
+    as ``var``) and every listed instrument (options, futures, perpetuals) and the balances
+    of its underlyings and of stablecoins priced once."""
     with_history = snapshot.with_history(_bundled_history())
     listed: list[Instrument] = [q.instrument for q in with_history.quotes.values()]
     listed.extend(q.instrument for q in with_history.futures.values())
+    listed.extend(Currency(code=c) for c in (*with_history.underlyings, *sorted(STABLECOINS)))
     unique = sorted(set(listed), key=lambda i: i.name)
     return price_snapshot(with_history, unique)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -38,7 +39,9 @@ def _snapshot_json(row: SnapshotRow, parsed: ParsedMarket | None = None) -> dict
     return out
 
 
-def _store_snapshot(write: WriteRequest, label: str, parts: list[tuple[str, bytes]]) -> Response:
+def _store_snapshot(
+    write: WriteRequest, label: str, parts: Sequence[tuple[str, bytes]]
+) -> Response:
     """Parse ``parts`` (refusing what does not parse), then store them (admin)."""
     write.caller.require("admin")
     parsed = parse_market(parts)
