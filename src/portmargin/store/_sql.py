@@ -1,0 +1,56 @@
+"""Small SQL helpers shared by reads and writes: dialect inserts, chunking, the clock."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = ["CHUNK", "chunks", "dumps", "loads", "now_ms", "upsert"]
+
+CHUNK: Final = 900
+"""Ids per ``IN (...)`` list (below SQLite's oldest bound-parameter limit of 999)."""
+
+T = TypeVar("T")
+
+
+def now_ms() -> int:
+    """The current time, integer epoch milliseconds UTC."""
+    return time.time_ns() // 1_000_000
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def upsert(
+    connection: sa.Connection, table: sa.Table, keys: Sequence[str], update: Sequence[str]
+) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET update`` (DO NOTHING without ``update``).
+
+    Returns the statement for the connection's dialect, to execute with a list of rows.
+    """
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    if not update:
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
+    )
+
+
+def dumps(value: Mapping[str, Any] | None) -> str:
+    """JSON text of a mapping (``{}`` for None), keys sorted."""
+    return json.dumps(dict(value or {}), sort_keys=True, allow_nan=False)
+
+
+def loads(text: str) -> dict[str, Any]:
+    """The mapping stored as JSON text."""
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {"value": value}

@@ -1,0 +1,606 @@
+"""The unit of work: every write happens inside one ``with store.begin() as tx`` block."""
+
+from __future__ import annotations
+
+import enum
+import gzip
+import hashlib
+import math
+import secrets
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from portmargin.core import ValidationError
+from portmargin.store import _tables as t
+from portmargin.store._errors import Conflict, NotFound
+from portmargin.store._keys import hash_secret, new_token
+from portmargin.store._reads import Reader
+from portmargin.store._results import status_updates, validated_results
+from portmargin.store._rows import (
+    FORMATS,
+    JOB_STATES,
+    SCOPES,
+    AccountRow,
+    IdempotentRow,
+    JobRow,
+    KeyRow,
+    ResultInput,
+    SnapshotRow,
+)
+from portmargin.store._sql import chunks, dumps, now_ms, upsert
+
+__all__ = ["UNCHANGED", "Tx", "Unchanged"]
+
+
+class Unchanged(enum.Enum):
+    """Marker of an argument left as it is (see :meth:`Tx.update_account`)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED
+
+
+class Tx(Reader):
+    """Writes (and reads) inside one database transaction.
+
+    Obtained from :meth:`Store.begin`; committed when the ``with`` block exits normally
+    (durably, once ``__exit__`` has returned) and rolled back if it raises.
+    """
+
+    __slots__ = ("_c",)
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        yield self._c
+
+    # accounts ----------------------------------------------------------------------------
+
+    def create_account(
+        self, account_id: str, *, currency: str | None = None, label: str | None = None
+    ) -> AccountRow:
+        """Create an account.
+
+        Raises
+        ------
+        ValidationError
+            Empty id or one longer than 128 characters.
+        Conflict
+            The account exists.
+        """
+        _check_account_id(account_id)
+        now = now_ms()
+        values = {"account_id": account_id, "currency": currency, "label": label}
+        stmt = upsert(self._c, t.accounts, ["account_id"], ())
+        if self._c.execute(stmt, {**values, "created_ms": now, "updated_ms": now}).rowcount == 0:
+            raise Conflict("account", account_id)
+        return AccountRow(**values, created_ms=now, updated_ms=now)
+
+    def update_account(
+        self,
+        account_id: str,
+        *,
+        currency: str | Unchanged | None = UNCHANGED,
+        label: str | Unchanged | None = UNCHANGED,
+    ) -> AccountRow:
+        """Change an account's currency and/or label (:data:`UNCHANGED` keeps a field).
+
+        Raises
+        ------
+        NotFound
+            No such account.
+        """
+        values: dict[str, Any] = {"updated_ms": now_ms()}
+        if currency is not UNCHANGED:
+            values["currency"] = currency
+        if label is not UNCHANGED:
+            values["label"] = label
+        a = t.accounts
+        stmt = a.update().where(a.c.account_id == account_id).values(values)
+        if self._c.execute(stmt).rowcount == 0:
+            raise NotFound("account", account_id)
+        row = self.account(account_id)
+        assert row is not None  # updated just above, in this transaction
+        return row
+
+    def delete_account(self, account_id: str) -> None:
+        """Delete an account with its positions, collateral, results and statuses.
+
+        Raises
+        ------
+        NotFound
+            No such account.
+        """
+        stmt = t.accounts.delete().where(t.accounts.c.account_id == account_id)
+        if self._c.execute(stmt).rowcount == 0:
+            raise NotFound("account", account_id)
+
+    # positions and collateral ------------------------------------------------------------
+
+    def upsert_positions(
+        self,
+        rows: Iterable[tuple[str, str, float]],
+        *,
+        replace: bool = False,
+        create_accounts: bool = False,
+    ) -> int:
+        """Set position quantities in bulk.
+
+        Parameters
+        ----------
+        rows
+            ``(account, instrument, quantity)``: quantity in contracts, > 0 long, < 0 short;
+            0 deletes the position. A repeated (account, instrument) takes its last quantity.
+            Instrument names are stored as given (validated by the caller).
+        replace
+            Each account named in ``rows`` then holds exactly these positions (its other
+            positions are deleted).
+        create_accounts
+            Create accounts that do not exist (no currency, no label); otherwise a missing
+            account is an error.
+
+        Returns
+        -------
+        int
+            Distinct (account, instrument) rows applied (set or deleted).
+
+        Raises
+        ------
+        ValidationError
+            A quantity that is not a finite number (names account, instrument and value), or
+            a bad account id.
+        NotFound
+            An account does not exist and ``create_accounts`` is False.
+        """
+        latest: dict[tuple[str, str], float] = {}
+        for account, instrument, quantity in rows:
+            latest[(account, instrument)] = _finite(
+                f"quantity of {instrument!r} in account {account!r}", quantity
+            )
+        accounts = sorted({a for a, _ in latest})
+        self._require_accounts(accounts, create=create_accounts)
+        p = t.positions
+        if replace:
+            stmt = p.delete().where(p.c.account_id == sa.bindparam("a"))
+            self._executemany(stmt, [{"a": a} for a in accounts])
+        now = now_ms()
+        self._executemany(
+            upsert(self._c, p, ["account_id", "instrument"], ["quantity", "updated_ms"]),
+            [
+                {"account_id": a, "instrument": i, "quantity": q, "updated_ms": now}
+                for (a, i), q in latest.items()
+                if q != 0.0
+            ],
+        )
+        if not replace:
+            stmt = p.delete().where(
+                p.c.account_id == sa.bindparam("a"), p.c.instrument == sa.bindparam("i")
+            )
+            self._executemany(stmt, [{"a": a, "i": i} for (a, i), q in latest.items() if q == 0.0])
+        return len(latest)
+
+    def set_collateral(
+        self, account_id: str, balances: Mapping[str, float], *, replace: bool = False
+    ) -> int:
+        """Set collateral balances of an account.
+
+        Parameters
+        ----------
+        account_id
+            The account.
+        balances
+            Currency code → amount in that currency (negative: a debt); 0 deletes.
+        replace
+            The account then holds exactly these balances.
+
+        Returns
+        -------
+        int
+            Balances applied.
+
+        Raises
+        ------
+        ValidationError
+            An amount that is not a finite number.
+        NotFound
+            No such account.
+        """
+        amounts = {
+            cur: _finite(f"collateral {cur!r} of account {account_id!r}", amount)
+            for cur, amount in balances.items()
+        }
+        self._require_accounts([account_id], create=False)
+        k = t.collateral
+        if replace:
+            self._c.execute(k.delete().where(k.c.account_id == account_id))
+        now = now_ms()
+        self._executemany(
+            upsert(self._c, k, ["account_id", "currency"], ["amount", "updated_ms"]),
+            [
+                {"account_id": account_id, "currency": cur, "amount": v, "updated_ms": now}
+                for cur, v in amounts.items()
+                if v != 0.0
+            ],
+        )
+        zero = [cur for cur, v in amounts.items() if v == 0.0]
+        if zero and not replace:
+            self._c.execute(k.delete().where(k.c.account_id == account_id, k.c.currency.in_(zero)))
+        return len(amounts)
+
+    # snapshots and params ----------------------------------------------------------------
+
+    def add_snapshot(
+        self,
+        *,
+        label: str,
+        parts: Sequence[tuple[str, bytes]],
+        valuation_ms: int,
+        underlyings: Collection[str],
+    ) -> SnapshotRow:
+        """Store a market snapshot: its payloads as uploaded, in order.
+
+        Parameters
+        ----------
+        label
+            Free text shown in listings.
+        parts
+            ``(format, payload)`` pairs, format one of :data:`FORMATS`. Payloads are stored
+            gzip-compressed when that makes them smaller and read back byte for byte.
+        valuation_ms
+            Valuation time of the market, epoch ms UTC.
+        underlyings
+            Underlying codes covered (e.g. ``BTC``), without commas.
+
+        Raises
+        ------
+        ValidationError
+            No parts, an unknown format, or an underlying containing a comma.
+        """
+        if not parts:
+            raise ValidationError("parts", [], "at least one (format, payload) pair")
+        for n, (fmt, _) in enumerate(parts):
+            if fmt not in FORMATS:
+                raise ValidationError(f"parts[{n}].format", fmt, " or ".join(FORMATS))
+        for u in underlyings:
+            if not u or "," in u:
+                raise ValidationError("underlyings", u, "an underlying code without commas")
+        now = now_ms()
+        head = {"label": label, "valuation_ms": valuation_ms, "underlyings": ",".join(underlyings)}
+        stmt = t.snapshots.insert().values(**head, created_ms=now)
+        snapshot_id = int(self._c.execute(stmt.returning(t.snapshots.c.snapshot_id)).scalar_one())
+        rows = [_part(snapshot_id, n, fmt, payload) for n, (fmt, payload) in enumerate(parts)]
+        self._c.execute(t.snapshot_parts.insert(), rows)
+        found = self.snapshot(snapshot_id)
+        assert found is not None  # inserted just above, in this transaction
+        return found
+
+    def set_params(self, method: str, pack: str, overrides: Mapping[str, str]) -> None:
+        """Set the parameter pack used for ``method`` and its overrides (key → value text)."""
+        for key, value in overrides.items():
+            if not isinstance(value, str):
+                raise ValidationError(f"overrides[{key!r}]", value, "a value as text")
+        row = {
+            "method": method,
+            "pack": pack,
+            "overrides": dumps(overrides),
+            "updated_ms": now_ms(),
+        }
+        self._c.execute(
+            upsert(self._c, t.params_in_use, ["method"], ["pack", "overrides", "updated_ms"]), row
+        )
+
+    # results -----------------------------------------------------------------------------
+
+    def record_results(self, table: pa.Table | Sequence[ResultInput]) -> int:
+        """Append margin results to history and update statuses.
+
+        Parameters
+        ----------
+        table
+            Rows as :class:`ResultInput`, or a table with the same column names
+            (``account, method, snapshot_id, computed_ms, currency, initial_margin,
+            maintenance_margin, equity, excess, margin_ratio, status, detail``).
+
+        Returns
+        -------
+        int
+            Rows recorded.
+
+        Notes
+        -----
+        Per (account, method) the worst status among the given rows (the last of equally
+        bad ones) is compared with the stored status: if it differs, or there is none, the
+        stored status becomes it (``since_ms`` its ``computed_ms``) and a status change is
+        appended with that row's equity, IM, MM and snapshot. An unchanged status writes
+        nothing more.
+
+        Raises
+        ------
+        ValidationError
+            A missing column, a non-finite amount or an unknown status (naming row and value).
+        NotFound
+            An account does not exist.
+        """
+        rows = validated_results(table)
+        self._require_accounts(sorted({r["account_id"] for r in rows}), create=False)
+        self._executemany(t.margin_results.insert(), rows)
+        s = t.account_status
+        current: dict[tuple[str, str], str] = {}
+        for part in chunks(sorted({r["account_id"] for r in rows})):
+            query = sa.select(s.c.account_id, s.c.method, s.c.status).where(
+                s.c.account_id.in_(part)
+            )
+            current.update({(a, m): st for a, m, st in self._c.execute(query)})
+        statuses, changes = status_updates(rows, current)
+        self._executemany(
+            upsert(self._c, s, ["account_id", "method"], ["status", "since_ms"]), statuses
+        )
+        self._executemany(t.status_changes.insert(), changes)
+        return len(rows)
+
+    # keys --------------------------------------------------------------------------------
+
+    def create_key(
+        self,
+        *,
+        scopes: Collection[str],
+        accounts: Collection[str] = (),
+        all_accounts: bool = False,
+        label: str = "",
+    ) -> tuple[KeyRow, str]:
+        """Create an API key.
+
+        Parameters
+        ----------
+        scopes
+            Non-empty subset of :data:`SCOPES` (``read``, ``trade``, ``admin``).
+        accounts
+            Accounts the key may see (they need not exist yet).
+        all_accounts
+            The key may see every account.
+        label
+            Free text.
+
+        Returns
+        -------
+        tuple
+            The key and its token ``pm_<key_id>_<secret>`` — the only time the token is
+            available: only an argon2id hash of the secret is stored.
+
+        Raises
+        ------
+        ValidationError
+            No scope or an unknown one, or neither accounts nor ``all_accounts`` for a key
+            without the ``admin`` scope.
+        """
+        wanted = frozenset(scopes)
+        if not wanted or not wanted <= set(SCOPES):
+            raise ValidationError("scopes", sorted(wanted), "one or more of read, trade, admin")
+        if not accounts and not all_accounts and "admin" not in wanted:
+            raise ValidationError("accounts", [], "at least one account id, or all accounts")
+        for a in accounts:
+            _check_account_id(a)
+        key_id, secret, token = new_token()
+        row = KeyRow(
+            key_id=key_id,
+            scopes=wanted,
+            accounts=tuple(sorted(set(accounts), key=str.encode)),
+            all_accounts=all_accounts,
+            label=label,
+            created_ms=now_ms(),
+            revoked_ms=None,
+        )
+        self._c.execute(
+            t.api_keys.insert(),
+            {
+                "key_id": key_id,
+                "secret_hash": hash_secret(secret),
+                "scopes": ",".join(s for s in SCOPES if s in wanted),
+                "label": label,
+                "all_accounts": all_accounts,
+                "created_ms": row.created_ms,
+                "revoked_ms": None,
+            },
+        )
+        self._executemany(
+            t.api_key_accounts.insert(), [{"key_id": key_id, "account_id": a} for a in row.accounts]
+        )
+        return row, token
+
+    def revoke_key(self, key_id: str) -> KeyRow:
+        """Revoke an API key (revoking a revoked key keeps its first revocation time).
+
+        Raises
+        ------
+        NotFound
+            No such key.
+        """
+        k = t.api_keys
+        stmt = k.update().where(k.c.key_id == key_id, k.c.revoked_ms.is_(None))
+        self._c.execute(stmt.values(revoked_ms=now_ms()))
+        row = self.key(key_id)
+        if row is None:
+            raise NotFound("api key", key_id)
+        return row
+
+    # audit, idempotency, jobs ------------------------------------------------------------
+
+    def append_audit(
+        self,
+        *,
+        key_id: str | None,
+        action: str,
+        target: str | None = None,
+        status: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Append an entry to the audit log (it cannot be changed afterwards).
+
+        Parameters
+        ----------
+        key_id
+            The API key that acted (None: the command line or the system).
+        action
+            What was done, e.g. ``"PUT /v1/accounts/{id}/positions"``.
+        target
+            What it was done to, e.g. an account id.
+        status
+            HTTP status of the response.
+        detail
+            JSON-serialisable details.
+
+        Returns
+        -------
+        int
+            The entry's ``audit_id``.
+        """
+        stmt = t.audit_log.insert().values(
+            at_ms=now_ms(),
+            key_id=key_id,
+            action=action,
+            target=target,
+            status=status,
+            detail=dumps(detail),
+        )
+        return int(self._c.execute(stmt.returning(t.audit_log.c.audit_id)).scalar_one())
+
+    def save_idempotent(
+        self, key_id: str, idem_key: str, request_sha256: str, status: int, response: str
+    ) -> IdempotentRow:
+        """Store the response to a request made with an idempotency key.
+
+        Raises
+        ------
+        Conflict
+            A response is already stored for this key id and idempotency key.
+        """
+        row = IdempotentRow(
+            key_id=key_id,
+            idem_key=idem_key,
+            request_sha256=request_sha256,
+            status=status,
+            response=response,
+            created_ms=now_ms(),
+        )
+        stmt = upsert(self._c, t.idempotency, ["key_id", "idem_key"], ())
+        values = {f: getattr(row, f) for f in IdempotentRow.__slots__}
+        if self._c.execute(stmt, values).rowcount == 0:
+            raise Conflict("idempotency key", idem_key)
+        return row
+
+    def create_job(self, kind: str, total: int) -> JobRow:
+        """Create a queued job of ``total`` items with a fresh random id."""
+        row = JobRow(
+            job_id=secrets.token_hex(16),
+            kind=kind,
+            state="queued",
+            created_ms=now_ms(),
+            started_ms=None,
+            finished_ms=None,
+            total=total,
+            done=0,
+            detail={},
+        )
+        values = {f: getattr(row, f) for f in JobRow.__slots__}
+        self._c.execute(t.jobs.insert(), {**values, "detail": dumps(row.detail)})
+        return row
+
+    def update_job(
+        self,
+        job_id: str,
+        *,
+        state: str | None = None,
+        done: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> JobRow:
+        """Record a job's progress: its state (``running`` sets ``started_ms``, ``done`` and
+        ``failed`` set ``finished_ms``), items done and details (replacing the old ones).
+
+        Raises
+        ------
+        ValidationError
+            Unknown state.
+        NotFound
+            No such job.
+        """
+        j = t.jobs
+        values: dict[str, Any] = {}
+        now = now_ms()
+        if state is not None:
+            if state not in JOB_STATES:
+                raise ValidationError("state", state, " or ".join(JOB_STATES))
+            values["state"] = state
+            if state == "running":
+                values["started_ms"] = sa.func.coalesce(j.c.started_ms, now)
+            elif state in ("done", "failed"):
+                values["started_ms"] = sa.func.coalesce(j.c.started_ms, now)
+                values["finished_ms"] = now
+        if done is not None:
+            values["done"] = done
+        if detail is not None:
+            values["detail"] = dumps(detail)
+        if values:
+            self._c.execute(j.update().where(j.c.job_id == job_id).values(values))
+        row = self.job(job_id)
+        if row is None:
+            raise NotFound("job", job_id)
+        return row
+
+    # helpers -----------------------------------------------------------------------------
+
+    def _executemany(self, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._c.execute(stmt, rows)
+
+    def _require_accounts(self, accounts: Sequence[str], *, create: bool) -> None:
+        for a in accounts:
+            _check_account_id(a)
+        if create:
+            now = now_ms()
+            self._executemany(
+                upsert(self._c, t.accounts, ["account_id"], ()),
+                [{"account_id": a, "created_ms": now, "updated_ms": now} for a in accounts],
+            )
+            return
+        a = t.accounts.c.account_id
+        for part in chunks(accounts):
+            found = set(self._c.execute(sa.select(a).where(a.in_(part))).scalars())
+            missing = [x for x in part if x not in found]
+            if missing:
+                raise NotFound("account", missing[0])
+
+
+def _check_account_id(account_id: str) -> None:
+    if not isinstance(account_id, str) or not account_id or len(account_id) > t.ACCOUNT_ID_MAX:
+        raise ValidationError("account_id", account_id, "a non-empty id of at most 128 characters")
+
+
+def _finite(field: str, value: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(field, value, "a finite number") from None
+    if not math.isfinite(number):
+        raise ValidationError(field, value, "a finite number")
+    return number
+
+
+def _part(snapshot_id: int, part: int, fmt: str, payload: bytes) -> dict[str, Any]:
+    packed = gzip.compress(payload, mtime=0)
+    smaller = len(packed) < len(payload)
+    return {
+        "snapshot_id": snapshot_id,
+        "part": part,
+        "format": fmt,
+        "encoding": "gzip" if smaller else "identity",
+        "payload": packed if smaller else bytes(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "size": len(payload),
+    }
