@@ -188,3 +188,19 @@ def test_every_write_is_audited_with_its_key(service: Service) -> None:
         (key_id, "PUT /v1/accounts/{account_id}/collateral", A, 200),
         (key_id, "DELETE /v1/accounts/{account_id}/positions/{instrument}", A, 200),
     ]
+
+
+def test_refused_writes_are_audited(service: Service) -> None:
+    key = service.key(["read"], (A,))
+    key_id = key["Authorization"].removeprefix("Bearer pm_")[:12]
+    start = max((a.audit_id for a in service.store.audit(10_000)), default=0)
+    refused = _call(service, "PUT", f"/v1/accounts/{A}/positions", POSITIONS, key)
+    assert refused.status_code == 403
+    hidden = _call(service, "PUT", f"/v1/accounts/{B}/positions", POSITIONS, key)
+    assert hidden.status_code == 404
+    rows = service.store.audit(10_000, after_id=start)
+    assert [(r.key_id, r.action, r.target, r.status) for r in rows] == [
+        (key_id, "PUT /v1/accounts/{account_id}/positions", A, 403),
+        (key_id, "PUT /v1/accounts/{account_id}/positions", B, 404),
+    ]
+    assert "trade" in rows[0].detail["refused"]
