@@ -3,7 +3,6 @@ status for every bad input, naming the field, the value and what was expected.""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -59,13 +58,12 @@ def _loc(exc: PortmarginError) -> list[str | int]:
     return []
 
 
-async def _audited(request: Request, response: JSONResponse) -> JSONResponse:
+async def _audited(request: Request, response: JSONResponse, reason: str) -> JSONResponse:
     """``response``, after writing the audit row of a refused state-changing request (routes
     that take a :class:`~portmargin.service._deps.WriteRequest` leave it in
     ``request.state``)."""
     write = getattr(request.state, "write", None)
     if write is not None:
-        reason = json.loads(response.body)["detail"][0]["msg"]
         target = request.path_params.get("account_id")
         try:
             await run_in_threadpool(write.refused, target, response.status_code, reason)
@@ -89,11 +87,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def forbidden(request: Request, exc: Exception) -> JSONResponse:
         response = error_response(403, ["header", "Authorization"], str(exc), "forbidden")
-        return await _audited(request, response)
+        return await _audited(request, response, str(exc))
 
     async def idempotency(request: Request, exc: Exception) -> JSONResponse:
         response = error_response(422, ["header", "Idempotency-Key"], str(exc), "idempotency")
-        return await _audited(request, response)
+        return await _audited(request, response, str(exc))
 
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PortmarginError)
@@ -109,7 +107,8 @@ def install_error_handlers(app: FastAPI) -> None:
             status, kind = 422, "market_data"
         else:
             status, kind = 422, "error"
-        return await _audited(request, error_response(status, _loc(exc), str(exc), kind))
+        response = error_response(status, _loc(exc), str(exc), kind)
+        return await _audited(request, response, str(exc))
 
     app.add_exception_handler(UnauthorizedError, unauthorized)
     app.add_exception_handler(ForbiddenError, forbidden)
