@@ -7,6 +7,7 @@ back as a pyarrow table.
 from __future__ import annotations
 
 import gzip
+from abc import ABC, abstractmethod
 from collections.abc import Collection
 from contextlib import AbstractContextManager
 from typing import Any
@@ -40,13 +41,14 @@ _BOOK_SCHEMA = pa.schema(
 )
 
 
-class Reader:
+class Reader(ABC):
     """Read methods over the connection that :meth:`_connect` provides."""
 
     __slots__ = ()
 
+    @abstractmethod
     def _connect(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
+        """The connection to read on, for the duration of one read."""
 
     # accounts, positions, collateral -----------------------------------------------------
 

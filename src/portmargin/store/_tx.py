@@ -78,10 +78,12 @@ class Tx(Reader):
         _check_account_id(account_id)
         now = now_ms()
         values = {"account_id": account_id, "currency": currency, "label": label}
-        stmt = upsert(self._c, t.accounts, ["account_id"], ())
-        if self._c.execute(stmt, {**values, "created_ms": now, "updated_ms": now}).rowcount == 0:
+        stmt = upsert(self._c, t.accounts, ["account_id"], ()).returning(t.accounts.c.account_id)
+        if self._c.execute(stmt, {**values, "created_ms": now, "updated_ms": now}).first() is None:
             raise Conflict("account", account_id)
-        return AccountRow(**values, created_ms=now, updated_ms=now)
+        return AccountRow(
+            account_id=account_id, currency=currency, label=label, created_ms=now, updated_ms=now
+        )
 
     def update_account(
         self,
@@ -104,7 +106,7 @@ class Tx(Reader):
             values["label"] = label
         a = t.accounts
         stmt = a.update().where(a.c.account_id == account_id).values(values)
-        if self._c.execute(stmt).rowcount == 0:
+        if self._c.execute(stmt.returning(a.c.account_id)).first() is None:
             raise NotFound("account", account_id)
         row = self.account(account_id)
         assert row is not None  # updated just above, in this transaction
@@ -119,7 +121,7 @@ class Tx(Reader):
             No such account.
         """
         stmt = t.accounts.delete().where(t.accounts.c.account_id == account_id)
-        if self._c.execute(stmt).rowcount == 0:
+        if self._c.execute(stmt.returning(t.accounts.c.account_id)).first() is None:
             raise NotFound("account", account_id)
 
     # positions and collateral ------------------------------------------------------------
@@ -491,7 +493,7 @@ class Tx(Reader):
         )
         stmt = upsert(self._c, t.idempotency, ["key_id", "idem_key"], ())
         values = {f: getattr(row, f) for f in IdempotentRow.__slots__}
-        if self._c.execute(stmt, values).rowcount == 0:
+        if self._c.execute(stmt.returning(t.idempotency.c.key_id), values).first() is None:
             raise Conflict("idempotency key", idem_key)
         return row
 
@@ -560,8 +562,8 @@ class Tx(Reader):
             self._c.execute(stmt, rows)
 
     def _require_accounts(self, accounts: Sequence[str], *, create: bool) -> None:
-        for a in accounts:
-            _check_account_id(a)
+        for account in accounts:
+            _check_account_id(account)
         if create:
             now = now_ms()
             self._executemany(
@@ -569,9 +571,9 @@ class Tx(Reader):
                 [{"account_id": a, "created_ms": now, "updated_ms": now} for a in accounts],
             )
             return
-        a = t.accounts.c.account_id
+        column = t.accounts.c.account_id
         for part in chunks(accounts):
-            found = set(self._c.execute(sa.select(a).where(a.in_(part))).scalars())
+            found = set(self._c.execute(sa.select(column).where(column.in_(part))).scalars())
             missing = [x for x in part if x not in found]
             if missing:
                 raise NotFound("account", missing[0])
