@@ -95,7 +95,7 @@ def test_history_newest_first_with_limit_and_paging(accounts: Store) -> None:
         _r(method="standard", computed_ms=4)
     ]
     with accounts.begin() as tx:
-        tx.record_results(rows + [_r(account="B", computed_ms=9)])
+        tx.record_results([*rows, _r(account="B", computed_ms=9)])
     assert [h.computed_ms for h in accounts.history("A")] == [5, 4, 3, 1]
     assert [h.computed_ms for h in accounts.history("A", method="deribit-pm")] == [5, 3, 1]
     assert [h.computed_ms for h in accounts.history("A", limit=2)] == [5, 4]
