@@ -46,7 +46,7 @@ def test_serve_demo(tmp_path: Path) -> None:
             found = re.search(r"(pm_[A-Za-z0-9_-]{56})", line)
             token = found.group(1) if found else None
         assert token is not None, "".join(lines)
-        assert any(f"http://127.0.0.1:{port}/" in line for line in lines), lines
+        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             while time.monotonic() < deadline:

@@ -142,6 +142,7 @@ def test_recompute_notes_a_status_change(service: Service) -> None:
     (status,) = service.store.status(account)
     assert status.status == "liquidation"
     changes = [c for c in service.store.status_changes(account) if c.method == "deribit-pm"]
-    assert [c.new_status for c in changes][-2:] == ["healthy", "liquidation"] or [
-        c.new_status for c in changes
-    ][:2] == ["liquidation", "healthy"]
+    assert [(c.old_status, c.new_status) for c in changes] == [  # newest first
+        ("healthy", "liquidation"),
+        (None, "healthy"),
+    ]

@@ -52,9 +52,15 @@ def serve(
                 _, token = tx.create_key(scopes=["admin"], all_accounts=True, label="demo admin")
         stdout.print(
             f"Demo store {url}: snapshot {loaded.snapshot_id}, "
-            f"{len(loaded.accounts)} accounts ({', '.join(loaded.accounts)})"
+            f"{len(loaded.accounts)} accounts ({', '.join(loaded.accounts)})",
+            markup=False,
+            soft_wrap=True,
         )
         stdout.print(f"Admin API key (shown once): {token}", markup=False, soft_wrap=True)
-        stdout.print(f"Open http://{host}:{port}/ and log in with the key; API docs at /docs")
+        stdout.print(
+            f"Open http://{host}:{port}/ and log in with the key; API docs at /docs",
+            markup=False,
+            soft_wrap=True,
+        )
     app = create_app(ServiceSettings(database_url=url, demo=demo))
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -75,14 +75,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.get("/ready", tags=["health"], responses={503: {"description": "Not ready"}})
     def ready(services: ServicesDep) -> Any:
         """The store answers and a snapshot is there to margin on."""
-        latest = services.store.latest_snapshot()
-        if latest is None:
+        latest = services.store.snapshots(1)
+        if not latest:
             return JSONResponse(
                 {"ready": False, "reason": "no market snapshot uploaded"}, status_code=503
             )
         return {
             "ready": True,
-            "snapshot_id": latest.snapshot_id,
+            "snapshot_id": latest[0].snapshot_id,
             "store": services.store.dialect,
             "demo": services.settings.demo,
         }

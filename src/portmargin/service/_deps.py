@@ -118,6 +118,17 @@ class WriteRequest:
                 tx.save_idempotent(key_id, self.idem_key, self.digest, status, body)
         return _json(body, status, replayed=False)
 
+    def refused(self, target: str | None, status: int, reason: str) -> None:
+        """Write the audit row of a state-changing request that was refused."""
+        with self.services.store.begin() as tx:
+            tx.append_audit(
+                key_id=self.caller.key_id,
+                action=self.action,
+                target=target,
+                status=status,
+                detail={"request_sha256": self.digest, "refused": reason},
+            )
+
 
 def _json(body: str, status: int, *, replayed: bool) -> Response:
     headers = {"Idempotent-Replayed": "true"} if replayed else None
@@ -142,13 +153,15 @@ def _write(
 ) -> WriteRequest:
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path)
-    return WriteRequest(
+    write = WriteRequest(
         services=services,
         caller=caller,
         action=f"{request.method} {path}",
         digest=digest,
         idem_key=idem_key,
     )
+    request.state.write = write  # refusals are audited by the error handlers
+    return write
 
 
 WriteDep = Annotated[WriteRequest, Depends(_write)]

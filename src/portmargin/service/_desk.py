@@ -169,10 +169,10 @@ class Desk:
             No such snapshot (field ``snapshot_id``), or none uploaded yet.
         """
         if snapshot_id is None:
-            latest = self._store.latest_snapshot()
-            if latest is None:
+            latest = self._store.snapshots(1)  # a listing: no payloads read
+            if not latest:
                 raise ValidationError("snapshot_id", None, "an uploaded snapshot (none yet)")
-            snapshot_id = latest.snapshot_id
+            snapshot_id = latest[0].snapshot_id
         with self._lock:
             cached = self._snapshots.get(snapshot_id)
             if cached is not None:

@@ -3,10 +3,12 @@ status for every bad input, naming the field, the value and what was expected.""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from portmargin.core import (
     DataFormatError,
@@ -19,6 +21,8 @@ from portmargin.service._auth import ForbiddenError, UnauthorizedError
 from portmargin.store import Conflict, NotFound, StoreError
 
 __all__ = ["IdempotencyMismatchError", "error_response", "install_error_handlers"]
+
+_log = logging.getLogger("portmargin.service")
 
 
 class IdempotencyMismatchError(Exception):
@@ -54,8 +58,23 @@ def _loc(exc: PortmarginError) -> list[str | int]:
     return []
 
 
+async def _audited(request: Request, response: JSONResponse, reason: str) -> JSONResponse:
+    """``response``, after writing the audit row of a refused state-changing request (routes
+    that take a :class:`~portmargin.service._deps.WriteRequest` leave it in
+    ``request.state``)."""
+    write = getattr(request.state, "write", None)
+    if write is not None:
+        target = request.path_params.get("account_id")
+        try:
+            await run_in_threadpool(write.refused, target, response.status_code, reason)
+        except StoreError:
+            _log.exception("cannot audit a refused %s", write.action)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map the service's and portmargin's errors to responses on ``app``."""
+    """Map the service's and portmargin's errors to responses on ``app``; refused
+    state-changing requests are written to the audit log."""
 
     async def unauthorized(_: Request, exc: Exception) -> JSONResponse:
         return error_response(
@@ -66,13 +85,15 @@ def install_error_handlers(app: FastAPI) -> None:
             {"WWW-Authenticate": "Bearer"},
         )
 
-    async def forbidden(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(403, ["header", "Authorization"], str(exc), "forbidden")
+    async def forbidden(request: Request, exc: Exception) -> JSONResponse:
+        response = error_response(403, ["header", "Authorization"], str(exc), "forbidden")
+        return await _audited(request, response, str(exc))
 
-    async def idempotency(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(422, ["header", "Idempotency-Key"], str(exc), "idempotency")
+    async def idempotency(request: Request, exc: Exception) -> JSONResponse:
+        response = error_response(422, ["header", "Idempotency-Key"], str(exc), "idempotency")
+        return await _audited(request, response, str(exc))
 
-    async def domain(_: Request, exc: Exception) -> JSONResponse:
+    async def domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PortmarginError)
         if isinstance(exc, NotFound):
             status, kind = 404, "not_found"
@@ -86,7 +107,8 @@ def install_error_handlers(app: FastAPI) -> None:
             status, kind = 422, "market_data"
         else:
             status, kind = 422, "error"
-        return error_response(status, _loc(exc), str(exc), kind)
+        response = error_response(status, _loc(exc), str(exc), kind)
+        return await _audited(request, response, str(exc))
 
     app.add_exception_handler(UnauthorizedError, unauthorized)
     app.add_exception_handler(ForbiddenError, forbidden)

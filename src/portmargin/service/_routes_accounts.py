@@ -32,7 +32,7 @@ from portmargin.service._schemas import (
     PositionsIn,
     PositionsOut,
 )
-from portmargin.store import AccountRow, NotFound, Store, Tx
+from portmargin.store import AccountRow, Conflict, NotFound, Store, Tx
 
 __all__ = ["router"]
 
@@ -101,13 +101,15 @@ def list_accounts(
 def create_account(body: AccountIn, write: WriteDep) -> Response:
     """Create an account (admin)."""
     write.caller.require("admin")
-    return write.perform(
-        body.account_id,
-        lambda tx: _account_json(
-            tx.create_account(body.account_id, currency=body.currency, label=body.label)
-        ),
-        status=201,
-    )
+
+    def change(tx: Tx) -> dict[str, Any]:
+        # checked here too: the store's own check misses an existing id on PostgreSQL
+        if tx.account(body.account_id) is not None:
+            raise Conflict("account", body.account_id)
+        row = tx.create_account(body.account_id, currency=body.currency, label=body.label)
+        return _account_json(row)
+
+    return write.perform(body.account_id, change, status=201)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)

@@ -6,7 +6,9 @@ back as a pyarrow table.
 
 from __future__ import annotations
 
+import gc
 import gzip
+from abc import ABC, abstractmethod
 from collections.abc import Collection
 from contextlib import AbstractContextManager
 from typing import Any
@@ -40,13 +42,14 @@ _BOOK_SCHEMA = pa.schema(
 )
 
 
-class Reader:
+class Reader(ABC):
     """Read methods over the connection that :meth:`_connect` provides."""
 
     __slots__ = ()
 
+    @abstractmethod
     def _connect(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
+        """The connection to read on, for the duration of one read."""
 
     # accounts, positions, collateral -----------------------------------------------------
 
@@ -321,28 +324,43 @@ def _fetch_columns(
     value: str,
     account_ids: Collection[str] | None,
 ) -> pa.Table:
-    """account/key/value columns of a table in primary-key order, fetched with a raw cursor."""
+    """account/key/value columns of a table in primary-key order.
+
+    All accounts are fetched with the driver's cursor (no per-row SQLAlchemy work) while the
+    garbage collector is paused: millions of short-lived strings and tuples would otherwise
+    trigger it over and over.
+    """
     columns = (table.c.account_id, table.c[key], table.c[value])
     query = sa.select(*columns).order_by(table.c.account_id, table.c[key])
-    if account_ids is None:
-        rows = c.execute(query).all()
-    else:
-        rows = [
-            r
-            for part in chunks(sorted(set(account_ids)))
-            for r in c.execute(query.where(table.c.account_id.in_(part)))
-        ]
-    if not rows:
-        return _BOOK_SCHEMA.empty_table()
-    account, name, number = zip(*rows, strict=True)
-    return pa.table(
-        [
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if account_ids is None:
+            cursor = c.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(str(query.compile(dialect=c.dialect)))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        else:
+            rows = [
+                tuple(r)
+                for part in chunks(sorted(set(account_ids)))
+                for r in c.execute(query.where(table.c.account_id.in_(part)))
+            ]
+        if not rows:
+            return _BOOK_SCHEMA.empty_table()
+        account, name, number = zip(*rows, strict=True)
+        del rows
+        arrays = [
             pa.array(account, pa.string()),
             pa.array(name, pa.string()),
             pa.array(number, pa.float64()),
-        ],
-        schema=_BOOK_SCHEMA,
-    )
+        ]
+    finally:
+        if collecting:
+            gc.enable()
+    return pa.Table.from_arrays(arrays, schema=_BOOK_SCHEMA)
 
 
 def _snapshots(c: sa.Connection, query: sa.Select[Any], *, payloads: bool) -> list[SnapshotRow]:

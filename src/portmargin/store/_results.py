@@ -1,4 +1,4 @@
-"""Margin results to record: validation of the input rows and the status changes they make."""
+"""Margin results to record: validation of the input columns and the status changes they make."""
 
 from __future__ import annotations
 
@@ -12,23 +12,44 @@ import pyarrow as pa
 from portmargin.core import ValidationError
 from portmargin.store._rows import STATUSES, ResultInput
 
-__all__ = ["RESULT_COLUMNS", "status_updates", "validated_results"]
+__all__ = [
+    "CHANGE_COLUMNS",
+    "RESULT_COLUMNS",
+    "STATUS_COLUMNS",
+    "status_updates",
+    "validated_results",
+]
 
 RESULT_COLUMNS: Final = tuple(f.name for f in dataclasses.fields(ResultInput))
 """Input columns of :meth:`Tx.record_results`, in order."""
+STATUS_COLUMNS: Final = ("account_id", "method", "status", "since_ms")
+"""Columns of the ``account_status`` rows made by :func:`status_updates`."""
+CHANGE_COLUMNS: Final = (
+    "account_id",
+    "method",
+    "old_status",
+    "new_status",
+    "at_ms",
+    "equity",
+    "initial_margin",
+    "maintenance_margin",
+    "snapshot_id",
+)
+"""Columns of the ``status_changes`` rows made by :func:`status_updates`."""
 
 _AMOUNTS = ("initial_margin", "maintenance_margin", "equity", "excess")
 _RANK = {s: n for n, s in enumerate(STATUSES)}
 
 
-def validated_results(table: pa.Table | Sequence[ResultInput]) -> list[dict[str, Any]]:
-    """Result rows as ``margin_results`` column values, checked.
+def validated_results(table: pa.Table | Sequence[ResultInput]) -> dict[str, list[Any]]:
+    """Result columns checked, keyed by ``margin_results`` column name (``account_id`` for
+    ``account``), one list per column in :data:`RESULT_COLUMNS` order.
 
     Raises
     ------
     ValidationError
-        A missing column, an amount that is not finite, an unknown status, or detail that is
-        not text; the field names the row (0-based) and column.
+        A missing column, an amount that is not a finite number, an unknown status, or a
+        detail that is not text; the field names the row (0-based) and column.
     """
     if isinstance(table, pa.Table):
         missing = [c for c in RESULT_COLUMNS if c not in table.column_names]
@@ -38,15 +59,10 @@ def validated_results(table: pa.Table | Sequence[ResultInput]) -> list[dict[str,
     else:
         columns = {c: [getattr(r, c) for r in table] for c in RESULT_COLUMNS}
     for c in _AMOUNTS:
-        values = columns[c]
-        if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
-            n = next(
-                n
-                for n, v in enumerate(values)
-                if not (isinstance(v, int | float) and math.isfinite(v))
-            )
-            raise ValidationError(f"results[{n}].{c}", values[n], "a finite number")
-    ratios = [
+        for n, v in enumerate(columns[c]):
+            if not (isinstance(v, int | float) and math.isfinite(v)):
+                raise ValidationError(f"results[{n}].{c}", v, "a finite number")
+    columns["margin_ratio"] = [
         None if v is None or not math.isfinite(v) else float(v) for v in columns["margin_ratio"]
     ]
     for n, s in enumerate(columns["status"]):
@@ -55,61 +71,54 @@ def validated_results(table: pa.Table | Sequence[ResultInput]) -> list[dict[str,
     for n, d in enumerate(columns["detail"]):
         if not isinstance(d, str):
             raise ValidationError(f"results[{n}].detail", d, "JSON text")
-    names = ["account_id" if c == "account" else c for c in RESULT_COLUMNS]
-    columns["margin_ratio"] = ratios
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    return {("account_id" if c == "account" else c): columns[c] for c in RESULT_COLUMNS}
 
 
 def status_updates(
-    rows: Sequence[Mapping[str, Any]], current: Mapping[tuple[str, str], str]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    columns: Mapping[str, Sequence[Any]], current: Mapping[tuple[str, str], str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """New ``account_status`` rows and ``status_changes`` rows implied by recorded results.
 
     Parameters
     ----------
-    rows
-        Recorded rows (``margin_results`` columns).
+    columns
+        Recorded results as from :func:`validated_results`.
     current
         (account, method) → stored status.
 
     Returns
     -------
     tuple of lists
-        Status rows to upsert and change rows to append: one each per (account, method)
-        whose worst status among ``rows`` (the last of equally bad ones) differs from the
-        stored one or has none stored.
+        Status rows (:data:`STATUS_COLUMNS`) to upsert and change rows
+        (:data:`CHANGE_COLUMNS`) to append: one each per (account, method) whose worst
+        status among the results (the last of equally bad ones) differs from the stored one
+        or has none stored.
     """
-    worst: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for r in rows:
-        key = (r["account_id"], r["method"])
+    status = columns["status"]
+    worst: dict[tuple[str, str], int] = {}
+    for n, key in enumerate(zip(columns["account_id"], columns["method"], strict=True)):
         seen = worst.get(key)
-        if seen is None or _RANK[r["status"]] >= _RANK[seen["status"]]:
-            worst[key] = r
-    statuses: list[dict[str, Any]] = []
-    changes: list[dict[str, Any]] = []
-    for (account, method), r in worst.items():
+        if seen is None or _RANK[status[n]] >= _RANK[status[seen]]:
+            worst[key] = n
+    statuses: list[tuple[Any, ...]] = []
+    changes: list[tuple[Any, ...]] = []
+    for (account, method), n in worst.items():
         old = current.get((account, method))
-        if old == r["status"]:
+        if old == status[n]:
             continue
-        statuses.append(
-            {
-                "account_id": account,
-                "method": method,
-                "status": r["status"],
-                "since_ms": r["computed_ms"],
-            }
-        )
+        at = columns["computed_ms"][n]
+        statuses.append((account, method, status[n], at))
         changes.append(
-            {
-                "account_id": account,
-                "method": method,
-                "old_status": old,
-                "new_status": r["status"],
-                "at_ms": r["computed_ms"],
-                "equity": r["equity"],
-                "initial_margin": r["initial_margin"],
-                "maintenance_margin": r["maintenance_margin"],
-                "snapshot_id": r["snapshot_id"],
-            }
+            (
+                account,
+                method,
+                old,
+                status[n],
+                at,
+                columns["equity"][n],
+                columns["initial_margin"][n],
+                columns["maintenance_margin"][n],
+                columns["snapshot_id"][n],
+            )
         )
     return statuses, changes

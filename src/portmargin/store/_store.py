@@ -105,8 +105,8 @@ class Store(Reader):
 
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
-        with self._engine.connect() as connection:
-            yield connection
+        with self._engine.connect() as connection, connection.begin():
+            yield connection  # one read transaction: a consistent view
 
     def check_integrity(self) -> list[str]:
         """Problems found in the database, one line each; empty when it is sound.

@@ -16,10 +16,16 @@ import sqlalchemy as sa
 
 from portmargin.core import ValidationError
 from portmargin.store import _tables as t
+from portmargin.store._bulk import execute_rows
 from portmargin.store._errors import Conflict, NotFound
 from portmargin.store._keys import hash_secret, new_token
 from portmargin.store._reads import Reader
-from portmargin.store._results import status_updates, validated_results
+from portmargin.store._results import (
+    CHANGE_COLUMNS,
+    STATUS_COLUMNS,
+    status_updates,
+    validated_results,
+)
 from portmargin.store._rows import (
     FORMATS,
     JOB_STATES,
@@ -78,10 +84,12 @@ class Tx(Reader):
         _check_account_id(account_id)
         now = now_ms()
         values = {"account_id": account_id, "currency": currency, "label": label}
-        stmt = upsert(self._c, t.accounts, ["account_id"], ())
-        if self._c.execute(stmt, {**values, "created_ms": now, "updated_ms": now}).rowcount == 0:
+        stmt = upsert(self._c, t.accounts, ["account_id"], ()).returning(t.accounts.c.account_id)
+        if self._c.execute(stmt, {**values, "created_ms": now, "updated_ms": now}).first() is None:
             raise Conflict("account", account_id)
-        return AccountRow(**values, created_ms=now, updated_ms=now)
+        return AccountRow(
+            account_id=account_id, currency=currency, label=label, created_ms=now, updated_ms=now
+        )
 
     def update_account(
         self,
@@ -104,7 +112,7 @@ class Tx(Reader):
             values["label"] = label
         a = t.accounts
         stmt = a.update().where(a.c.account_id == account_id).values(values)
-        if self._c.execute(stmt).rowcount == 0:
+        if self._c.execute(stmt.returning(a.c.account_id)).first() is None:
             raise NotFound("account", account_id)
         row = self.account(account_id)
         assert row is not None  # updated just above, in this transaction
@@ -119,7 +127,7 @@ class Tx(Reader):
             No such account.
         """
         stmt = t.accounts.delete().where(t.accounts.c.account_id == account_id)
-        if self._c.execute(stmt).rowcount == 0:
+        if self._c.execute(stmt.returning(t.accounts.c.account_id)).first() is None:
             raise NotFound("account", account_id)
 
     # positions and collateral ------------------------------------------------------------
@@ -169,21 +177,19 @@ class Tx(Reader):
         p = t.positions
         if replace:
             stmt = p.delete().where(p.c.account_id == sa.bindparam("a"))
-            self._executemany(stmt, [{"a": a} for a in accounts])
+            execute_rows(self._c, stmt, ["a"], [(a,) for a in accounts])
         now = now_ms()
-        self._executemany(
+        execute_rows(
+            self._c,
             upsert(self._c, p, ["account_id", "instrument"], ["quantity", "updated_ms"]),
-            [
-                {"account_id": a, "instrument": i, "quantity": q, "updated_ms": now}
-                for (a, i), q in latest.items()
-                if q != 0.0
-            ],
+            ["account_id", "instrument", "quantity", "updated_ms"],
+            [(a, i, q, now) for (a, i), q in latest.items() if q != 0.0],
         )
         if not replace:
             stmt = p.delete().where(
                 p.c.account_id == sa.bindparam("a"), p.c.instrument == sa.bindparam("i")
             )
-            self._executemany(stmt, [{"a": a, "i": i} for (a, i), q in latest.items() if q == 0.0])
+            execute_rows(self._c, stmt, ["a", "i"], [k for k, q in latest.items() if q == 0.0])
         return len(latest)
 
     def set_collateral(
@@ -221,13 +227,11 @@ class Tx(Reader):
         if replace:
             self._c.execute(k.delete().where(k.c.account_id == account_id))
         now = now_ms()
-        self._executemany(
+        execute_rows(
+            self._c,
             upsert(self._c, k, ["account_id", "currency"], ["amount", "updated_ms"]),
-            [
-                {"account_id": account_id, "currency": cur, "amount": v, "updated_ms": now}
-                for cur, v in amounts.items()
-                if v != 0.0
-            ],
+            ["account_id", "currency", "amount", "updated_ms"],
+            [(account_id, cur, v, now) for cur, v in amounts.items() if v != 0.0],
         )
         zero = [cur for cur, v in amounts.items() if v == 0.0]
         if zero and not replace:
@@ -328,21 +332,26 @@ class Tx(Reader):
         NotFound
             An account does not exist.
         """
-        rows = validated_results(table)
-        self._require_accounts(sorted({r["account_id"] for r in rows}), create=False)
-        self._executemany(t.margin_results.insert(), rows)
+        columns = validated_results(table)
+        accounts = sorted(set(columns["account_id"]))
+        self._require_accounts(accounts, create=False)
+        rows = list(zip(*columns.values(), strict=True))
+        execute_rows(self._c, t.margin_results.insert(), list(columns), rows)
         s = t.account_status
         current: dict[tuple[str, str], str] = {}
-        for part in chunks(sorted({r["account_id"] for r in rows})):
-            query = sa.select(s.c.account_id, s.c.method, s.c.status).where(
-                s.c.account_id.in_(part)
+        for part in chunks(accounts):
+            query = sa.select(s.c.account_id, s.c.method, s.c.status)
+            current.update(
+                {(a, m): st for a, m, st in self._c.execute(query.where(s.c.account_id.in_(part)))}
             )
-            current.update({(a, m): st for a, m, st in self._c.execute(query)})
-        statuses, changes = status_updates(rows, current)
-        self._executemany(
-            upsert(self._c, s, ["account_id", "method"], ["status", "since_ms"]), statuses
+        statuses, changes = status_updates(columns, current)
+        execute_rows(
+            self._c,
+            upsert(self._c, s, ["account_id", "method"], ["status", "since_ms"]),
+            STATUS_COLUMNS,
+            statuses,
         )
-        self._executemany(t.status_changes.insert(), changes)
+        execute_rows(self._c, t.status_changes.insert(), CHANGE_COLUMNS, changes)
         return len(rows)
 
     # keys --------------------------------------------------------------------------------
@@ -409,8 +418,11 @@ class Tx(Reader):
                 "revoked_ms": None,
             },
         )
-        self._executemany(
-            t.api_key_accounts.insert(), [{"key_id": key_id, "account_id": a} for a in row.accounts]
+        execute_rows(
+            self._c,
+            t.api_key_accounts.insert(),
+            ["key_id", "account_id"],
+            [(key_id, a) for a in row.accounts],
         )
         return row, token
 
@@ -491,7 +503,7 @@ class Tx(Reader):
         )
         stmt = upsert(self._c, t.idempotency, ["key_id", "idem_key"], ())
         values = {f: getattr(row, f) for f in IdempotentRow.__slots__}
-        if self._c.execute(stmt, values).rowcount == 0:
+        if self._c.execute(stmt.returning(t.idempotency.c.key_id), values).first() is None:
             raise Conflict("idempotency key", idem_key)
         return row
 
@@ -555,23 +567,21 @@ class Tx(Reader):
 
     # helpers -----------------------------------------------------------------------------
 
-    def _executemany(self, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            self._c.execute(stmt, rows)
-
     def _require_accounts(self, accounts: Sequence[str], *, create: bool) -> None:
-        for a in accounts:
-            _check_account_id(a)
+        for account in accounts:
+            _check_account_id(account)
         if create:
             now = now_ms()
-            self._executemany(
+            execute_rows(
+                self._c,
                 upsert(self._c, t.accounts, ["account_id"], ()),
-                [{"account_id": a, "created_ms": now, "updated_ms": now} for a in accounts],
+                ["account_id", "created_ms", "updated_ms"],
+                [(a, now, now) for a in accounts],
             )
             return
-        a = t.accounts.c.account_id
+        column = t.accounts.c.account_id
         for part in chunks(accounts):
-            found = set(self._c.execute(sa.select(a).where(a.in_(part))).scalars())
+            found = set(self._c.execute(sa.select(column).where(column.in_(part))).scalars())
             missing = [x for x in part if x not in found]
             if missing:
                 raise NotFound("account", missing[0])

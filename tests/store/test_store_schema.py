@@ -55,9 +55,9 @@ def test_sqlite_connection_settings(tmp_path: Path) -> None:
 
 
 def test_sqlite_synchronous_level(tmp_path: Path) -> None:
-    with Store.open(f"sqlite:///{tmp_path / 'a.db'}", sqlite_synchronous="normal") as s:
-        with _engine(s).connect() as c:
-            assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    with Store.open(url, sqlite_synchronous="normal") as s, _engine(s).connect() as c:
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 1
     with pytest.raises(ValidationError, match="sqlite_synchronous: got 'sometimes'"):
         Store.open(f"sqlite:///{tmp_path / 'a.db'}", sqlite_synchronous="sometimes")
 

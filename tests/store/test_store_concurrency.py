@@ -1,0 +1,69 @@
+"""Concurrent writers on one SQLite file: they wait for each other (busy timeout, write lock
+taken at BEGIN) instead of failing with "database is locked"."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from portmargin.store import Store
+
+_WRITER = """
+import sys
+from portmargin.store import Store
+url, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with Store.open(url) as store:
+    for k in range(n):
+        with store.begin() as tx:
+            tx.upsert_positions([(name, f"BTC-PERPETUAL-{k}", float(k + 1))], create_accounts=True)
+            tx.append_audit(key_id=None, action="write", target=name)
+        store.positions(name)
+"""
+
+
+def test_two_processes_write_at_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store.open(url).close()
+    n = 150
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, url, name, str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("P1", "P2")
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err
+        assert "locked" not in err
+    with Store.open(url) as store:
+        assert [len(store.positions(name)) for name in ("P1", "P2")] == [n, n]
+        assert len(store.audit(limit=10 * n)) == 2 * n
+        assert store.check_integrity() == []
+
+
+def test_threads_share_one_store(tmp_path: Path) -> None:
+    n = 100
+    errors: list[BaseException] = []
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
+
+        def write(name: str) -> None:
+            try:
+                for k in range(n):
+                    with store.begin() as tx:
+                        tx.upsert_positions([(name, f"I{k}", 1.0)], create_accounts=True)
+                    store.book_table([name])
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(f"T{j}",)) for j in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert store.book_table().num_rows == 4 * n
