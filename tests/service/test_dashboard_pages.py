@@ -14,6 +14,7 @@ from dashboard_support import OTHERS, OWN, Demo, demo_app
 from fastapi.testclient import TestClient
 
 from portmargin.analysis import Comparison, MethodRun
+from portmargin.instruments import format_expiry
 from portmargin.io.figures import components_figure, method_margins_figure
 from portmargin.results import MarginComponent, MarginResult
 from portmargin.service import AccountMargin, WhatIfMargin
@@ -248,3 +249,30 @@ def test_snapshot_page_lists_forwards_and_smiles(client: TestClient, demo: Demo)
     assert r.status_code == 200
     assert r.text.count('<tr><td class="l">BTC</td>') == 7
     assert 'id="figure-smile-0"' in r.text
+
+
+def test_a_revoked_key_is_logged_out(client: TestClient, demo: Demo) -> None:
+    store = demo.app.state.services.store
+    with store.begin() as tx:
+        key, token = tx.create_key(scopes=["read"], accounts=OWN, label="soon revoked")
+    _log_in(client, token)
+    assert client.get("/", follow_redirects=False).status_code == 200
+    with store.begin() as tx:
+        tx.revoke_key(key.key_id)
+    r = client.get("/accounts/covered-call", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login"
+
+
+def test_forwards_table_has_the_snapshot_forwards(client: TestClient, demo: Demo) -> None:
+    _log_in(client, demo.tokens["a"])
+    _, market = demo.app.state.services.desk.market()
+    text = client.get("/snapshot").text.split('id="forwards"')[1]
+    row = r'<tr><td class="l">(\w+)</td><td class="l">(\w+)</td>(.*?)</tr>'
+    rows = re.findall(row, text, re.S)
+    cells = {(u, e): re.findall(r"<td>(.*?)</td>", rest) for u, e, rest in rows}
+    expiry = market.expiries("BTC")[0]
+    days, index, forward, _ = cells[("BTC", format_expiry(expiry))]
+    assert float(forward.replace(",", "")) == pytest.approx(market.forward("BTC", expiry), abs=0.01)
+    assert float(index.replace(",", "")) == pytest.approx(market.index("BTC"), abs=0.01)
+    assert float(days) == pytest.approx(market.year_fraction(expiry) * 365, abs=0.01)
