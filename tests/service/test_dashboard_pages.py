@@ -18,6 +18,7 @@ from portmargin.instruments import format_expiry
 from portmargin.io.figures import components_figure, method_margins_figure
 from portmargin.results import MarginComponent, MarginResult
 from portmargin.service import AccountMargin, WhatIfMargin
+from portmargin.service import _dashboard as dashboard
 from portmargin.service._dashboard import _environment, plotly_js_path
 from portmargin.service._dashboard_account import AccountPage, whatif_rows
 
@@ -276,3 +277,14 @@ def test_forwards_table_has_the_snapshot_forwards(client: TestClient, demo: Demo
     assert float(forward.replace(",", "")) == pytest.approx(market.forward("BTC", expiry), abs=0.01)
     assert float(index.replace(",", "")) == pytest.approx(market.index("BTC"), abs=0.01)
     assert float(days) == pytest.approx(market.year_fraction(expiry) * 365, abs=0.01)
+
+
+def test_long_lists_are_cut_and_say_so(
+    client: TestClient, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard, "LIST_ROWS", 3)
+    _log_in(client, demo.tokens["admin"])
+    text = client.get("/").text
+    assert len(re.findall(r'<tr data-account="', text)) == 3
+    assert f"{len(demo.accounts)} account(s);" in text
+    assert "the first 3 in this order are shown" in text

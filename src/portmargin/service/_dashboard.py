@@ -28,7 +28,7 @@ from portmargin.core import PortmarginError, ms_to_datetime
 from portmargin.io.figures import figure_json, row_name
 from portmargin.service._auth import Caller, UnauthorizedError
 from portmargin.service._dashboard_account import account_page, whatif_rows
-from portmargin.service._dashboard_list import account_list
+from portmargin.service._dashboard_list import LIST_ROWS, account_list
 from portmargin.service._dashboard_snapshot import snapshot_page
 from portmargin.service._deps import Services
 from portmargin.store import NotFound
@@ -269,7 +269,8 @@ def _router() -> APIRouter:
             return page.render("error.html", status=409, title="No margin yet", message=str(exc))
         return page.render(
             "accounts.html",
-            rows=rows,
+            rows=rows[:LIST_ROWS],
+            total=len(rows),
             errors=errors,
             order="asc" if ascending else "desc",
             method=services.desk.default_method,

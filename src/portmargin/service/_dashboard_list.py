@@ -20,7 +20,10 @@ from portmargin.service._desk import Desk, now_ms
 from portmargin.service._results import STATUSES, batch_rows
 from portmargin.store import ResultRow, Store
 
-__all__ = ["ON_THE_FLY_ACCOUNTS", "ListRow", "account_list"]
+__all__ = ["LIST_ROWS", "ON_THE_FLY_ACCOUNTS", "ListRow", "account_list"]
+
+LIST_ROWS = 1000
+"""Accounts shown on the list page, in sort order (the page says how many there are)."""
 
 ON_THE_FLY_ACCOUNTS = 500
 """Accounts without a recorded result computed for the account list (more: not computed)."""
