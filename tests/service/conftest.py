@@ -48,7 +48,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty store URL: an SQLite file, or a new schema on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'service.db'}"
-    database: sa.URL = request.getfixturevalue("service_postgres_database")
+    return _new_schema(request.getfixturevalue("service_postgres_database"))
+
+
+@pytest.fixture
+def database_url_postgresql(service_postgres_database: sa.URL) -> str:
+    """A new, empty schema on the test PostgreSQL server (skips without it)."""
+    return _new_schema(service_postgres_database)
+
+
+def _new_schema(database: sa.URL) -> str:
     schema = f"s{next(_schemas)}_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(database, isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
