@@ -133,3 +133,16 @@ def test_book_table_of_an_empty_store(store: Store) -> None:
     book = store.book_table()
     assert book.num_rows == 0
     assert book.schema.names == ["account", "instrument", "quantity"]
+
+
+def test_clear_positions_keeps_collateral(store: Store) -> None:
+    with store.begin() as tx:
+        tx.upsert_positions([("A", PERP, 1.0), ("B", PERP, 2.0)], create_accounts=True)
+        tx.set_collateral("A", {"BTC": 1.0})
+    with store.begin() as tx:
+        tx.clear_positions(["A"])
+    assert store.positions("A") == []
+    assert [c.currency for c in store.collateral("A")] == ["BTC"]
+    assert _held(store, "B") == {PERP: 2.0}
+    with pytest.raises(NotFound, match="account 'Z' not found"), store.begin() as tx:
+        tx.clear_positions(["Z"])

@@ -176,8 +176,7 @@ class Tx(Reader):
         self._require_accounts(accounts, create=create_accounts)
         p = t.positions
         if replace:
-            stmt = p.delete().where(p.c.account_id == sa.bindparam("a"))
-            execute_rows(self._c, stmt, ["a"], [(a,) for a in accounts])
+            self.clear_positions(accounts)
         now = now_ms()
         execute_rows(
             self._c,
@@ -191,6 +190,20 @@ class Tx(Reader):
             )
             execute_rows(self._c, stmt, ["a", "i"], [k for k, q in latest.items() if q == 0.0])
         return len(latest)
+
+    def clear_positions(self, account_ids: Collection[str]) -> None:
+        """Delete every position of these accounts (their collateral is kept).
+
+        Raises
+        ------
+        NotFound
+            An account does not exist.
+        """
+        accounts = sorted(set(account_ids))
+        self._require_accounts(accounts, create=False)
+        p = t.positions
+        stmt = p.delete().where(p.c.account_id == sa.bindparam("a"))
+        execute_rows(self._c, stmt, ["a"], [(a,) for a in accounts])
 
     def set_collateral(
         self, account_id: str, balances: Mapping[str, float], *, replace: bool = False
