@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from portmargin.core import ValidationError
 from portmargin.store import _tables as t
-from portmargin.store._bulk import execute_rows
+from portmargin.store._bulk import execute_rows, insert_rows
 from portmargin.store._errors import Conflict, NotFound
 from portmargin.store._keys import hash_secret, new_token
 from portmargin.store._reads import Reader
@@ -178,11 +178,12 @@ class Tx(Reader):
         if replace:
             self.clear_positions(accounts)
         now = now_ms()
-        execute_rows(
+        insert_rows(
             self._c,
-            upsert(self._c, p, ["account_id", "instrument"], ["quantity", "updated_ms"]),
+            p,
             ["account_id", "instrument", "quantity", "updated_ms"],
             [(a, i, q, now) for (a, i), q in latest.items() if q != 0.0],
+            conflict=(["account_id", "instrument"], ["quantity", "updated_ms"]),
         )
         if not replace:
             stmt = p.delete().where(
@@ -240,11 +241,12 @@ class Tx(Reader):
         if replace:
             self._c.execute(k.delete().where(k.c.account_id == account_id))
         now = now_ms()
-        execute_rows(
+        insert_rows(
             self._c,
-            upsert(self._c, k, ["account_id", "currency"], ["amount", "updated_ms"]),
+            k,
             ["account_id", "currency", "amount", "updated_ms"],
             [(account_id, cur, v, now) for cur, v in amounts.items() if v != 0.0],
+            conflict=(["account_id", "currency"], ["amount", "updated_ms"]),
         )
         zero = [cur for cur, v in amounts.items() if v == 0.0]
         if zero and not replace:
@@ -349,7 +351,7 @@ class Tx(Reader):
         accounts = sorted(set(columns["account_id"]))
         self._require_accounts(accounts, create=False)
         rows = list(zip(*columns.values(), strict=True))
-        execute_rows(self._c, t.margin_results.insert(), list(columns), rows)
+        insert_rows(self._c, t.margin_results, list(columns), rows)
         s = t.account_status
         current: dict[tuple[str, str], str] = {}
         for part in chunks(accounts):
@@ -358,13 +360,14 @@ class Tx(Reader):
                 {(a, m): st for a, m, st in self._c.execute(query.where(s.c.account_id.in_(part)))}
             )
         statuses, changes = status_updates(columns, current)
-        execute_rows(
+        insert_rows(
             self._c,
-            upsert(self._c, s, ["account_id", "method"], ["status", "since_ms"]),
+            s,
             STATUS_COLUMNS,
             statuses,
+            conflict=(["account_id", "method"], ["status", "since_ms"]),
         )
-        execute_rows(self._c, t.status_changes.insert(), CHANGE_COLUMNS, changes)
+        insert_rows(self._c, t.status_changes, CHANGE_COLUMNS, changes)
         return len(rows)
 
     # keys --------------------------------------------------------------------------------
@@ -431,9 +434,9 @@ class Tx(Reader):
                 "revoked_ms": None,
             },
         )
-        execute_rows(
+        insert_rows(
             self._c,
-            t.api_key_accounts.insert(),
+            t.api_key_accounts,
             ["key_id", "account_id"],
             [(key_id, a) for a in row.accounts],
         )
@@ -585,11 +588,12 @@ class Tx(Reader):
             _check_account_id(account)
         if create:
             now = now_ms()
-            execute_rows(
+            insert_rows(
                 self._c,
-                upsert(self._c, t.accounts, ["account_id"], ()),
+                t.accounts,
                 ["account_id", "created_ms", "updated_ms"],
                 [(a, now, now) for a in accounts],
+                conflict=(["account_id"], ()),
             )
             return
         column = t.accounts.c.account_id
