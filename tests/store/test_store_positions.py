@@ -148,9 +148,11 @@ def test_clear_positions_keeps_collateral(store: Store) -> None:
         tx.clear_positions(["Z"])
 
 
-def test_bulk_paths_agree_with_small_ones(store: Store) -> None:
+def test_bulk_paths_agree_with_small_ones(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Thousands of rows (PostgreSQL streams them with COPY) land exactly like a few."""
     from portmargin.store._bulk import COPY_MIN_ROWS
+
+    monkeypatch.setattr("portmargin.store._sql.SCAN_FROM", 1_000)  # whole-table reads too
 
     names = [f"BTC-26JUN20-{5_000 + 500 * k}-C" for k in range(10)]
     accounts = [f"acct-{a:04d}" for a in range(COPY_MIN_ROWS // 10 + 50)]

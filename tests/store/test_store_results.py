@@ -181,8 +181,12 @@ def test_missing_column_and_account(accounts: Store) -> None:
         tx.record_results([_r(account="Z")])
 
 
-def test_bulk_results_record_every_row_and_change(store: Store) -> None:
+def test_bulk_results_record_every_row_and_change(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from portmargin.store._bulk import COPY_MIN_ROWS
+
+    monkeypatch.setattr("portmargin.store._sql.SCAN_FROM", 1_000)  # whole-table reads too
 
     accounts = [f"acct-{a:05d}" for a in range(COPY_MIN_ROWS + 100)]
     with store.begin() as tx:

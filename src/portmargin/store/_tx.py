@@ -37,7 +37,7 @@ from portmargin.store._rows import (
     ResultInput,
     SnapshotRow,
 )
-from portmargin.store._sql import chunks, dumps, now_ms, upsert
+from portmargin.store._sql import dumps, now_ms, rows_for_ids, upsert
 
 __all__ = ["UNCHANGED", "Tx", "Unchanged"]
 
@@ -353,12 +353,11 @@ class Tx(Reader):
         rows = list(zip(*columns.values(), strict=True))
         insert_rows(self._c, t.margin_results, list(columns), rows)
         s = t.account_status
-        current: dict[tuple[str, str], str] = {}
-        for part in chunks(accounts):
-            query = sa.select(s.c.account_id, s.c.method, s.c.status)
-            current.update(
-                {(a, m): st for a, m, st in self._c.execute(query.where(s.c.account_id.in_(part)))}
-            )
+        query = sa.select(s.c.account_id, s.c.method, s.c.status)
+        current = {
+            (r.account_id, r.method): r.status
+            for r in rows_for_ids(self._c, query, s.c.account_id, accounts)
+        }
         statuses, changes = status_updates(columns, current)
         insert_rows(
             self._c,
@@ -597,11 +596,10 @@ class Tx(Reader):
             )
             return
         column = t.accounts.c.account_id
-        for part in chunks(accounts):
-            found = set(self._c.execute(sa.select(column).where(column.in_(part))).scalars())
-            missing = [x for x in part if x not in found]
-            if missing:
-                raise NotFound("account", missing[0])
+        found = {r.account_id for r in rows_for_ids(self._c, sa.select(column), column, accounts)}
+        missing = [a for a in accounts if a not in found]
+        if missing:
+            raise NotFound("account", missing[0])
 
 
 def _check_account_id(account_id: str) -> None:
