@@ -1,5 +1,5 @@
-"""``portmargin serve --demo`` as a real process: it prints an admin key, serves the demo
-accounts over HTTP on loopback and stops on SIGTERM."""
+"""``portmargin serve --demo`` as a real process (one server process, or two workers): it
+prints an admin key, serves the demo accounts over HTTP on loopback and stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def _free_port() -> int:
@@ -22,10 +23,12 @@ def _free_port() -> int:
         return port
 
 
-def test_serve_demo(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_demo(tmp_path: Path, workers: int) -> None:
     port = _free_port()
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     args = ["serve", "--demo", "--port", str(port), "--database-url", url]
+    args += ["--workers", str(workers)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "portmargin", *args],
         stdout=subprocess.PIPE,

@@ -133,3 +133,38 @@ def test_book_table_of_an_empty_store(store: Store) -> None:
     book = store.book_table()
     assert book.num_rows == 0
     assert book.schema.names == ["account", "instrument", "quantity"]
+
+
+def test_clear_positions_keeps_collateral(store: Store) -> None:
+    with store.begin() as tx:
+        tx.upsert_positions([("A", PERP, 1.0), ("B", PERP, 2.0)], create_accounts=True)
+        tx.set_collateral("A", {"BTC": 1.0})
+    with store.begin() as tx:
+        tx.clear_positions(["A"])
+    assert store.positions("A") == []
+    assert [c.currency for c in store.collateral("A")] == ["BTC"]
+    assert _held(store, "B") == {PERP: 2.0}
+    with pytest.raises(NotFound, match="account 'Z' not found"), store.begin() as tx:
+        tx.clear_positions(["Z"])
+
+
+def test_bulk_paths_agree_with_small_ones(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of rows (PostgreSQL streams them with COPY) land exactly like a few."""
+    from portmargin.store._bulk import COPY_MIN_ROWS
+
+    monkeypatch.setattr("portmargin.store._sql.SCAN_FROM", 1_000)  # whole-table reads too
+
+    names = [f"BTC-26JUN20-{5_000 + 500 * k}-C" for k in range(10)]
+    accounts = [f"acct-{a:04d}" for a in range(COPY_MIN_ROWS // 10 + 50)]
+    rows = [(a, n, float(k + 1)) for a in accounts for k, n in enumerate(names)]
+    with store.begin() as tx:
+        assert tx.upsert_positions(rows, create_accounts=True) == len(rows)
+    with store.begin() as tx:
+        tx.upsert_positions([(a, n, q + 1.0) for a, n, q in rows])
+    with store.begin() as tx:
+        tx.upsert_positions([(a, names[0], -1.0) for a in accounts], replace=True)
+    book = store.book_table()
+    assert book.num_rows == len(accounts)
+    assert book.column("quantity").to_pylist() == [-1.0] * len(accounts)
+    assert len(store.accounts()) == len(accounts)
+    assert store.check_integrity() == []

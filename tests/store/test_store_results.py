@@ -179,3 +179,28 @@ def test_missing_column_and_account(accounts: Store) -> None:
         tx.record_results(pa.table({"account": ["A"]}))
     with pytest.raises(NotFound, match="account 'Z' not found"), accounts.begin() as tx:
         tx.record_results([_r(account="Z")])
+
+
+def test_bulk_results_record_every_row_and_change(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portmargin.store._bulk import COPY_MIN_ROWS
+
+    monkeypatch.setattr("portmargin.store._sql.SCAN_FROM", 1_000)  # whole-table reads too
+
+    accounts = [f"acct-{a:05d}" for a in range(COPY_MIN_ROWS + 100)]
+    with store.begin() as tx:
+        tx.upsert_positions([(a, "BTC-PERPETUAL", 1.0) for a in accounts], create_accounts=True)
+        assert tx.record_results([_r(account=a, computed_ms=1) for a in accounts]) == len(accounts)
+    with store.begin() as tx:
+        tx.record_results(
+            [
+                _r(account=a, computed_ms=2, status="margin_call" if k % 2 else "healthy")
+                for k, a in enumerate(accounts)
+            ]
+        )
+    assert len(store.latest_results()) == len(accounts)
+    assert {r.computed_ms for r in store.latest_results()} == {2}
+    assert len(store.status_changes(limit=10 * len(accounts))) == len(accounts) + len(accounts) // 2
+    assert store.status(accounts[1])[0].status == "margin_call"
+    assert store.status(accounts[0])[0].since_ms == 1

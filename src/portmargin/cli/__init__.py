@@ -1,4 +1,5 @@
-"""Command-line interface: ``portmargin chain | demo | margin | methods | compare | check | bench``.
+"""Command-line interface: ``portmargin chain | demo | margin | methods | compare | check | bench
+| keys | import``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -15,6 +16,8 @@ from portmargin.cli._chain import chain
 from portmargin.cli._check import check_app
 from portmargin.cli._common import EXIT_DATA, stderr
 from portmargin.cli._demo import demo
+from portmargin.cli._import import import_positions
+from portmargin.cli._keys import keys_app
 from portmargin.cli._margin import compare, margin, methods
 from portmargin.cli._report import report
 from portmargin.cli._serve import serve
@@ -38,6 +41,8 @@ app.command("report")(report)
 app.command("serve")(serve)
 app.add_typer(bench_app, name="bench")
 app.add_typer(check_app, name="check")
+app.add_typer(keys_app, name="keys")
+app.command("import")(import_positions)
 
 
 def main() -> None:

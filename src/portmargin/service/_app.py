@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +23,11 @@ from portmargin.service._routes_market import router as market_router
 from portmargin.service._settings import ServiceSettings
 from portmargin.store import Store
 
-__all__ = ["create_app"]
+__all__ = ["DEMO_ENV", "app_from_environment", "create_app"]
+
+DEMO_ENV = "PORTMARGIN_SERVICE_DEMO"
+"""Environment variable: ``1`` when the store holds the demo data (see
+:func:`app_from_environment`)."""
 
 JOBS_SHUTDOWN_SECONDS = 30.0
 """How long shutdown waits for running background jobs."""
@@ -88,3 +93,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         }
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The service on the store of ``PORTMARGIN_DATABASE_URL`` (else the default store), with
+    ``demo`` from :data:`DEMO_ENV`: the factory each worker process of
+    ``portmargin serve --workers N`` calls."""
+    return create_app(ServiceSettings(demo=os.environ.get(DEMO_ENV) == "1"))

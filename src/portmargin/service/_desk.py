@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -30,10 +30,11 @@ from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginResult
 from portmargin.risk import PricedSnapshot
 from portmargin.service._market import ParsedMarket, parse_market, priced_market
-from portmargin.service._results import Status, batch_rows, result_json, status_of, worst_status
+from portmargin.service._outcomes import AccountMargin, WhatIfMargin
+from portmargin.service._results import batch_rows
 from portmargin.store import SnapshotRow, Store
 
-__all__ = ["AccountMargin", "Desk", "Holding", "RecomputeProgress", "WhatIfMargin", "now_ms"]
+__all__ = ["Desk", "Holding", "RecomputeProgress", "now_ms"]
 
 Holding = tuple[str, float]
 """An instrument name (or currency code) and a signed quantity."""
@@ -50,82 +51,6 @@ RECOMPUTE_CHUNK_ROWS = 400_000
 def now_ms() -> int:
     """Current time, integer epoch milliseconds UTC."""
     return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AccountMargin:
-    """Margin of one account under one method on one snapshot.
-
-    Attributes
-    ----------
-    account
-        Account id (``"posted"`` for posted positions).
-    method, params_version
-        Method and the version of the parameters used.
-    snapshot_id
-        Snapshot the margin is computed on.
-    computed_ms
-        When, epoch milliseconds UTC.
-    results
-        One row per currency or book the method reports.
-    notes
-        Notes of the run.
-    """
-
-    account: str
-    method: str
-    params_version: str
-    snapshot_id: int
-    computed_ms: int
-    results: tuple[MarginResult, ...]
-    notes: tuple[str, ...]
-
-    @property
-    def status(self) -> Status:
-        """The worst status of the rows."""
-        return worst_status(
-            [status_of(r.equity, r.initial_margin, r.maintenance_margin) for r in self.results]
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON object: the fields, the status and each row (:func:`result_json`)."""
-        return {
-            "account": self.account,
-            "method": self.method,
-            "params_version": self.params_version,
-            "snapshot_id": self.snapshot_id,
-            "computed_ms": self.computed_ms,
-            "status": self.status,
-            "results": [result_json(r) for r in self.results],
-            "notes": list(self.notes),
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WhatIfMargin:
-    """Margin of one account before and after hypothetical trades.
-
-    Attributes
-    ----------
-    before, after
-        Margin without and with the trades.
-    change_im, change_mm
-        Currency → IM (MM) after minus before; > 0 means the trades need more margin.
-    """
-
-    before: AccountMargin
-    after: AccountMargin
-    change_im: Mapping[str, float]
-    change_mm: Mapping[str, float]
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON object with ``before``, ``after`` and the changes."""
-        return {
-            "before": self.before.to_json(),
-            "after": self.after.to_json(),
-            "change_im": dict(self.change_im),
-            "change_mm": dict(self.change_mm),
-        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from portmargin.core import (
     DataFormatError,
@@ -110,6 +111,13 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(status, _loc(exc), str(exc), kind)
         return await _audited(request, response, str(exc))
 
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return error_response(
+            exc.status_code, [], str(exc.detail), "http", dict(exc.headers or {}) or None
+        )
+
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(UnauthorizedError, unauthorized)
     app.add_exception_handler(ForbiddenError, forbidden)
     app.add_exception_handler(IdempotencyMismatchError, idempotency)

@@ -32,7 +32,7 @@ from portmargin.service._schemas import (
     PositionsIn,
     PositionsOut,
 )
-from portmargin.store import AccountRow, Conflict, NotFound, Store, Tx
+from portmargin.store import AccountRow, NotFound, Store, Tx
 
 __all__ = ["router"]
 
@@ -103,9 +103,6 @@ def create_account(body: AccountIn, write: WriteDep) -> Response:
     write.caller.require("admin")
 
     def change(tx: Tx) -> dict[str, Any]:
-        # checked here too: the store's own check misses an existing id on PostgreSQL
-        if tx.account(body.account_id) is not None:
-            raise Conflict("account", body.account_id)
         row = tx.create_account(body.account_id, currency=body.currency, label=body.label)
         return _account_json(row)
 

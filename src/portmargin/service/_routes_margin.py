@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 
 from portmargin.service._deps import CallerDep, ServicesDep, WriteDep
-from portmargin.service._desk import AccountMargin
+from portmargin.service._outcomes import AccountMargin
 from portmargin.service._results import result_json
 from portmargin.service._routes_accounts import AccountPath
 from portmargin.service._schemas import JobOut, MarginRequest, RecomputeRequest, WhatIfRequest

@@ -8,6 +8,7 @@ position, not by separator. Only the argon2id hash of the secret is stored.
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,8 +19,12 @@ _PREFIX = "pm_"
 _ID_LEN = 12
 _SECRET_LEN = 43
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
-"""Verified against for unknown key ids, so they take as long as known ones."""
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash verified against for unknown key ids, so they take as long as known ones."""
+    return _HASHER.hash(secrets.token_urlsafe(32))
 
 
 def new_token() -> tuple[str, str, str]:
@@ -56,6 +61,6 @@ def verify_secret(secret_hash: str | None, secret: str) -> bool:
     Takes about as long whether or not the key exists (argon2id, tens of milliseconds).
     """
     try:
-        return _HASHER.verify(secret_hash or _DUMMY_HASH, secret) and secret_hash is not None
+        return _HASHER.verify(secret_hash or _dummy_hash(), secret) and secret_hash is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -33,7 +33,7 @@ from portmargin.store._rows import (
     StatusChangeRow,
     StatusRow,
 )
-from portmargin.store._sql import chunks, loads
+from portmargin.store._sql import chunks, loads, rows_for_ids
 
 __all__ = ["Reader"]
 
@@ -85,11 +85,8 @@ class Reader(ABC):
             if ids is None:
                 rows = c.execute(query.limit(limit)).all()
             else:
-                rows = [
-                    r
-                    for part in chunks(sorted(set(ids)))
-                    for r in c.execute(query.where(t.accounts.c.account_id.in_(part)))
-                ]
+                column = t.accounts.c.account_id
+                rows = rows_for_ids(c, query, column, sorted(set(ids)))
                 rows.sort(key=lambda r: r.account_id.encode())
                 rows = rows[:limit] if limit is not None else rows
         return [AccountRow(**r._mapping) for r in rows]
@@ -343,11 +340,8 @@ def _fetch_columns(
             finally:
                 cursor.close()
         else:
-            rows = [
-                tuple(r)
-                for part in chunks(sorted(set(account_ids)))
-                for r in c.execute(query.where(table.c.account_id.in_(part)))
-            ]
+            ids = sorted(set(account_ids))
+            rows = [tuple(r) for r in rows_for_ids(c, query, table.c.account_id, ids)]
         if not rows:
             return _BOOK_SCHEMA.empty_table()
         account, name, number = zip(*rows, strict=True)

@@ -10,10 +10,12 @@ from typing import Any, Final, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["CHUNK", "chunks", "dumps", "loads", "now_ms", "upsert"]
+__all__ = ["CHUNK", "SCAN_FROM", "chunks", "dumps", "loads", "now_ms", "rows_for_ids", "upsert"]
 
 CHUNK: Final = 900
 """Ids per ``IN (...)`` list (below SQLite's oldest bound-parameter limit of 999)."""
+SCAN_FROM: Final = 20_000
+"""Ids from which :func:`rows_for_ids` reads the whole table instead of ``IN`` lists."""
 
 T = TypeVar("T")
 
@@ -27,6 +29,20 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """Consecutive slices of at most ``size`` items."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def rows_for_ids(
+    c: sa.Connection, query: sa.Select[Any], column: sa.ColumnElement[Any], ids: Sequence[str]
+) -> list[sa.Row[Any]]:
+    """Rows of ``query`` whose ``column`` value is one of ``ids``.
+
+    Few ids: ``IN`` lists of :data:`CHUNK` ids. Many (from :data:`SCAN_FROM`): one read of
+    every row of ``query``, filtered here — faster than hundreds of ``IN`` queries.
+    """
+    if len(ids) < SCAN_FROM:
+        return [r for part in chunks(ids) for r in c.execute(query.where(column.in_(part)))]
+    wanted = set(ids)
+    return [r for r in c.execute(query) if r._mapping[column] in wanted]
 
 
 def upsert(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from portmargin.core import ValidationError
 from portmargin.store import _tables as t
-from portmargin.store._bulk import execute_rows
+from portmargin.store._bulk import execute_rows, insert_rows
 from portmargin.store._errors import Conflict, NotFound
 from portmargin.store._keys import hash_secret, new_token
 from portmargin.store._reads import Reader
@@ -37,7 +37,7 @@ from portmargin.store._rows import (
     ResultInput,
     SnapshotRow,
 )
-from portmargin.store._sql import chunks, dumps, now_ms, upsert
+from portmargin.store._sql import dumps, now_ms, rows_for_ids, upsert
 
 __all__ = ["UNCHANGED", "Tx", "Unchanged"]
 
@@ -176,14 +176,14 @@ class Tx(Reader):
         self._require_accounts(accounts, create=create_accounts)
         p = t.positions
         if replace:
-            stmt = p.delete().where(p.c.account_id == sa.bindparam("a"))
-            execute_rows(self._c, stmt, ["a"], [(a,) for a in accounts])
+            self.clear_positions(accounts)
         now = now_ms()
-        execute_rows(
+        insert_rows(
             self._c,
-            upsert(self._c, p, ["account_id", "instrument"], ["quantity", "updated_ms"]),
+            p,
             ["account_id", "instrument", "quantity", "updated_ms"],
             [(a, i, q, now) for (a, i), q in latest.items() if q != 0.0],
+            conflict=(["account_id", "instrument"], ["quantity", "updated_ms"]),
         )
         if not replace:
             stmt = p.delete().where(
@@ -191,6 +191,20 @@ class Tx(Reader):
             )
             execute_rows(self._c, stmt, ["a", "i"], [k for k, q in latest.items() if q == 0.0])
         return len(latest)
+
+    def clear_positions(self, account_ids: Collection[str]) -> None:
+        """Delete every position of these accounts (their collateral is kept).
+
+        Raises
+        ------
+        NotFound
+            An account does not exist.
+        """
+        accounts = sorted(set(account_ids))
+        self._require_accounts(accounts, create=False)
+        p = t.positions
+        stmt = p.delete().where(p.c.account_id == sa.bindparam("a"))
+        execute_rows(self._c, stmt, ["a"], [(a,) for a in accounts])
 
     def set_collateral(
         self, account_id: str, balances: Mapping[str, float], *, replace: bool = False
@@ -227,11 +241,12 @@ class Tx(Reader):
         if replace:
             self._c.execute(k.delete().where(k.c.account_id == account_id))
         now = now_ms()
-        execute_rows(
+        insert_rows(
             self._c,
-            upsert(self._c, k, ["account_id", "currency"], ["amount", "updated_ms"]),
+            k,
             ["account_id", "currency", "amount", "updated_ms"],
             [(account_id, cur, v, now) for cur, v in amounts.items() if v != 0.0],
+            conflict=(["account_id", "currency"], ["amount", "updated_ms"]),
         )
         zero = [cur for cur, v in amounts.items() if v == 0.0]
         if zero and not replace:
@@ -336,22 +351,22 @@ class Tx(Reader):
         accounts = sorted(set(columns["account_id"]))
         self._require_accounts(accounts, create=False)
         rows = list(zip(*columns.values(), strict=True))
-        execute_rows(self._c, t.margin_results.insert(), list(columns), rows)
+        insert_rows(self._c, t.margin_results, list(columns), rows)
         s = t.account_status
-        current: dict[tuple[str, str], str] = {}
-        for part in chunks(accounts):
-            query = sa.select(s.c.account_id, s.c.method, s.c.status)
-            current.update(
-                {(a, m): st for a, m, st in self._c.execute(query.where(s.c.account_id.in_(part)))}
-            )
+        query = sa.select(s.c.account_id, s.c.method, s.c.status)
+        current = {
+            (r.account_id, r.method): r.status
+            for r in rows_for_ids(self._c, query, s.c.account_id, accounts)
+        }
         statuses, changes = status_updates(columns, current)
-        execute_rows(
+        insert_rows(
             self._c,
-            upsert(self._c, s, ["account_id", "method"], ["status", "since_ms"]),
+            s,
             STATUS_COLUMNS,
             statuses,
+            conflict=(["account_id", "method"], ["status", "since_ms"]),
         )
-        execute_rows(self._c, t.status_changes.insert(), CHANGE_COLUMNS, changes)
+        insert_rows(self._c, t.status_changes, CHANGE_COLUMNS, changes)
         return len(rows)
 
     # keys --------------------------------------------------------------------------------
@@ -418,9 +433,9 @@ class Tx(Reader):
                 "revoked_ms": None,
             },
         )
-        execute_rows(
+        insert_rows(
             self._c,
-            t.api_key_accounts.insert(),
+            t.api_key_accounts,
             ["key_id", "account_id"],
             [(key_id, a) for a in row.accounts],
         )
@@ -572,19 +587,19 @@ class Tx(Reader):
             _check_account_id(account)
         if create:
             now = now_ms()
-            execute_rows(
+            insert_rows(
                 self._c,
-                upsert(self._c, t.accounts, ["account_id"], ()),
+                t.accounts,
                 ["account_id", "created_ms", "updated_ms"],
                 [(a, now, now) for a in accounts],
+                conflict=(["account_id"], ()),
             )
             return
         column = t.accounts.c.account_id
-        for part in chunks(accounts):
-            found = set(self._c.execute(sa.select(column).where(column.in_(part))).scalars())
-            missing = [x for x in part if x not in found]
-            if missing:
-                raise NotFound("account", missing[0])
+        found = {r.account_id for r in rows_for_ids(self._c, sa.select(column), column, accounts)}
+        missing = [a for a in accounts if a not in found]
+        if missing:
+            raise NotFound("account", missing[0])
 
 
 def _check_account_id(account_id: str) -> None:

@@ -21,6 +21,15 @@ def test_health_ready_and_openapi(service: Service) -> None:
     assert "/v1/accounts/{account_id}/whatif" in paths
 
 
+def test_unknown_routes_and_methods_answer_in_the_error_format(service: Service) -> None:
+    missing = service.client.get("/v1/nowhere", headers=service.admin)
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": [{"loc": [], "msg": "Not Found", "type": "http"}]}
+    wrong = service.client.put("/v1/margin", headers=service.admin)
+    assert wrong.status_code == 405
+    assert wrong.json()["detail"][0]["msg"] == "Method Not Allowed"
+
+
 def test_account_crud(service: Service) -> None:
     h = service.admin
     created = service.client.post(
