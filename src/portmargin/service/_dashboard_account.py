@@ -21,7 +21,8 @@ from portmargin.io.figures import (
 from portmargin.market import MarketSnapshot
 from portmargin.methods import method_names
 from portmargin.results import MarginResult
-from portmargin.service._desk import Desk, Holding, WhatIfMargin, to_portfolio
+from portmargin.service._desk import Desk, Holding, to_portfolio
+from portmargin.service._outcomes import WhatIfMargin
 from portmargin.service._results import Status, status_of, worst_status
 from portmargin.store import Store
 
