@@ -77,6 +77,19 @@ def test_positions_put_patch_delete(service: Service) -> None:
     again = service.client.delete("/v1/accounts/p/positions/BTC-26JUN20-9000-C", headers=h)
     assert again.status_code == 404
     assert service.client.get("/v1/accounts/p/positions", headers=h).json()["positions"] == []
+    service.client.patch(
+        "/v1/accounts/p/positions",
+        json={"positions": [{"instrument": "BTC-PERPETUAL", "quantity": 1}]},
+        headers=h,
+    )
+    cleared = service.client.put("/v1/accounts/p/positions", json={"positions": []}, headers=h)
+    assert cleared.status_code == 200
+    assert service.store.positions("p") == []
+    for method in ("PUT", "PATCH", "POST"):
+        none = service.client.request(
+            method, "/v1/accounts/nobody/positions", json={"positions": []}, headers=h
+        )
+        assert none.status_code == 404, (method, none.text)
 
 
 def test_bad_instrument_is_a_422_naming_the_field(service: Service) -> None:

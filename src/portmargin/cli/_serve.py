@@ -68,7 +68,7 @@ def serve(
         )
         stdout.print(f"Admin API key (shown once): {token}", markup=False, soft_wrap=True)
         stdout.print(
-            f"Open http://{host}:{port}/ and log in with the key; API docs at /docs",
+            f"Open http://{host}:{port}/ and log in with the key; API schema at /openapi.json",
             markup=False,
             soft_wrap=True,
         )

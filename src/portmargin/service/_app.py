@@ -63,6 +63,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         version="1",
         summary="Portfolio margin for crypto derivatives as a service.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN
+        redoc_url=None,
     )
     app.state.services = services
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

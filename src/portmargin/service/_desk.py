@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from portmargin.analysis import compute_margin, what_if
 from portmargin.core import ValidationError
@@ -265,7 +266,7 @@ class Desk:
                 progress(done)
         return {
             "snapshot_id": sid,
-            "accounts": len(set(book.column("account").to_pylist())) if book.num_rows else 0,
+            "accounts": pc.count_distinct(book.column("account")).as_py(),
             "rows": recorded,
             "errors": len(errors),
             "first_errors": dict(list(errors.items())[:20]),

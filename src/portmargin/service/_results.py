@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from portmargin.results import MarginBatch, MarginResult
@@ -86,7 +87,7 @@ def batch_rows(
     The batch's notes are not in ``detail``: they may name other accounts.
     """
     table = batch.to_arrow()
-    ok = table.filter(pa.compute.equal(table.column("status"), "ok"))
+    ok = table.filter(pc.equal(table.column("status"), "ok"))
     errors = dict(batch.errors)
     n = ok.num_rows
     im = ok.column("initial_margin").to_numpy()

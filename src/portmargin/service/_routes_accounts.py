@@ -159,16 +159,13 @@ def _upsert(
         (account_id, canonical(p.instrument, f"positions[{i}].instrument"), p.quantity)
         for i, p in enumerate(positions)
     ]
-    store = write.services.store
 
     def change(tx: Tx) -> dict[str, Any]:
-        if replace and not rows:
-            tx.upsert_positions(
-                [(account_id, p.instrument, 0.0) for p in store.positions(account_id)]
-            )
-            _existing(store, account_id)
-        else:
-            tx.upsert_positions(rows, replace=replace)
+        if tx.account(account_id) is None:  # also when no position is given
+            raise NotFound("account", account_id)
+        if replace:
+            tx.clear_positions([account_id])
+        tx.upsert_positions(rows)
         return {"account_id": account_id, "rows": len(rows), "replace": replace}
 
     return write.perform(account_id, change)
