@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from portmargin.store import Store
 
 from portmargin.service import DemoLoad
+from portmargin.store import Store
 
 __all__ = ["Service"]
 
