@@ -59,6 +59,7 @@ def test_demo_writes_an_offline_report(tmp_path: Path) -> None:
     proc = run("demo", "--out", str(tmp_path / "report"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "326 options" in proc.stdout
+    assert "portmargin serve --demo" in " ".join(proc.stdout.split())
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert "plotly" in page.lower()
     assert re.search(r"<script[^>]*\bsrc=", page) is None  # plotly.js is inline

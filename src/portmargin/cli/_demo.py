@@ -83,3 +83,7 @@ def demo(
         ],
     )
     stdout.print(f"report written to {report}")
+    stdout.print(
+        "dashboard: run `portmargin serve --demo` (the demo accounts in a fresh embedded store) "
+        "and open http://127.0.0.1:8000/ with the API key it prints"
+    )
