@@ -1,7 +1,7 @@
 """Risk arrays and books: instruments priced once per scenario, accounts as sparse rows;
 VaR and ES of loss matrices."""
 
-from portmargin.risk._accounts import Equity, account_equity, oversized_accounts
+from portmargin.risk._accounts import Equity, account_equity, oversized_accounts, unsettled_pnl
 from portmargin.risk._array import (
     BLACK76,
     Black76Model,
@@ -14,6 +14,7 @@ from portmargin.risk._array import (
 )
 from portmargin.risk._book import Book, row_entries
 from portmargin.risk._measures import TailRisk, TailSize, tail_risk, tail_size, var_es
+from portmargin.risk._moved import moved_market
 from portmargin.risk._prepare import (
     PreparedBook,
     group_columns,
@@ -53,6 +54,7 @@ __all__ = [
     "build_risk_array",
     "group_columns",
     "group_totals",
+    "moved_market",
     "oversized_accounts",
     "prepare_book",
     "price_snapshot",
@@ -63,6 +65,7 @@ __all__ = [
     "tail_risk",
     "tail_size",
     "unit_values",
+    "unsettled_pnl",
     "var_es",
     "with_expired_at_intrinsic",
     "worst_group",

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from portmargin.core import ValidationError
 from portmargin.risk._array import unit_values
 from portmargin.risk._book import Book
-from portmargin.risk._table import STABLECOINS, InstrumentTable
+from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind
 
-__all__ = ["Equity", "account_equity", "oversized_accounts"]
+__all__ = ["Equity", "account_equity", "oversized_accounts", "unsettled_pnl"]
 
 
 def oversized_accounts(book: Book, max_abs_quantity: float) -> dict[str, str]:
@@ -76,7 +77,9 @@ class Equity:
         return result
 
 
-def account_equity(book: Book, table: InstrumentTable) -> Equity:
+def account_equity(
+    book: Book, table: InstrumentTable, reference: NDArray[np.float64] | None = None
+) -> Equity:
     """Value the holdings of every account of ``book``.
 
     Parameters
@@ -87,8 +90,17 @@ def account_equity(book: Book, table: InstrumentTable) -> Equity:
         ``book.instruments`` resolved against the snapshot (:func:`resolve_instruments`).
         Instruments it cannot price contribute nothing (their holders are reported as errors
         by the methods); neither do coins without an index.
+    reference
+        Optional, shape ``(n_instruments,)``: for futures and perpetuals, the price (USD or
+        quote currency per coin) up to which their P&L is already in the balances; they
+        then carry the rest, ``mark - reference`` per coin in the quote currency (linear) or
+        ``1 - reference / mark`` coin per coin (inverse), ``mark`` being ``table.forward``.
+        Other rows ignore it. Without it futures and perpetuals are worth 0 (settled at the
+        mark).
     """
     value = np.nan_to_num(unit_values(table), nan=0.0)
+    if reference is not None:
+        value += np.nan_to_num(unsettled_pnl(table, reference), nan=0.0)
     settle = table.settlement_currency
     currencies = tuple(sorted({str(c) for c in settle.tolist()}))
     # column k of ``weights`` holds the unit values of the instruments settled in currency k:
@@ -107,3 +119,36 @@ def account_equity(book: Book, table: InstrumentTable) -> Equity:
         len(book.accounts), len(currencies)
     )
     return Equity(currencies=currencies, amounts=amounts, usd_rate=usd_rate)
+
+
+def unsettled_pnl(table: InstrumentTable, reference: NDArray[np.float64]) -> NDArray[np.float64]:
+    """P&L per coin held of futures and perpetuals since ``reference``, settlement currency.
+
+    Linear: ``mark - reference`` (quote currency); inverse: ``1 - reference / mark`` coin;
+    ``mark`` is ``table.forward`` (the venue mark, else the forward). Other rows 0; rows
+    listed in ``table.missing`` NaN. Shape ``(n_instruments,)``.
+
+    Raises
+    ------
+    ValidationError
+        If ``reference`` has the wrong shape or a future or perpetual has a reference that is
+        not a finite price > 0.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    if ref.shape != (len(table),):
+        raise ValidationError("reference", ref.shape, f"shape ({len(table)},)")
+    delta_one = (table.kind == Kind.FUTURE) | (table.kind == Kind.PERPETUAL)
+    bad = delta_one & ~(np.isfinite(ref) & (ref > 0))
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        raise ValidationError(f"reference of {table.names[k]}", float(ref[k]), "a price > 0")
+    mark = table.forward
+    pnl = np.zeros(len(table))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pnl[delta_one] = np.where(
+            table.inverse[delta_one],
+            1.0 - ref[delta_one] / mark[delta_one],
+            mark[delta_one] - ref[delta_one],
+        )
+    pnl[~table.usable] = np.nan
+    return pnl

@@ -1,0 +1,120 @@
+"""Account values: balances per currency, USD values, haircut-adjusted equity (§2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from portmargin.core import ValidationError
+from portmargin.lifecycle._collateral import CollateralPolicy
+from portmargin.lifecycle._holdings import Holdings
+from portmargin.market import MarketSnapshot
+from portmargin.risk import account_equity, resolve_instruments
+
+__all__ = ["AccountValues", "account_values"]
+
+
+def _no_errors() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class AccountValues:
+    """What every account of a set of holdings is worth at one market.
+
+    Attributes
+    ----------
+    accounts
+        Account ids, shape ``(n,)``.
+    currencies
+        Settlement currencies, shape ``(c,)``, sorted.
+    balances
+        ``B_c`` of ``lifecycle.md`` §2, shape ``(n, c)``, in each currency: cash plus
+        unrealised P&L of futures and perpetuals, option values (long > 0, short < 0) and
+        spot pairs at the index.
+    usd_rate
+        USD per unit of each currency, shape ``(c,)`` (stablecoins 1, coins the index).
+    value_usd
+        ``v_c = B_c P_c``, shape ``(n, c)``, USD.
+    equity
+        ``E = sum_c adj(v_c)``, shape ``(n,)``, USD: haircuts on positive values, borrow
+        add-ons on negative ones (``multi`` scope); the plain sum of ``v_c`` in
+        ``segregated`` scope (use ``balances`` per sub-account there).
+    errors
+        Account → reason, for accounts holding an instrument the market cannot value (its
+        value is left out of ``equity``, which must then not be used).
+    """
+
+    accounts: tuple[str, ...]
+    currencies: tuple[str, ...]
+    balances: NDArray[np.float64]
+    usd_rate: NDArray[np.float64]
+    value_usd: NDArray[np.float64]
+    equity: NDArray[np.float64]
+    errors: Mapping[str, str] = field(default_factory=_no_errors)
+
+    @property
+    def gross_usd(self) -> NDArray[np.float64]:
+        """``sum_c v_c`` before haircuts, USD, shape ``(n,)``."""
+        total: NDArray[np.float64] = self.value_usd.sum(axis=1)
+        return total
+
+
+def account_values(
+    holdings: Holdings, market: MarketSnapshot, collateral: CollateralPolicy
+) -> AccountValues:
+    """Value every account of ``holdings`` at ``market`` (``lifecycle.md`` §2).
+
+    Full revaluation at the market's prices: options at their model value, futures and
+    perpetuals by their P&L since the holdings' reference prices, balances at face value;
+    then USD values at the index and the haircut schedule of each currency.
+
+    Raises
+    ------
+    ValidationError
+        If an account has a non-zero value in a currency ``collateral`` has no schedule for
+        (the currency is not accepted as collateral).
+    """
+    book = holdings.book
+    table = resolve_instruments(book.instruments, market)
+    equity = account_equity(book, table, holdings.reference)
+    amounts, rate = equity.amounts, equity.usd_rate
+    value = amounts * rate
+    adjusted = np.zeros(len(book.accounts))
+    segregated = collateral.scope.value == "segregated"
+    for k, ccy in enumerate(equity.currencies):
+        column = value[:, k]
+        if not np.any(column != 0):
+            continue
+        if segregated:
+            adjusted += column
+            continue
+        if ccy not in collateral.haircuts:
+            row = int(np.flatnonzero(column != 0)[0])
+            raise ValidationError(
+                f"collateral currency of account {book.accounts[row]}",
+                ccy,
+                f"a currency with a haircut schedule {sorted(collateral.haircuts)}",
+            )
+        adjusted += collateral.haircuts[ccy].adjusted(column)
+    errors: dict[str, str] = {}
+    if table.missing:
+        bad = np.array([n in table.missing for n in table.names], dtype=bool)
+        q = book.quantities
+        for row in np.flatnonzero(abs(q) @ bad.astype(np.float64) > 0).tolist():
+            cols = q.indices[q.indptr[row] : q.indptr[row + 1]]
+            name = table.names[int(cols[bad[cols]][0])]
+            errors[book.accounts[row]] = f"cannot value {name}: {table.missing[name]}"
+    return AccountValues(
+        accounts=book.accounts,
+        currencies=equity.currencies,
+        balances=amounts,
+        usd_rate=rate,
+        value_usd=value,
+        equity=adjusted,
+        errors=MappingProxyType(errors),
+    )
