@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from portmargin.core import DataFormatError, ValidationError
+from portmargin.lifecycle import LifecycleParams
 from portmargin.methods import MarginMethod, MethodParams, method_names
 
 __all__ = [
+    "LIFECYCLE_PACK",
     "OVERRIDE_SUFFIX",
     "apply_overrides",
     "bundled_packs",
+    "load_lifecycle_params",
     "load_params",
     "method_overrides",
     "read_pack",
@@ -194,5 +197,32 @@ def load_params(
     try:
         data = apply_overrides(read_pack(name), overrides)
         return method.params_from_mapping(data)
+    except ValidationError as exc:
+        raise ValidationError(f"{name}: {exc.field}", exc.value, exc.expected) from None
+
+
+LIFECYCLE_PACK = "lifecycle/2021-11"
+"""Default lifecycle pack (states, calls, liquidation, haircuts)."""
+
+
+def load_lifecycle_params(
+    source: str | Path | None = None, overrides: Sequence[str] = ()
+) -> LifecycleParams:
+    """Load lifecycle parameters from ``source`` (default :data:`LIFECYCLE_PACK`).
+
+    ``overrides`` are ``KEY=VALUE`` strings as for :func:`load_params` (e.g.
+    ``states.call_level=1.2``, ``collateral.haircuts.BTC.brackets[0].haircut=0.1``).
+
+    Raises
+    ------
+    DataFormatError
+        If the pack cannot be read.
+    ValidationError
+        If a key is unknown or missing or a value invalid; the field is
+        ``"<pack>: <full key path>"``.
+    """
+    name = source if source is not None else LIFECYCLE_PACK
+    try:
+        return LifecycleParams.from_mapping(apply_overrides(read_pack(name), overrides))
     except ValidationError as exc:
         raise ValidationError(f"{name}: {exc.field}", exc.value, exc.expected) from None
