@@ -1,5 +1,5 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-account states (``lifecycle.md``)."""
+margin modes, account states (``lifecycle.md``)."""
 
 from portmargin.lifecycle._collateral import (
     CollateralPolicy,
@@ -8,6 +8,14 @@ from portmargin.lifecycle._collateral import (
     HaircutSchedule,
 )
 from portmargin.lifecycle._holdings import Holdings
+from portmargin.lifecycle._modes import (
+    ISOLATED_TAG,
+    MarginMode,
+    ModeComparison,
+    compare_modes,
+    isolate,
+    unit_owner,
+)
 from portmargin.lifecycle._params import (
     CallParams,
     CallRelease,
@@ -34,6 +42,7 @@ from portmargin.lifecycle._states import (
 from portmargin.lifecycle._values import AccountValues, account_values
 
 __all__ = [
+    "ISOLATED_TAG",
     "STATES",
     "AccountState",
     "AccountValues",
@@ -48,8 +57,10 @@ __all__ = [
     "LifecycleParams",
     "LiquidationParams",
     "LossMutualisation",
+    "MarginMode",
     "Margining",
     "MethodMargining",
+    "ModeComparison",
     "NotionalRates",
     "OnCallExpiry",
     "Requirements",
@@ -57,5 +68,8 @@ __all__ = [
     "account_values",
     "assess",
     "classify",
+    "compare_modes",
+    "isolate",
     "open_positions",
+    "unit_owner",
 ]
