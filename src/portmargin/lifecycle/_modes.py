@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -153,9 +154,14 @@ class ModeComparison:
         keep the rest. Unit ids are in ``isolated.accounts`` (:func:`unit_owner` maps them
         back).
     isolated_im, isolated_mm
-        Sum over an account's units of IM and MM, shape ``(n,)``.
+        Sum over an account's units of IM and MM, shape ``(n,)``; NaN for accounts in
+        ``isolated_errors``.
     isolated_worst_state
-        Worst state code over an account's units, shape ``(n,)`` (-1 if a unit is in error).
+        Worst state code over an account's units, shape ``(n,)`` (-1 for accounts in
+        ``isolated_errors``).
+    isolated_errors
+        Account → reason one of its positions or units could not be margined on its own
+        (the other accounts are compared).
     """
 
     accounts: tuple[str, ...]
@@ -165,6 +171,7 @@ class ModeComparison:
     isolated_im: NDArray[np.float64]
     isolated_mm: NDArray[np.float64]
     isolated_worst_state: NDArray[np.int8]
+    isolated_errors: Mapping[str, str]
 
 
 def compare_modes(
@@ -180,7 +187,8 @@ def compare_modes(
     ``portfolio`` any portfolio method. Isolated: every position other than balances becomes
     a unit with collateral equal to its IM under ``cross`` (one batch over one row per
     position), moved from the account's pool; the pool keeps what remains (and the
-    collateral-only rows). Three batch assessments in all.
+    collateral-only rows). Three batch assessments in all. An account with a position the
+    cross model cannot margin alone is in ``isolated_errors``; the others are compared.
     """
     book = holdings.book
     q = book.quantities.tocoo()
@@ -195,22 +203,16 @@ def compare_modes(
         pos_qty,
     )
     per_position = cross.requirements(single, market)
-    if per_position.errors:
-        k = int(next(iter(per_position.errors)))
-        account, name = book.accounts[pos_rows[k]], book.instruments[pos_cols[k]].name
-        raise ValidationError(
-            f"isolated margin of {name} in account {account}",
-            per_position.errors[str(k)],
-            "a position the cross model can margin",
-        )
+    failed: dict[str, str] = {}
     collateral: dict[tuple[str, str], float] = {}
     for k in range(pos_rows.size):
-        inst = book.instruments[pos_cols[k]]
+        account, inst = book.accounts[pos_rows[k]], book.instruments[pos_cols[k]]
+        if str(k) in per_position.errors:
+            failed.setdefault(account, per_position.errors[str(k)])
+            continue
         currency = _settlement(inst)
         rate = 1.0 if currency in STABLECOINS else market.index(currency)
-        collateral[book.accounts[pos_rows[k]], inst.name] = (
-            float(per_position.initial_margin[k]) / rate
-        )
+        collateral[account, inst.name] = float(per_position.initial_margin[k]) / rate
     isolated = assess(isolate(holdings, collateral), market, cross, params)
     row_of = {a: k for k, a in enumerate(book.accounts)}
     owner = np.array([row_of[unit_owner(u)] for u in isolated.accounts], dtype=np.intp)
@@ -219,9 +221,11 @@ def compare_modes(
     mm = np.bincount(owner, weights=isolated.maintenance_margin, minlength=n).astype(np.float64)
     worst = np.full(n, -1, dtype=np.int8)
     np.maximum.at(worst, owner, isolated.state)
-    errored = np.zeros(n, dtype=bool)
+    errored = np.array([a in failed for a in book.accounts], dtype=bool)
     errored[owner[isolated.state < 0]] = True
     worst[errored] = -1
+    im[errored] = np.nan
+    mm[errored] = np.nan
     return ModeComparison(
         accounts=book.accounts,
         cross=assess(holdings, market, cross, params),
@@ -230,4 +234,14 @@ def compare_modes(
         isolated_im=im,
         isolated_mm=mm,
         isolated_worst_state=worst,
+        isolated_errors=MappingProxyType(
+            {
+                **failed,
+                **{
+                    unit_owner(u): r
+                    for u, r in isolated.errors.items()
+                    if unit_owner(u) not in failed
+                },
+            }
+        ),
     )

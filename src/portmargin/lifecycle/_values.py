@@ -13,7 +13,7 @@ from portmargin.core import ValidationError
 from portmargin.lifecycle._collateral import CollateralPolicy
 from portmargin.lifecycle._holdings import Holdings
 from portmargin.market import MarketSnapshot
-from portmargin.risk import account_equity, resolve_instruments
+from portmargin.risk import InstrumentTable, Kind, account_equity, resolve_instruments
 
 __all__ = ["AccountValues", "account_values"]
 
@@ -101,14 +101,7 @@ def account_values(
                 f"a currency with a haircut schedule {sorted(collateral.haircuts)}",
             )
         adjusted += collateral.haircuts[ccy].adjusted(column)
-    errors: dict[str, str] = {}
-    if table.missing:
-        bad = np.array([n in table.missing for n in table.names], dtype=bool)
-        q = book.quantities
-        for row in np.flatnonzero(abs(q) @ bad.astype(np.float64) > 0).tolist():
-            cols = q.indices[q.indptr[row] : q.indptr[row + 1]]
-            name = table.names[int(cols[bad[cols]][0])]
-            errors[book.accounts[row]] = f"cannot value {name}: {table.missing[name]}"
+    errors = _unvalued(holdings, table)
     return AccountValues(
         accounts=book.accounts,
         currencies=equity.currencies,
@@ -118,3 +111,23 @@ def account_values(
         equity=adjusted,
         errors=MappingProxyType(errors),
     )
+
+
+def _unvalued(holdings: Holdings, table: InstrumentTable) -> dict[str, str]:
+    """Accounts holding an instrument the market cannot value, with the first such one."""
+    reason = {n: f"cannot value {n}: {r}" for n, r in table.missing.items()}
+    no_reference = np.flatnonzero(
+        ((table.kind == Kind.FUTURE) | (table.kind == Kind.PERPETUAL))
+        & np.isnan(holdings.reference)
+    )
+    for c in no_reference.tolist():
+        reason.setdefault(table.names[c], f"cannot value {table.names[c]}: no mark to settle at")
+    if not reason:
+        return {}
+    bad = np.array([n in reason for n in table.names], dtype=bool)
+    q = holdings.book.quantities
+    errors: dict[str, str] = {}
+    for row in np.flatnonzero(abs(q) @ bad.astype(np.float64) > 0).tolist():
+        cols = q.indices[q.indptr[row] : q.indptr[row + 1]]
+        errors[holdings.book.accounts[row]] = reason[table.names[int(cols[bad[cols]][0])]]
+    return errors
