@@ -1,6 +1,7 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-margin modes, account states (``lifecycle.md``)."""
+margin modes, account states, margin calls and their monitor (``lifecycle.md``)."""
 
+from portmargin.lifecycle._calls import CallStatus, MarginCall, call_amounts, call_id
 from portmargin.lifecycle._collateral import (
     CollateralPolicy,
     CollateralScope,
@@ -15,6 +16,15 @@ from portmargin.lifecycle._modes import (
     compare_modes,
     isolate,
     unit_owner,
+)
+from portmargin.lifecycle._monitor import (
+    CallEvent,
+    CallEventKind,
+    CashFlows,
+    MonitorState,
+    MonitorStep,
+    StateChange,
+    advance,
 )
 from portmargin.lifecycle._params import (
     CallParams,
@@ -47,8 +57,12 @@ __all__ = [
     "AccountState",
     "AccountValues",
     "Assessment",
+    "CallEvent",
+    "CallEventKind",
     "CallParams",
     "CallRelease",
+    "CallStatus",
+    "CashFlows",
     "CollateralPolicy",
     "CollateralScope",
     "HaircutBracket",
@@ -57,16 +71,23 @@ __all__ = [
     "LifecycleParams",
     "LiquidationParams",
     "LossMutualisation",
+    "MarginCall",
     "MarginMode",
     "Margining",
     "MethodMargining",
     "ModeComparison",
+    "MonitorState",
+    "MonitorStep",
     "NotionalRates",
     "OnCallExpiry",
     "Requirements",
+    "StateChange",
     "StateParams",
     "account_values",
+    "advance",
     "assess",
+    "call_amounts",
+    "call_id",
     "classify",
     "compare_modes",
     "isolate",
