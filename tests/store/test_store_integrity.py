@@ -74,8 +74,8 @@ def test_bad_rows_are_found(store: Store) -> None:
     problems = store.check_integrity()
     assert "positions.quantity: 1 value(s) that are not finite numbers" in problems
     assert (
-        "account_status.status: value 'fine', expected one of healthy, margin_call, liquidation"
-        in problems
+        "account_status.status: value 'fine', expected one of healthy, warning, margin_call, "
+        "liquidation, bankrupt" in problems
     )
 
 
@@ -83,5 +83,5 @@ def test_schema_revision_is_checked(store: Store) -> None:
     with store._engine.begin() as c:
         c.exec_driver_sql("UPDATE alembic_version SET version_num = 'old'")
     assert store.check_integrity() == [
-        "schema revision 'old', expected '0001' (run the migrations)"
+        "schema revision 'old', expected '0002' (run the migrations)"
     ]

@@ -163,7 +163,8 @@ def test_arrow_table_input_with_snapshot(accounts: Store) -> None:
         ({"equity": math.inf}, r"results\[1\].equity: got inf"),
         (
             {"status": "fine"},
-            r"results\[1\].status: got 'fine', expected healthy or margin_call or liquidation",
+            r"results\[1\].status: got 'fine', expected healthy or warning or margin_call or "
+            "liquidation or bankrupt",
         ),
         ({"detail": {"a": 1}}, r"results\[1\].detail: got \{'a': 1\}"),
     ],

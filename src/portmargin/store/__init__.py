@@ -1,5 +1,5 @@
-"""Persistence: accounts, positions, collateral, market snapshots, margin history and
-statuses, API keys, the audit log, idempotency records and jobs.
+"""Persistence: accounts, positions, collateral, market snapshots, margin history,
+account states and margin calls, API keys, the audit log, idempotency records and jobs.
 
 SQLAlchemy Core on SQLite (the default: one file in the user data directory, WAL mode) or
 PostgreSQL (by URL). :meth:`Store.open` migrates the schema (Alembic, shipped in
@@ -10,12 +10,14 @@ one transaction, ``with store.begin() as tx:``.
 from portmargin.store._errors import Conflict, NotFound, StoreError
 from portmargin.store._results import RESULT_COLUMNS
 from portmargin.store._rows import (
+    CALL_STATUSES,
     FORMATS,
     JOB_STATES,
     SCOPES,
     STATUSES,
     AccountRow,
     AuditRow,
+    CallRow,
     CollateralRow,
     IdempotentRow,
     JobRow,
@@ -26,6 +28,7 @@ from portmargin.store._rows import (
     ResultRow,
     SnapshotPart,
     SnapshotRow,
+    StateInput,
     StatusChangeRow,
     StatusRow,
 )
@@ -35,6 +38,7 @@ from portmargin.store._tx import UNCHANGED, Tx, Unchanged
 from portmargin.store._url import DATABASE_URL_ENV, default_database_url
 
 __all__ = [
+    "CALL_STATUSES",
     "DATABASE_URL_ENV",
     "FORMATS",
     "JOB_STATES",
@@ -44,6 +48,7 @@ __all__ = [
     "UNCHANGED",
     "AccountRow",
     "AuditRow",
+    "CallRow",
     "CollateralRow",
     "Conflict",
     "IdempotentRow",
@@ -56,6 +61,7 @@ __all__ = [
     "ResultRow",
     "SnapshotPart",
     "SnapshotRow",
+    "StateInput",
     "StatusChangeRow",
     "StatusRow",
     "Store",

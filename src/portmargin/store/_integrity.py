@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from portmargin.store import _tables as t
 from portmargin.store._engine import current_revision, head_revision
-from portmargin.store._rows import JOB_STATES, STATUSES
+from portmargin.store._rows import CALL_STATUSES, JOB_STATES, STATUSES
 
 __all__ = ["integrity_problems"]
 
@@ -18,6 +18,8 @@ _ORPHANS = (
     (t.account_status, "account_id", t.accounts, "account_id"),
     (t.status_changes, "account_id", t.accounts, "account_id"),
     (t.status_changes, "snapshot_id", t.snapshots, "snapshot_id"),
+    (t.margin_calls, "account_id", t.accounts, "account_id"),
+    (t.margin_calls, "snapshot_id", t.snapshots, "snapshot_id"),
     (t.snapshot_parts, "snapshot_id", t.snapshots, "snapshot_id"),
     (t.api_key_accounts, "key_id", t.api_keys, "key_id"),
 )
@@ -28,12 +30,15 @@ _FINITE = (
     (t.margin_results, "maintenance_margin"),
     (t.margin_results, "equity"),
     (t.margin_results, "excess"),
+    (t.margin_calls, "amount_usd"),
+    (t.margin_calls, "deposits_usd"),
 )
 _CHOICES = (
     (t.margin_results, "status", STATUSES),
     (t.account_status, "status", STATUSES),
     (t.status_changes, "new_status", STATUSES),
     (t.status_changes, "old_status", STATUSES),
+    (t.margin_calls, "status", CALL_STATUSES),
     (t.jobs, "state", JOB_STATES),
 )
 

@@ -21,6 +21,7 @@ from portmargin.store._keys import split_token, verify_secret
 from portmargin.store._rows import (
     AccountRow,
     AuditRow,
+    CallRow,
     CollateralRow,
     IdempotentRow,
     JobRow,
@@ -240,6 +241,60 @@ class Reader(ABC):
         query = sa.select(s).where(s.c.account_id == account_id).order_by(s.c.method)
         with self._connect() as c:
             return [StatusRow(**row._mapping) for row in c.execute(query)]
+
+    def states(self, method: str, account_ids: Collection[str] | None = None) -> list[StatusRow]:
+        """The stored status of accounts (all, or these) under ``method``, by account."""
+        s = t.account_status
+        query = sa.select(s).where(s.c.method == method)
+        with self._connect() as c:
+            if account_ids is None:
+                rows = list(c.execute(query))
+            else:
+                rows = rows_for_ids(c, query, s.c.account_id, sorted(set(account_ids)))
+        rows.sort(key=lambda row: row.account_id.encode())
+        return [StatusRow(**row._mapping) for row in rows]
+
+    def calls(
+        self,
+        account_ids: Collection[str] | None = None,
+        *,
+        method: str | None = None,
+        status: str | None = None,
+        limit: int = 1_000,
+    ) -> list[CallRow]:
+        """Margin calls, newest issue first (then the highest id).
+
+        Parameters
+        ----------
+        account_ids
+            Only calls of these accounts; None: of all.
+        method
+            Only calls under this method.
+        status
+            Only calls in this status (e.g. ``"open"``).
+        limit
+            At most this many rows.
+        """
+        m = t.margin_calls
+        query = sa.select(m)
+        if method is not None:
+            query = query.where(m.c.method == method)
+        if status is not None:
+            query = query.where(m.c.status == status)
+        order = (m.c.issued_ms.desc(), m.c.call_id.desc())
+        with self._connect() as c:
+            if account_ids is None:
+                rows = list(c.execute(query.order_by(*order).limit(limit)))
+            else:
+                rows = [
+                    row
+                    for part in chunks(sorted(set(account_ids)))
+                    for row in c.execute(
+                        query.where(m.c.account_id.in_(part)).order_by(*order).limit(limit)
+                    )
+                ]
+                rows.sort(key=lambda row: (-row.issued_ms, -row.call_id))
+        return [CallRow(**row._mapping) for row in rows[:limit]]
 
     def status_changes(
         self, account_id: str | None = None, limit: int = 500

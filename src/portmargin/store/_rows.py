@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 __all__ = [
+    "CALL_STATUSES",
     "FORMATS",
     "JOB_STATES",
     "SCOPES",
     "STATUSES",
     "AccountRow",
     "AuditRow",
+    "CallRow",
     "CollateralRow",
     "IdempotentRow",
     "JobRow",
@@ -26,12 +28,15 @@ __all__ = [
     "ResultRow",
     "SnapshotPart",
     "SnapshotRow",
+    "StateInput",
     "StatusChangeRow",
     "StatusRow",
 ]
 
-STATUSES: Final = ("healthy", "margin_call", "liquidation")
-"""Margin statuses, from best to worst."""
+STATUSES: Final = ("healthy", "warning", "margin_call", "liquidation", "bankrupt")
+"""Margin statuses (the account states of the margin lifecycle), from best to worst."""
+CALL_STATUSES: Final = ("open", "met", "expired", "superseded")
+"""Statuses of a margin call."""
 SCOPES: Final = ("read", "trade", "admin")
 """API key scopes."""
 FORMATS: Final = ("deribit-csv", "deribit-json", "market-file")
@@ -159,12 +164,61 @@ class ResultRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatusRow:
-    """The current status of an account under a method, and since when it holds."""
+    """The current status of an account under a method, and since when it holds.
+
+    The lifecycle figures (USD at the index, None when recorded without them): equity
+    ``E``, ``IM`` and ``MM`` of the last assessment, whether orders are reduce-only, whether
+    an expired margin call is still unmet (``called_out``) and when it was assessed.
+    """
 
     account_id: str
     method: str
     status: str
     since_ms: int
+    equity_usd: float | None = None
+    initial_margin_usd: float | None = None
+    maintenance_margin_usd: float | None = None
+    reduce_only: bool | None = None
+    called_out: bool | None = None
+    assessed_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateInput:
+    """The lifecycle state of an account under a method after an assessment (see
+    :meth:`Tx.record_states`); amounts USD, ``since_ms`` when the state was entered."""
+
+    account: str
+    method: str
+    status: str
+    since_ms: int
+    assessed_ms: int
+    equity_usd: float
+    initial_margin_usd: float
+    maintenance_margin_usd: float
+    reduce_only: bool
+    called_out: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRow:
+    """A margin call of an account under a method (``call_id`` None before it is stored).
+
+    ``status`` one of :data:`CALL_STATUSES`; amounts USD; ``reason`` of a met call is its
+    release rule (``equity`` or ``deposit``); ``closed_ms`` when it stopped being open.
+    """
+
+    call_id: int | None
+    account_id: str
+    method: str
+    issued_ms: int
+    deadline_ms: int
+    amount_usd: float
+    deposits_usd: float
+    status: str
+    closed_ms: int | None
+    reason: str | None
+    snapshot_id: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,6 +22,7 @@ __all__ = [
     "collateral",
     "idempotency",
     "jobs",
+    "margin_calls",
     "margin_results",
     "metadata",
     "params_in_use",
@@ -141,6 +142,12 @@ account_status = sa.Table(
     sa.Column("method", sa.Text, primary_key=True),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("since_ms", sa.BigInteger, nullable=False),
+    sa.Column("equity_usd", sa.Double, nullable=True),
+    sa.Column("initial_margin_usd", sa.Double, nullable=True),
+    sa.Column("maintenance_margin_usd", sa.Double, nullable=True),
+    sa.Column("reduce_only", sa.Boolean, nullable=True),
+    sa.Column("called_out", sa.Boolean, nullable=True),
+    sa.Column("assessed_ms", sa.BigInteger, nullable=True),
 )
 
 status_changes = sa.Table(
@@ -158,6 +165,25 @@ status_changes = sa.Table(
     sa.Column("snapshot_id", AutoId, sa.ForeignKey("snapshots.snapshot_id"), nullable=True),
     sa.Index("ix_status_changes_account", "account_id", "change_id"),
 )
+
+margin_calls = sa.Table(
+    "margin_calls",
+    metadata,
+    sa.Column("call_id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Key(ACCOUNT_ID_MAX), _account_fk(), nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("issued_ms", sa.BigInteger, nullable=False),
+    sa.Column("deadline_ms", sa.BigInteger, nullable=False),
+    sa.Column("amount_usd", sa.Double, nullable=False),
+    sa.Column("deposits_usd", sa.Double, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("closed_ms", sa.BigInteger, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("snapshot_id", AutoId, sa.ForeignKey("snapshots.snapshot_id"), nullable=True),
+    sa.UniqueConstraint("account_id", "method", "issued_ms", name="uq_margin_calls_issue"),
+    sa.Index("ix_margin_calls_status", "status", "account_id"),
+)
+"""Margin calls per (account, method); at most one ``open`` per pair (``lifecycle.md`` §5)."""
 
 api_keys = sa.Table(
     "api_keys",

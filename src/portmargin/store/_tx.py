@@ -27,19 +27,48 @@ from portmargin.store._results import (
     validated_results,
 )
 from portmargin.store._rows import (
+    CALL_STATUSES,
     FORMATS,
     JOB_STATES,
     SCOPES,
+    STATUSES,
     AccountRow,
+    CallRow,
     IdempotentRow,
     JobRow,
     KeyRow,
     ResultInput,
     SnapshotRow,
+    StateInput,
 )
 from portmargin.store._sql import dumps, now_ms, rows_for_ids, upsert
 
 __all__ = ["UNCHANGED", "Tx", "Unchanged"]
+
+_STATE_FIELDS: Final = (
+    "account",
+    "method",
+    "status",
+    "since_ms",
+    "equity_usd",
+    "initial_margin_usd",
+    "maintenance_margin_usd",
+    "reduce_only",
+    "called_out",
+    "assessed_ms",
+)
+_CALL_FIELDS: Final = (
+    "account_id",
+    "method",
+    "issued_ms",
+    "deadline_ms",
+    "amount_usd",
+    "deposits_usd",
+    "status",
+    "closed_ms",
+    "reason",
+    "snapshot_id",
+)
 
 
 class Unchanged(enum.Enum):
@@ -317,7 +346,9 @@ class Tx(Reader):
 
     # results -----------------------------------------------------------------------------
 
-    def record_results(self, table: pa.Table | Sequence[ResultInput]) -> int:
+    def record_results(
+        self, table: pa.Table | Sequence[ResultInput], *, update_status: bool = True
+    ) -> int:
         """Append margin results to history and update statuses.
 
         Parameters
@@ -326,6 +357,9 @@ class Tx(Reader):
             Rows as :class:`ResultInput`, or a table with the same column names
             (``account, method, snapshot_id, computed_ms, currency, initial_margin,
             maintenance_margin, equity, excess, margin_ratio, status, detail``).
+        update_status
+            Derive statuses from the rows (below); False when the statuses are recorded
+            apart, from the margin lifecycle (:meth:`record_states`).
 
         Returns
         -------
@@ -352,6 +386,8 @@ class Tx(Reader):
         self._require_accounts(accounts, create=False)
         rows = list(zip(*columns.values(), strict=True))
         insert_rows(self._c, t.margin_results, list(columns), rows)
+        if not update_status:
+            return len(rows)
         s = t.account_status
         query = sa.select(s.c.account_id, s.c.method, s.c.status)
         current = {
@@ -368,6 +404,97 @@ class Tx(Reader):
         )
         insert_rows(self._c, t.status_changes, CHANGE_COLUMNS, changes)
         return len(rows)
+
+    def record_states(
+        self,
+        states: Sequence[StateInput],
+        calls: Sequence[CallRow] = (),
+        snapshot_id: int | None = None,
+    ) -> int:
+        """Record the lifecycle state of accounts and their margin calls.
+
+        Parameters
+        ----------
+        states
+            One per (account, method), distinct: it replaces the stored status with its
+            figures; where the status differs from the stored one (or none is stored) a status
+            change is appended with the USD equity, IM and MM and ``snapshot_id``.
+        calls
+            Calls issued or changed (``call_id`` ignored): stored by (account, method,
+            ``issued_ms``): a new one is inserted, a known one gets the new amount, deposits,
+            status, ``closed_ms`` and reason.
+        snapshot_id
+            Snapshot of the assessment, recorded with changes.
+
+        Returns
+        -------
+        int
+            Status changes appended.
+
+        Raises
+        ------
+        ValidationError
+            An unknown status or call status, a non-finite amount, or a repeated
+            (account, method) (naming the row).
+        NotFound
+            An account does not exist.
+        """
+        seen: set[tuple[str, str]] = set()
+        for n, row in enumerate(states):
+            if row.status not in STATUSES:
+                raise ValidationError(f"states[{n}].status", row.status, " or ".join(STATUSES))
+            for name in ("equity_usd", "initial_margin_usd", "maintenance_margin_usd"):
+                _finite(f"states[{n}].{name}", getattr(row, name))
+            if (row.account, row.method) in seen:
+                raise ValidationError(f"states[{n}]", row.account, "one state per account")
+            seen.add((row.account, row.method))
+        for n, call in enumerate(calls):
+            if call.status not in CALL_STATUSES:
+                raise ValidationError(f"calls[{n}].status", call.status, " or ".join(CALL_STATUSES))
+            _finite(f"calls[{n}].amount_usd", call.amount_usd)
+            _finite(f"calls[{n}].deposits_usd", call.deposits_usd)
+        accounts = sorted({a for a, _ in seen} | {c.account_id for c in calls})
+        self._require_accounts(accounts, create=False)
+        s = t.account_status
+        query = sa.select(s.c.account_id, s.c.method, s.c.status)
+        current = {
+            (r.account_id, r.method): r.status
+            for r in rows_for_ids(self._c, query, s.c.account_id, accounts)
+        }
+        changes = [
+            (
+                r.account,
+                r.method,
+                current.get((r.account, r.method)),
+                r.status,
+                r.assessed_ms,
+                r.equity_usd,
+                r.initial_margin_usd,
+                r.maintenance_margin_usd,
+                snapshot_id,
+            )
+            for r in states
+            if current.get((r.account, r.method)) != r.status
+        ]
+        insert_rows(
+            self._c,
+            s,
+            ["account_id", *_STATE_FIELDS[1:]],
+            [tuple(getattr(r, f) for f in _STATE_FIELDS) for r in states],
+            conflict=(["account_id", "method"], _STATE_FIELDS[2:]),
+        )
+        insert_rows(self._c, t.status_changes, CHANGE_COLUMNS, changes)
+        insert_rows(
+            self._c,
+            t.margin_calls,
+            _CALL_FIELDS,
+            [tuple(getattr(c, f) for f in _CALL_FIELDS) for c in calls],
+            conflict=(
+                ["account_id", "method", "issued_ms"],
+                ["amount_usd", "deposits_usd", "status", "closed_ms", "reason"],
+            ),
+        )
+        return len(changes)
 
     # keys --------------------------------------------------------------------------------
 
