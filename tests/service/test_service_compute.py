@@ -46,7 +46,7 @@ def test_calculator_equals_compute_margin(service: Service, method: str) -> None
     assert got["results"] == expected
     assert got["method"] == method
     assert got["snapshot_id"] == service.demo.snapshot_id
-    assert got["status"] in ("healthy", "margin_call", "liquidation")
+    assert got["status"] in ("healthy", "warning", "margin_call", "liquidation", "bankrupt")
 
 
 def test_calculator_with_set_override(service: Service) -> None:
@@ -140,9 +140,14 @@ def test_recompute_notes_a_status_change(service: Service) -> None:
     job = service.client.post("/v1/recompute", json={}, headers=service.admin).json()
     assert _wait(service, job["job_id"])["state"] == "done"
     (status,) = service.store.status(account)
-    assert status.status == "liquidation"
+    # the short calls' value exceeds the collateral: equity <= 0 with open positions
+    assert status.status == "bankrupt"
+    assert status.equity_usd is not None
+    assert status.equity_usd <= 0
+    assert status.reduce_only
     changes = [c for c in service.store.status_changes(account) if c.method == "deribit-pm"]
     assert [(c.old_status, c.new_status) for c in changes] == [  # newest first
-        ("healthy", "liquidation"),
+        ("healthy", "bankrupt"),
         (None, "healthy"),
     ]
+    assert changes[0].equity == status.equity_usd

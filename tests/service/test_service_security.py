@@ -28,6 +28,7 @@ ACCOUNT_ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/v1/accounts/{id}/margin", None),
     ("POST", "/v1/accounts/{id}/whatif", TRADES),
     ("GET", "/v1/accounts/{id}/history", None),
+    ("GET", "/v1/accounts/{id}/calls", None),
 ]
 
 

@@ -40,6 +40,7 @@ from portmargin.lifecycle._requirements import (
     MethodMargining,
     NotionalRates,
     Requirements,
+    batch_requirements,
 )
 from portmargin.lifecycle._states import (
     STATES,
@@ -86,6 +87,7 @@ __all__ = [
     "account_values",
     "advance",
     "assess",
+    "batch_requirements",
     "call_amounts",
     "call_id",
     "classify",

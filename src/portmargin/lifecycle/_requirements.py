@@ -14,9 +14,16 @@ from numpy.typing import NDArray
 from portmargin.core import ValidationError, require_non_negative
 from portmargin.market import MarketSnapshot
 from portmargin.methods import NO_INPUTS, AccountInputs, MarginMethod, run_method
+from portmargin.results import MarginBatch
 from portmargin.risk import STABLECOINS, Book, Kind, resolve_instruments
 
-__all__ = ["Margining", "MethodMargining", "NotionalRates", "Requirements"]
+__all__ = [
+    "Margining",
+    "MethodMargining",
+    "NotionalRates",
+    "Requirements",
+    "batch_requirements",
+]
 
 
 def _no_errors() -> Mapping[str, str]:
@@ -93,27 +100,34 @@ class MethodMargining:
     def requirements(self, book: Book, market: MarketSnapshot) -> Requirements:
         """IM and MM of every account of ``book`` at ``market`` (one batch run), USD."""
         batch = run_method(self.method, book, market, self.params, inputs=self.inputs)
-        rate = np.array(
-            [1.0 if c in STABLECOINS else market.index(str(c)) for c in batch.currency.tolist()]
-        )
-        row_of = {a: k for k, a in enumerate(book.accounts)}
-        rows = np.array([row_of[a] for a in batch.account.tolist()], dtype=np.intp)
-        n = len(book.accounts)
-        im = np.bincount(rows, weights=batch.initial_margin * rate, minlength=n).astype(np.float64)
-        mm = np.bincount(rows, weights=batch.maintenance_margin * rate, minlength=n).astype(
-            np.float64
-        )
-        errors = dict(batch.errors)
-        if errors:
-            bad = np.array([a in errors for a in book.accounts], dtype=bool)
-            im[bad] = np.nan
-            mm[bad] = np.nan
-        return Requirements(
-            accounts=book.accounts,
-            initial_margin=im,
-            maintenance_margin=mm,
-            errors=MappingProxyType(errors),
-        )
+        return batch_requirements(batch, book, market)
+
+
+def batch_requirements(batch: MarginBatch, book: Book, market: MarketSnapshot) -> Requirements:
+    """IM and MM of every account of ``book`` from a batch already run on it, USD.
+
+    The batch's rows of an account (one per currency or sub-account) are converted at the
+    market's index (stablecoins at 1) and summed; accounts in ``batch.errors`` get NaN.
+    """
+    rate = np.array(
+        [1.0 if c in STABLECOINS else market.index(str(c)) for c in batch.currency.tolist()]
+    )
+    row_of = {a: k for k, a in enumerate(book.accounts)}
+    rows = np.array([row_of[a] for a in batch.account.tolist()], dtype=np.intp)
+    n = len(book.accounts)
+    im = np.bincount(rows, weights=batch.initial_margin * rate, minlength=n).astype(np.float64)
+    mm = np.bincount(rows, weights=batch.maintenance_margin * rate, minlength=n).astype(np.float64)
+    errors = dict(batch.errors)
+    if errors:
+        bad = np.array([a in errors for a in book.accounts], dtype=bool)
+        im[bad] = np.nan
+        mm[bad] = np.nan
+    return Requirements(
+        accounts=book.accounts,
+        initial_margin=im,
+        maintenance_margin=mm,
+        errors=MappingProxyType(errors),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

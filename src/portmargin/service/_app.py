@@ -18,6 +18,7 @@ from portmargin.service._errors import install_error_handlers
 from portmargin.service._jobs import Jobs
 from portmargin.service._limits import BodyLimit
 from portmargin.service._routes_accounts import router as accounts_router
+from portmargin.service._routes_calls import router as calls_router
 from portmargin.service._routes_margin import router as margin_router
 from portmargin.service._routes_market import router as market_router
 from portmargin.service._settings import ServiceSettings
@@ -72,6 +73,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(market_router)
     app.include_router(margin_router)
+    app.include_router(calls_router)
     add_dashboard(app)
 
     @app.get("/health", tags=["health"])

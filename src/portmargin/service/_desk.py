@@ -26,10 +26,12 @@ from portmargin.core import ValidationError
 from portmargin.instruments import Instrument, parse_instrument
 from portmargin.io.params import bundled_packs, load_params
 from portmargin.io.positions import positions_from_table
+from portmargin.lifecycle import Assessment
 from portmargin.methods import MarginMethod, MethodParams, get_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginResult
-from portmargin.risk import PricedSnapshot
+from portmargin.risk import Book, PricedSnapshot
+from portmargin.service._lifecycle import assess_batch, monitor, record_step, table_state
 from portmargin.service._market import ParsedMarket, parse_market, priced_market
 from portmargin.service._outcomes import AccountMargin, WhatIfMargin
 from portmargin.service._results import batch_rows
@@ -179,11 +181,17 @@ class Desk:
         m, p = self.params(method, *params)
         sid, market = self.market(snapshot_id)
         portfolio = to_portfolio(account, holdings, "positions")
-        return _one(m, p, portfolio, market, sid)
+        return _one(m, p, portfolio, market, sid)[0]
 
-    def account_margin(self, account_id: str, method: str | None = None) -> AccountMargin:
-        """Margin of a stored account (positions and collateral) on the latest snapshot."""
-        return self.margin(self.holdings(account_id), account=account_id, method=method)
+    def account_margin(
+        self, account_id: str, method: str | None = None
+    ) -> tuple[AccountMargin, Assessment]:
+        """Margin of a stored account (positions and collateral) on the latest snapshot, with
+        its lifecycle assessment (its state by the table alone, before the monitor)."""
+        m, p = self.params(method)
+        sid, market = self.market()
+        portfolio = to_portfolio(account_id, self.holdings(account_id), "positions")
+        return _one(m, p, portfolio, market, sid)
 
     def holdings(self, account_id: str) -> list[Holding]:
         """Positions and collateral balances of a stored account."""
@@ -231,34 +239,44 @@ class Desk:
 
     def recompute(self, methods: Sequence[str], progress: RecomputeProgress) -> dict[str, Any]:
         """Margin of every stored account under each of ``methods`` on the latest snapshot,
-        recorded in the results history (with status changes), chunk by chunk.
+        recorded in the results history, and each account's lifecycle state and margin calls
+        moved on (:mod:`portmargin.service._lifecycle`), chunk by chunk.
 
         The book comes from :meth:`Store.book_table` and goes through the columnar path
-        (``positions_from_table`` → ``compute_margin`` → ``to_arrow``). ``progress`` is
-        called after each recorded chunk with the accounts done so far (over all methods).
+        (``positions_from_table`` → ``compute_margin`` → ``to_arrow``; the batch's
+        requirements feed :func:`portmargin.lifecycle.assess`, the method is not run twice).
+        ``progress`` is called after each recorded chunk with the accounts done so far (over
+        all methods).
 
         Returns
         -------
         dict
             ``accounts`` (with rows), ``rows`` recorded, ``errors`` (count), ``first_errors``
-            (account → reason, the first few), ``snapshot_id`` and ``notes`` per method.
+            (account → reason, the first few), ``snapshot_id``, ``notes`` per method,
+            ``state_changes`` and ``calls`` (issued, raised or closed) over all methods.
         """
         runs = [self.params(name) for name in methods]
         sid, market = self.market()
         book = self._store.book_table()
         chunks = _chunks(book)
-        done = recorded = 0
+        done = recorded = changes = touched = 0
         errors: dict[str, str] = {}
         notes: dict[str, list[str]] = {}
         for m, p in runs:
             for chunk in chunks:
                 pos = positions_from_table(chunk, "store")
                 batch = compute_margin(m, pos.book, market, p)
-                rows, failed = batch_rows(batch, sid, now_ms())
+                at = now_ms()
+                rows, failed = batch_rows(batch, sid, at)
+                assessment = assess_batch(batch, pos.book, market)
+                step = monitor(self._store, m.name, assessment, at)
                 with self._store.begin() as tx:
-                    recorded += tx.record_results(rows)
+                    recorded += tx.record_results(rows, update_status=False)
+                    changes += record_step(tx, m.name, step, assessment, sid)
+                touched += len(step.calls)
                 errors.update(pos.account_errors)
                 errors.update(failed)
+                errors.update(assessment.errors)
                 notes.setdefault(m.name, []).extend(
                     n for n in batch.notes if n not in notes.get(m.name, ())
                 )
@@ -271,6 +289,8 @@ class Desk:
             "errors": len(errors),
             "first_errors": dict(list(errors.items())[:20]),
             "notes": notes,
+            "state_changes": changes,
+            "calls": touched,
         }
 
 
@@ -319,14 +339,16 @@ def _one(
     portfolio: Portfolio,
     market: PricedSnapshot,
     snapshot_id: int,
-) -> AccountMargin:
-    batch = compute_margin(method, [portfolio], market, params)
+) -> tuple[AccountMargin, Assessment]:
+    book = Book.from_portfolios([portfolio])
+    batch = compute_margin(method, book, market, params)
     error = batch.errors.get(portfolio.account)
     if error is not None:
         raise ValidationError(
             "positions", [p.instrument.name for p in portfolio.positions][:10], error
         )
-    return AccountMargin(
+    assessment = assess_batch(batch, book, market)
+    margin = AccountMargin(
         account=portfolio.account,
         method=method.name,
         params_version=batch.params_version,
@@ -334,7 +356,9 @@ def _one(
         computed_ms=now_ms(),
         results=tuple(batch.results()),
         notes=batch.notes,
+        lifecycle=table_state(assessment),
     )
+    return margin, assessment
 
 
 def _chunks(book: pa.Table) -> list[pa.Table]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from portmargin.results import MarginResult
-from portmargin.service._results import Status, result_json, status_of, worst_status
+from portmargin.service._lifecycle import AccountState
+from portmargin.service._results import result_json, status_of, worst_status
 
 __all__ = ["AccountMargin", "WhatIfMargin"]
 
@@ -30,6 +31,9 @@ class AccountMargin:
         One row per currency or book the method reports.
     notes
         Notes of the run.
+    lifecycle
+        The account's lifecycle state (USD equity with haircuts, IM, MM, ratios, open call);
+        None when it could not be assessed.
     """
 
     account: str
@@ -39,16 +43,21 @@ class AccountMargin:
     computed_ms: int
     results: tuple[MarginResult, ...]
     notes: tuple[str, ...]
+    lifecycle: AccountState | None = None
 
     @property
-    def status(self) -> Status:
-        """The worst status of the rows."""
+    def status(self) -> str:
+        """The lifecycle state; without one, the worst status of the rows."""
+        if self.lifecycle is not None:
+            return self.lifecycle.state
         return worst_status(
             [status_of(r.equity, r.initial_margin, r.maintenance_margin) for r in self.results]
         )
 
     def to_json(self) -> dict[str, Any]:
-        """JSON object: the fields, the status and each row (:func:`result_json`)."""
+        """JSON object: the fields, the status, the lifecycle ``state`` object
+        (:meth:`AccountState.to_json`, null when not assessed) and each row
+        (:func:`result_json`)."""
         return {
             "account": self.account,
             "method": self.method,
@@ -56,6 +65,7 @@ class AccountMargin:
             "snapshot_id": self.snapshot_id,
             "computed_ms": self.computed_ms,
             "status": self.status,
+            "state": None if self.lifecycle is None else self.lifecycle.to_json(),
             "results": [result_json(r) for r in self.results],
             "notes": list(self.notes),
         }

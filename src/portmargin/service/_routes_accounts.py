@@ -17,6 +17,7 @@ from portmargin.core import ValidationError
 from portmargin.instruments import parse_instrument
 from portmargin.io.positions import COLUMNS, read_positions_table
 from portmargin.service._deps import CallerDep, ServicesDep, WriteDep
+from portmargin.service._lifecycle import stored_state
 from portmargin.service._schemas import (
     ACCOUNT_ID,
     INSTRUMENT,
@@ -111,10 +112,14 @@ def create_account(body: AccountIn, write: WriteDep) -> Response:
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)
 def get_account(account_id: AccountPath, services: ServicesDep, caller: CallerDep) -> Any:
-    """One account."""
+    """One account, with its recorded lifecycle state under the service's method (``state``:
+    null before its first margin run)."""
     caller.check_account(account_id)
     caller.require("read")
-    return _account_json(_existing(services.store, account_id))
+    out = _account_json(_existing(services.store, account_id))
+    method = services.desk.params()[0].name
+    state = stored_state(services.store, account_id, method)
+    return {**out, "state": None if state is None else state.to_json()}
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)

@@ -3,6 +3,7 @@ recompute jobs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 
 from portmargin.service._deps import CallerDep, ServicesDep, WriteDep
+from portmargin.service._lifecycle import monitor, record_step, stored_state
 from portmargin.service._outcomes import AccountMargin
 from portmargin.service._results import result_json
 from portmargin.service._routes_accounts import AccountPath
@@ -44,6 +46,7 @@ def margin(body: MarginRequest, services: ServicesDep, caller: CallerDep) -> dic
 
 
 def _record(tx: Tx, result: AccountMargin) -> None:
+    """Append the result's rows to the history (statuses come from the lifecycle)."""
     tx.record_results(
         [
             ResultInput(
@@ -69,7 +72,8 @@ def _record(tx: Tx, result: AccountMargin) -> None:
                 ),
             )
             for row in (result_json(r) for r in result.results)
-        ]
+        ],
+        update_status=False,
     )
 
 
@@ -81,14 +85,19 @@ def account_margin(
     method: MethodQuery = None,
 ) -> dict[str, Any]:
     """Margin of a stored account (positions and collateral) on the latest snapshot; the
-    result is recorded in the account's history (and its status updated)."""
+    result is recorded in the account's history and its lifecycle state moved on (margin
+    calls issued, raised or closed); ``state`` is the account's state afterwards."""
     caller.check_account(account_id)
     caller.require("read")
-    _visible(services.store, account_id)
-    result = services.desk.account_margin(account_id, method)
-    with services.store.begin() as tx:
+    store = services.store
+    _visible(store, account_id)
+    result, assessment = services.desk.account_margin(account_id, method)
+    step = monitor(store, result.method, assessment, result.computed_ms)
+    with store.begin() as tx:
         _record(tx, result)
-    return result.to_json()
+        record_step(tx, result.method, step, assessment, result.snapshot_id)
+    state = stored_state(store, account_id, result.method)
+    return dataclasses.replace(result, lifecycle=state or result.lifecycle).to_json()
 
 
 @router.post("/accounts/{account_id}/whatif")
@@ -138,7 +147,15 @@ def history(
     _visible(services.store, account_id)
     rows = services.store.history(account_id, method=method, limit=limit, before_ms=before_ms)
     status = [
-        {"method": s.method, "status": s.status, "since_ms": s.since_ms}
+        {
+            "method": s.method,
+            "status": s.status,
+            "since_ms": s.since_ms,
+            "equity_usd": s.equity_usd,
+            "initial_margin_usd": s.initial_margin_usd,
+            "maintenance_margin_usd": s.maintenance_margin_usd,
+            "reduce_only": s.reduce_only,
+        }
         for s in services.store.status(account_id)
     ]
     return {

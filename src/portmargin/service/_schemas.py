@@ -90,13 +90,14 @@ class AccountPatch(_Body):
 
 
 class AccountOut(BaseModel):
-    """An account."""
+    """An account (``state``: its lifecycle state, only when one account is read)."""
 
     account_id: str
     currency: str | None
     label: str | None
     created_ms: int
     updated_ms: int
+    state: dict[str, Any] | None = None
 
 
 class PositionIn(_Body):
