@@ -39,14 +39,33 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     return demo_app(f"sqlite:///{db}")
 
 
+CALLED = "covered-call"
+"""The account moved into MARGIN_CALL (equity 1.05 MM) by a USDC balance: it has a call."""
+
+
 @pytest.fixture(scope="module")
 def base_url(demo: Demo) -> Iterator[str]:
-    """The server, with two margins of each account of key ``a`` recorded (history points)."""
+    """The server, with two margins of each account of key ``a`` recorded (history points),
+    then :data:`CALLED` brought to 1.05 MM of equity and margined again (a margin call)."""
     with serving(demo.app) as url:
         headers = {"Authorization": f"Bearer {demo.tokens['admin']}"}
         for account in OWN * 2:
             r = httpx.get(f"{url}/v1/accounts/{account}/margin", headers=headers, timeout=60)
             assert r.status_code == 200, r.text
+        assert OWN[-1] == CALLED
+        state = r.json()["state"]  # the last margin run: of CALLED
+        balances = httpx.get(f"{url}/v1/accounts/{CALLED}/collateral", headers=headers).json()
+        usdc = balances["balances"].get("USDC", 0.0)
+        usdc += 1.05 * state["maintenance_margin_usd"] - state["equity_usd"]
+        r = httpx.put(
+            f"{url}/v1/accounts/{CALLED}/collateral",
+            json={"balances": {"USDC": usdc}, "replace": False},
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+        r = httpx.get(f"{url}/v1/accounts/{CALLED}/margin", headers=headers, timeout=60)
+        assert r.json()["state"]["state"] == "margin_call", r.text
+        assert r.json()["state"]["open_call"] is not None
         yield url
 
 
@@ -107,13 +126,22 @@ def test_log_in_list_account_page_whatif_and_isolation(
     assert sorted(listed) == sorted(OWN)
     statuses = pg.eval_on_selector_all("#accounts .status", "s => s.map(e => e.className)")
     assert len(statuses) == len(OWN)
-    assert all(
-        s.split()[1] in ("status-healthy", "status-margin_call", "status-liquidation")
-        for s in statuses
-    )
-    # the naked short call has no collateral: it is under water
+    states = ("healthy", "warning", "margin_call", "liquidation", "bankrupt")
+    assert all(s.split()[1] in {f"status-{x}" for x in states} for s in statuses)
+    # the naked short call has no collateral: the short calls are worth more than nothing
     row = pg.locator("tr[data-account='naked-short-call'] .status")
-    assert row.inner_text() == "liquidation"
+    assert row.inner_text() == "bankrupt"
+    assert "status-bankrupt" in (row.get_attribute("class") or "")
+    # the called account: its state and open call (amount and deadline) are listed
+    headers = {"Authorization": f"Bearer {demo.tokens['a']}"}
+    (call,) = httpx.get(f"{base_url}/v1/calls?status=open", headers=headers).json()["calls"]
+    assert call["account_id"] == CALLED
+    called = pg.locator(f"tr[data-account='{CALLED}']")
+    assert called.locator(".status").inner_text() == "margin call"
+    amount = called.locator(".call-amount").inner_text()
+    assert float(amount.replace(",", "")) == pytest.approx(call["amount_usd"])
+    assert called.locator(".call-deadline").inner_text().strip() != ""
+    assert pg.locator("tr[data-account='naked-short-call'] .call-amount").count() == 0
 
     pg.click("a:text-is('naked-short-call')")
     pg.wait_for_url(f"{base_url}/accounts/naked-short-call")
@@ -139,6 +167,11 @@ def test_log_in_list_account_page_whatif_and_isolation(
     assert height >= 1500
     assert shot.stat().st_size > 50_000
 
+    # the account page shows the lifecycle state and the equity against IM and MM
+    assert pg.inner_text("#lifecycle-state") == "bankrupt"
+    assert pg.inner_text("#mm-ratio") == "n/a"  # E <= 0: no ratio
+    assert "No open margin call" in pg.inner_text("#open-call")
+
     # what-if round trip: the form's before/after are the API's for the same trades
     pg.fill("#whatif-form tbody tr:nth-child(1) input[name=instrument]", "BTC-PERPETUAL")
     pg.fill("#whatif-form tbody tr:nth-child(1) input[name=quantity]", "5")
@@ -163,6 +196,15 @@ def test_log_in_list_account_page_whatif_and_isolation(
     pg.fill("#whatif-form tbody tr:nth-child(1) input[name=instrument]", "NOT-AN-INSTRUMENT")
     pg.click("#whatif-submit")
     assert "NOT-AN-INSTRUMENT" in pg.inner_text("#whatif-error")
+
+    # the called account's page: state, open call, ratios IM/E and MM/E
+    pg.goto(f"{base_url}/accounts/{CALLED}")
+    assert pg.inner_text("#lifecycle-state") == "margin call"
+    assert float(pg.inner_text("#mm-ratio")) == pytest.approx(1 / 1.05, rel=1e-3)
+    assert float(pg.inner_text("#im-ratio")) > 1
+    shown = pg.inner_text("#open-call .call-amount").removesuffix(" USD")
+    assert float(shown.replace(",", "")) == pytest.approx(call["amount_usd"])
+    assert pg.inner_text("#open-call .call-deadline").strip() != ""
 
     # the key of A cannot open B: 404, as the API
     for other in OTHERS:

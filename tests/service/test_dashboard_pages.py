@@ -89,6 +89,7 @@ def test_account_template_shows_the_result_numbers() -> None:
         valuation_ms=1_590_103_355_277,
         status="healthy",
         row_status=("healthy",),
+        state=None,
         results=(result,),
         error=None,
         components_figure=components_figure([result]),

@@ -21,7 +21,9 @@ from portmargin.io.figures import (
 from portmargin.market import MarketSnapshot
 from portmargin.methods import method_names
 from portmargin.results import MarginResult
+from portmargin.risk import Book
 from portmargin.service._desk import Desk, Holding, to_portfolio
+from portmargin.service._lifecycle import AccountState, assess_batch, stored_state, table_state
 from portmargin.service._outcomes import WhatIfMargin
 from portmargin.service._results import Status, status_of, worst_status
 from portmargin.store import Store
@@ -104,7 +106,11 @@ class AccountPage:
     snapshot_label, valuation_ms
         The latest snapshot the page is computed on.
     status, row_status
-        Worst status of the rows and the status of each row.
+        The account's lifecycle state (the worst status of the rows when it has none) and
+        the status of each row.
+    state
+        Lifecycle state with USD equity (haircut-adjusted), IM, MM, ratios and open call: the
+        one recorded by the monitor, else the table's state now; None when not assessable.
     results
         Margin rows of the account under the method (empty on error).
     error
@@ -131,6 +137,7 @@ class AccountPage:
     valuation_ms: int
     status: str
     row_status: tuple[Status, ...]
+    state: AccountState | None
     results: tuple[MarginResult, ...]
     error: str | None
     components_figure: Figure
@@ -191,8 +198,12 @@ def account_page(
     snapshot = store.snapshot(snapshot_id)
     holdings: list[Holding] = desk.holdings(account)
     portfolio = to_portfolio(account, holdings, "positions")
-    batch = compute_margin(method, [portfolio], market, params)
+    book = Book.from_portfolios([portfolio])
+    batch = compute_margin(method, book, market, params)
     error = batch.errors.get(account)
+    state = stored_state(store, account, method.name)
+    if state is None and error is None:
+        state = table_state(assess_batch(batch, book, market))
     results = tuple(batch.result(i) for i in batch.rows_of(account))
     row_status = tuple(status_of(r.equity, r.initial_margin, r.maintenance_margin) for r in results)
     runs = {name: desk.params(name) for name in method_names()}
@@ -213,8 +224,13 @@ def account_page(
         params_version=batch.params_version,
         snapshot_label=snapshot.label if snapshot is not None else str(snapshot_id),
         valuation_ms=market.valuation_ms,
-        status="not_computed" if error is not None else worst_status(list(row_status)),
+        status="not_computed"
+        if error is not None
+        else state.state
+        if state is not None
+        else worst_status(list(row_status)),
         row_status=row_status,
+        state=state,
         results=results,
         error=error,
         components_figure=components_figure(results),

@@ -1,7 +1,10 @@
-"""The dashboard's account list: the latest margin of each account a key sees.
+"""The dashboard's account list: the latest margin of each account a key sees, its
+lifecycle state and open margin call.
 
 Amounts in USD are converted at the index of the latest snapshot (stablecoins at 1); rows of
-one account in one currency share that currency's equity and excess, which count once.
+one account in one currency share that currency's equity and excess, which count once. The
+state is the one recorded by the lifecycle monitor; for accounts computed on the fly it is
+the table's state of their assessment (no history, so no hysteresis and no call).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import pyarrow as pa
 from portmargin.analysis import compute_margin, to_usd
 from portmargin.core import ValidationError
 from portmargin.io.positions import positions_from_table
+from portmargin.lifecycle import STATES
 from portmargin.market import MarketSnapshot
 from portmargin.service._desk import Desk, now_ms
+from portmargin.service._lifecycle import assess_batch, open_calls_by_account
 from portmargin.service._results import STATUSES, batch_rows
-from portmargin.store import ResultRow, Store
+from portmargin.store import CallRow, ResultRow, Store
 
 __all__ = ["LIST_ROWS", "ON_THE_FLY_ACCOUNTS", "ListRow", "account_list"]
 
@@ -47,13 +52,16 @@ class _Row:
 class ListRow:
     """One account on the account list (USD at the index; None: not computed or not valued).
 
-    ``status`` is the worst of the account's rows, ``"not_computed"`` without a result.
-    ``margin_ratio`` is MM over equity (None when equity <= 0).
+    ``status`` is the account's lifecycle state (healthy, warning, margin_call, liquidation,
+    bankrupt); without one the worst of its rows' statuses, ``"not_computed"`` without a
+    result. ``margin_ratio`` is MM over equity (None when equity <= 0), both in the method's
+    terms; ``call`` is the open margin call (USD), if any.
     """
 
     account: str
     label: str
     status: str
+    call: CallRow | None
     im_usd: float | None
     mm_usd: float | None
     equity_usd: float | None
@@ -80,9 +88,10 @@ def _recorded(rows: Iterable[ResultRow]) -> list[_Row]:
 
 def _on_the_fly(
     store: Store, desk: Desk, accounts: Sequence[str]
-) -> tuple[list[_Row], list[tuple[str, str]]]:
-    """Rows of ``accounts`` computed now on the latest snapshot (not recorded), and the
-    accounts that could not be computed with their reason."""
+) -> tuple[list[_Row], list[tuple[str, str]], dict[str, str]]:
+    """Rows of ``accounts`` computed now on the latest snapshot (not recorded), the
+    accounts that could not be computed with their reason, and the table state of each
+    assessed account."""
     book = store.book_table(accounts)
     held = set(book.column("account").to_pylist()) if book.num_rows else set()
     empty = [a for a in accounts if a not in held]
@@ -119,7 +128,13 @@ def _on_the_fly(
         for i in range(table.num_rows)
     ]
     errors = sorted({**file.account_errors, **failed}.items())
-    return rows, errors
+    assessment = assess_batch(batch, file.book, market)
+    states = {
+        a: STATES[int(c)].value
+        for a, c in zip(assessment.accounts, assessment.state.tolist(), strict=True)
+        if c >= 0
+    }
+    return rows, errors, states
 
 
 def _usd(amount: float | None, currency: str, market: MarketSnapshot) -> float | None:
@@ -131,12 +146,20 @@ def _usd(amount: float | None, currency: str, market: MarketSnapshot) -> float |
         return None
 
 
-def _list_row(account: str, label: str, rows: Sequence[_Row], market: MarketSnapshot) -> ListRow:
+def _list_row(
+    account: str,
+    label: str,
+    rows: Sequence[_Row],
+    market: MarketSnapshot,
+    state: str | None,
+    call: CallRow | None,
+) -> ListRow:
     if not rows:
         return ListRow(
             account=account,
             label=label,
-            status="not_computed",
+            status=state or "not_computed",
+            call=call,
             im_usd=None,
             mm_usd=None,
             equity_usd=None,
@@ -154,7 +177,8 @@ def _list_row(account: str, label: str, rows: Sequence[_Row], market: MarketSnap
     return ListRow(
         account=account,
         label=label,
-        status=max((r.status for r in rows), key=STATUSES.index),
+        status=state or max((r.status for r in rows), key=STATUSES.index),
+        call=call,
         im_usd=im,
         mm_usd=mm,
         equity_usd=eq,
@@ -194,12 +218,22 @@ def account_list(
     missing = [a for a in ids if a not in by_account]
     errors: list[tuple[str, str]] = []
     _, market = desk.market()
+    states = {s.account_id: s.status for s in store.states(method, ids)}
+    calls = open_calls_by_account(store, ids, method)
     if missing and len(missing) <= ON_THE_FLY_ACCOUNTS:
-        rows, errors = _on_the_fly(store, desk, missing)
+        rows, errors, fresh = _on_the_fly(store, desk, missing)
         for row in rows:
             by_account.setdefault(row.account, []).append(row)
+        states = fresh | states
     out = [
-        _list_row(a.account_id, a.label or "", by_account.get(a.account_id, []), market)
+        _list_row(
+            a.account_id,
+            a.label or "",
+            by_account.get(a.account_id, []),
+            market,
+            states.get(a.account_id),
+            calls.get(a.account_id),
+        )
         for a in known
     ]
     sign = 1.0 if ascending else -1.0
