@@ -197,7 +197,7 @@ def test_list_sorts_by_excess(client: TestClient, demo: Demo) -> None:
     def excess(order: str) -> list[float]:
         text = client.get(f"/?order={order}").text
         rows = re.findall(r'<tr data-account="[^"]+">(.*?)</tr>', text, re.S)
-        cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[5].strip() for r in rows]
+        cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[6].strip() for r in rows]
         assert "n/a" not in cells[: len(cells) - cells.count("n/a")]  # not computed: last
         return [float(c.replace(",", "")) for c in cells if c != "n/a"]
 
