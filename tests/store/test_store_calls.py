@@ -155,3 +155,36 @@ def test_results_can_leave_statuses_to_the_lifecycle(accounts: Store) -> None:
         tx.record_results([BASE], update_status=False)
     assert len(accounts.history("A")) == 1
     assert accounts.status("A") == []
+
+
+def test_a_store_at_0001_is_upgraded_with_its_statuses(store_url: str) -> None:
+    from alembic import command
+
+    from portmargin.store._engine import WRITE, _config, create_engine
+
+    engine = create_engine(store_url)
+    with engine.connect() as c:
+        c.execution_options(**{WRITE: True})
+        with c.begin():
+            command.upgrade(_config(c), "0001")
+            c.exec_driver_sql(
+                "INSERT INTO accounts (account_id, created_ms, updated_ms) VALUES ('A', 1, 1)"
+            )
+            c.exec_driver_sql(
+                "INSERT INTO account_status (account_id, method, status, since_ms) "
+                "VALUES ('A', 'standard', 'margin_call', 5)"
+            )
+    engine.dispose()
+    with Store.open(store_url) as s:
+        (row,) = s.status("A")
+        assert (row.status, row.since_ms, row.equity_usd, row.reduce_only) == (
+            "margin_call",
+            5,
+            None,
+            None,
+        )
+        assert s.calls() == []
+        assert s.check_integrity() == []
+        with s.begin() as tx:
+            tx.record_states([_state(method="standard", status="healthy")], [CALL])
+        assert s.status("A")[0].equity_usd == 77_500.0
