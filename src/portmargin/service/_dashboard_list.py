@@ -22,8 +22,8 @@ from portmargin.lifecycle import STATES
 from portmargin.market import MarketSnapshot
 from portmargin.service._desk import Desk, now_ms
 from portmargin.service._lifecycle import assess_batch, open_calls_by_account
-from portmargin.service._results import STATUSES, batch_rows
-from portmargin.store import CallRow, ResultRow, Store
+from portmargin.service._results import batch_rows
+from portmargin.store import STATUSES, CallRow, ResultRow, Store
 
 __all__ = ["LIST_ROWS", "ON_THE_FLY_ACCOUNTS", "ListRow", "account_list"]
 

@@ -269,9 +269,9 @@ class Desk:
                 at = now_ms()
                 rows, failed = batch_rows(batch, sid, at)
                 assessment = assess_batch(batch, pos.book, market)
-                step = monitor(self._store, m.name, assessment, at)
                 with self._store.begin() as tx:
                     recorded += tx.record_results(rows, update_status=False)
+                    step = monitor(tx, m.name, assessment, at)
                     changes += record_step(tx, m.name, step, assessment, sid)
                 touched += len(step.calls)
                 errors.update(pos.account_errors)

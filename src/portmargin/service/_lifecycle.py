@@ -78,8 +78,9 @@ def assess_batch(batch: MarginBatch, book: Book, market: MarketSnapshot) -> Asse
     return assess(Holdings.settled(book, market), market, margining, lifecycle_params())
 
 
-def previous_state(store: Store, method: str, accounts: Collection[str]) -> MonitorState:
-    """The stored state and open call of ``accounts`` under ``method``."""
+def previous_state(store: Store | Tx, method: str, accounts: Collection[str]) -> MonitorState:
+    """The stored state and open call of ``accounts`` under ``method`` (read in the
+    transaction that records the next step, so that concurrent runs do not both issue)."""
     rows = store.states(method, accounts)
     calls = {c.account_id: c for c in store.calls(accounts, method=method, status="open")}
     code = {s.value: k for k, s in enumerate(STATES)}
@@ -99,7 +100,7 @@ def previous_state(store: Store, method: str, accounts: Collection[str]) -> Moni
     )
 
 
-def monitor(store: Store, method: str, assessment: Assessment, at_ms: int) -> MonitorStep:
+def monitor(store: Store | Tx, method: str, assessment: Assessment, at_ms: int) -> MonitorStep:
     """Move the assessed accounts on from their stored state at ``at_ms``."""
     previous = previous_state(store, method, assessment.accounts)
     if previous.at_ms is not None and at_ms < previous.at_ms:

@@ -92,9 +92,9 @@ def account_margin(
     store = services.store
     _visible(store, account_id)
     result, assessment = services.desk.account_margin(account_id, method)
-    step = monitor(store, result.method, assessment, result.computed_ms)
     with store.begin() as tx:
         _record(tx, result)
+        step = monitor(tx, result.method, assessment, result.computed_ms)
         record_step(tx, result.method, step, assessment, result.snapshot_id)
     state = stored_state(store, account_id, result.method)
     return dataclasses.replace(result, lifecycle=state or result.lifecycle).to_json()
