@@ -188,3 +188,13 @@ def test_a_store_at_0001_is_upgraded_with_its_statuses(store_url: str) -> None:
         with s.begin() as tx:
             tx.record_states([_state(method="standard", status="healthy")], [CALL])
         assert s.status("A")[0].equity_usd == 77_500.0
+
+
+def test_lifecycle_lock_is_taken_within_a_write(accounts: Store) -> None:
+    with accounts.begin() as tx:
+        tx.lock_states()
+        tx.lock_states()  # re-entrant within the transaction
+        tx.record_states([STATE])
+    with accounts.begin() as tx:  # released at the end of the previous transaction
+        tx.lock_states()
+    assert accounts.status("A")[0].status == "healthy"

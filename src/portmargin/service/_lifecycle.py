@@ -100,9 +100,11 @@ def previous_state(store: Store | Tx, method: str, accounts: Collection[str]) ->
     )
 
 
-def monitor(store: Store | Tx, method: str, assessment: Assessment, at_ms: int) -> MonitorStep:
-    """Move the assessed accounts on from their stored state at ``at_ms``."""
-    previous = previous_state(store, method, assessment.accounts)
+def monitor(tx: Tx, method: str, assessment: Assessment, at_ms: int) -> MonitorStep:
+    """Move the assessed accounts on from their stored state at ``at_ms``, read under the
+    store's lifecycle lock (:meth:`Tx.lock_states`) in the transaction that records them."""
+    tx.lock_states()
+    previous = previous_state(tx, method, assessment.accounts)
     if previous.at_ms is not None and at_ms < previous.at_ms:
         at_ms = previous.at_ms  # a clock step back: evaluate at the last time instead
     return advance(previous, assessment, at_ms, lifecycle_params())

@@ -45,6 +45,7 @@ from portmargin.store._sql import dumps, now_ms, rows_for_ids, upsert
 
 __all__ = ["UNCHANGED", "Tx", "Unchanged"]
 
+_PG_STATES_LOCK: Final = 0x706D_7374_6174  # pg_advisory_xact_lock key of lifecycle steps
 _STATE_FIELDS: Final = (
     "account",
     "method",
@@ -404,6 +405,13 @@ class Tx(Reader):
         )
         insert_rows(self._c, t.status_changes, CHANGE_COLUMNS, changes)
         return len(rows)
+
+    def lock_states(self) -> None:
+        """Hold the store's lifecycle lock until this transaction ends, so that one reader of
+        the stored states at a time moves them on (PostgreSQL advisory lock; on SQLite the
+        write transaction already excludes other writers)."""
+        if self._c.dialect.name == "postgresql":
+            self._c.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_STATES_LOCK)))
 
     def record_states(
         self,
