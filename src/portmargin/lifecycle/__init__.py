@@ -7,7 +7,15 @@ from portmargin.lifecycle._collateral import (
     HaircutBracket,
     HaircutSchedule,
 )
+from portmargin.lifecycle._fund import FundFlow, FundFlowKind, FundLedger
 from portmargin.lifecycle._holdings import Holdings
+from portmargin.lifecycle._liquidation import (
+    AccountLiquidation,
+    LiquidationOutcome,
+    LiquidationRun,
+    LiquidationStep,
+    liquidate,
+)
 from portmargin.lifecycle._modes import (
     ISOLATED_TAG,
     MarginMode,
@@ -31,6 +39,7 @@ from portmargin.lifecycle._requirements import (
     NotionalRates,
     Requirements,
 )
+from portmargin.lifecycle._slippage import FixedSlippage, LinearImpact, Slippage, SqrtImpact
 from portmargin.lifecycle._states import (
     STATES,
     AccountState,
@@ -40,22 +49,39 @@ from portmargin.lifecycle._states import (
     open_positions,
 )
 from portmargin.lifecycle._values import AccountValues, account_values
+from portmargin.lifecycle._waterfall import (
+    AdlTrade,
+    BankruptcyEvent,
+    bankruptcy_prices,
+    socialised_haircut,
+)
 
 __all__ = [
     "ISOLATED_TAG",
     "STATES",
+    "AccountLiquidation",
     "AccountState",
     "AccountValues",
+    "AdlTrade",
     "Assessment",
+    "BankruptcyEvent",
     "CallParams",
     "CallRelease",
     "CollateralPolicy",
     "CollateralScope",
+    "FixedSlippage",
+    "FundFlow",
+    "FundFlowKind",
+    "FundLedger",
     "HaircutBracket",
     "HaircutSchedule",
     "Holdings",
     "LifecycleParams",
+    "LinearImpact",
+    "LiquidationOutcome",
     "LiquidationParams",
+    "LiquidationRun",
+    "LiquidationStep",
     "LossMutualisation",
     "MarginMode",
     "Margining",
@@ -64,12 +90,17 @@ __all__ = [
     "NotionalRates",
     "OnCallExpiry",
     "Requirements",
+    "Slippage",
+    "SqrtImpact",
     "StateParams",
     "account_values",
     "assess",
+    "bankruptcy_prices",
     "classify",
     "compare_modes",
     "isolate",
+    "liquidate",
     "open_positions",
+    "socialised_haircut",
     "unit_owner",
 ]
