@@ -52,7 +52,6 @@ from portmargin.lifecycle._values import AccountValues, account_values
 from portmargin.lifecycle._waterfall import (
     AdlTrade,
     BankruptcyEvent,
-    bankruptcy_prices,
     socialised_haircut,
 )
 
@@ -95,7 +94,6 @@ __all__ = [
     "StateParams",
     "account_values",
     "assess",
-    "bankruptcy_prices",
     "classify",
     "compare_modes",
     "isolate",
