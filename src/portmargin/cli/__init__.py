@@ -1,5 +1,5 @@
 """Command-line interface: ``portmargin chain | demo | margin | methods | compare | report |
-status | check | bench | serve | keys | import``.
+status | liquidate | check | bench | serve | keys | import``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -18,6 +18,7 @@ from portmargin.cli._common import EXIT_DATA, stderr
 from portmargin.cli._demo import demo
 from portmargin.cli._import import import_positions
 from portmargin.cli._keys import keys_app
+from portmargin.cli._liquidate import liquidate_command
 from portmargin.cli._margin import compare, margin, methods
 from portmargin.cli._report import report
 from portmargin.cli._serve import serve
@@ -41,6 +42,7 @@ app.command("compare")(compare)
 app.command("report")(report)
 app.command("serve")(serve)
 app.command("status")(status)
+app.command("liquidate")(liquidate_command)
 app.add_typer(bench_app, name="bench")
 app.add_typer(check_app, name="check")
 app.add_typer(keys_app, name="keys")
