@@ -126,6 +126,11 @@ class _State:
         self.params = params
         self.excluded = excluded
         self.index = {a: k for k, a in enumerate(holdings.accounts)}
+        self.cached = np.zeros(len(holdings.accounts))
+        self.stale = np.ones(len(holdings.accounts), dtype=bool)
+        accounts = np.array(holdings.accounts, dtype=object)
+        self.rank = np.argsort(np.argsort(accounts, kind="stable"), kind="stable")
+        self.eligible = ~np.isin(accounts, np.array(sorted(excluded), dtype=object))
 
     def current(self) -> Holdings:
         q = sp.csr_array(self.q)
@@ -140,18 +145,36 @@ class _State:
     def add(
         self, rows: NDArray[np.intp], columns: NDArray[np.intp], amounts: NDArray[np.float64]
     ) -> None:
+        """Add ``amounts`` at ``(rows, columns)`` (repeats summed)."""
         change = sp.coo_array((amounts, (rows, columns)), shape=self.q.shape).tocsr()
         self.q = sp.csr_array(self.q + change)
+        self.stale[rows] = True
 
     def row(self, r: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         span = slice(int(self.q.indptr[r]), int(self.q.indptr[r + 1]))
         return self.q.indices[span].astype(np.intp), np.asarray(self.q.data[span], dtype=np.float64)
 
-    def equity(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Equity of every account (USD) and USD value of every balance column, shape
-        ``(n,)`` and ``(n, n_columns)`` restricted to balance values per account."""
-        values = account_values(self.current(), self.market, self.params.collateral)
-        return values.equity, values.value_usd
+    def equity(self, rows: NDArray[np.intp]) -> NDArray[np.float64]:
+        """Haircut-adjusted equity of ``rows`` now, USD, shape ``(len(rows),)`` (rows changed
+        since they were last valued are valued again)."""
+        stale = rows[self.stale[rows]]
+        if stale.size:
+            stale = np.unique(stale)
+            book = self.holdings.book
+            sub = Book(
+                accounts=tuple(book.accounts[r] for r in stale.tolist()),
+                instruments=book.instruments,
+                quantities=sp.csr_array(self.q[stale]),
+            )
+            values = account_values(
+                Holdings(book=sub, reference=self.holdings.reference),
+                self.market,
+                self.params.collateral,
+            )
+            self.cached[stale] = values.equity
+            self.stale[stale] = False
+        result: NDArray[np.float64] = self.cached[rows]
+        return result
 
     def credit(self, r: int, amount_usd: float) -> None:
         """Credit ``amount_usd`` to the account's lowest balance by USD value (the first
@@ -207,8 +230,8 @@ def _resolve(
 ) -> BankruptcyEvent:
     cols, params = state.cols, state.params.liquidation
     r = state.index[account]
-    equity, _ = state.equity()
-    e0 = float(equity[r])
+    own = np.array([r], dtype=np.intp)
+    e0 = float(state.equity(own)[0])
     columns, q = state.row(r)
     tradable = cols.tradable[columns]
     columns, q = columns[tradable], q[tradable]
@@ -224,12 +247,11 @@ def _resolve(
     if use_adl:
         option = cols.option[columns]
         _execute(state, r, columns[option], -q[option], close_cash[option])
-        equity, _ = state.equity()
-        adl = _deleverage(state, r, float(equity[r]), columns[~option], q[~option], slippage)
+        equity = float(state.equity(own)[0])
+        adl = _deleverage(state, r, equity, columns[~option], q[~option], slippage)
     else:
         _execute(state, r, columns, -q, close_cash)
-    equity, _ = state.equity()
-    deficit = max(-float(equity[r]), 0.0)
+    deficit = max(-float(state.equity(own)[0]), 0.0)
     paid = fund.deficit(account, deficit)
     state.credit(r, paid)
     rest = deficit - paid
@@ -341,10 +363,9 @@ def _deleverage(
     the bankruptcy prices; what finds no counterparty closes in the market."""
     cols = state.cols
     prices = bankruptcy_prices(cols, columns, q, equity_usd)
-    equity, _ = state.equity()
     accounts = state.holdings.accounts
-    rank = np.argsort(np.argsort(np.array(accounts, dtype=object)))
-    eligible = np.array([a not in state.excluded for a in accounts], dtype=bool)
+    rank = state.rank
+    eligible = state.eligible.copy()
     eligible[r] = False
     by_column = sp.csc_array(state.q)
     trades: list[AdlTrade] = []
@@ -355,10 +376,10 @@ def _deleverage(
         col = np.full(len(rows), c, dtype=np.intp)
         rate = cols.usd_rate[c]
         upnl = value_at_mark(cols, col, qj) * rate
-        ej = equity[rows]
-        ok = (
-            eligible[rows] & (np.sign(qj) == -np.sign(qb)) & (upnl > 0) & (ej > 0) & np.isfinite(pb)
-        )
+        ok = eligible[rows] & (np.sign(qj) == -np.sign(qb)) & (upnl > 0) & np.isfinite(pb)
+        rows, qj, upnl, col = rows[ok], qj[ok], upnl[ok], col[ok]
+        ej = state.equity(rows)
+        ok = ej > 0
         rows, qj, upnl, ej, col = rows[ok], qj[ok], upnl[ok], ej[ok], col[ok]
         entry = np.where(
             cols.inverse[c], np.abs(qj) * cols.reference[c], np.abs(qj) * cols.reference[c] * rate
@@ -419,7 +440,7 @@ def _socialise(state: _State, amount_usd: float) -> tuple[float, float]:
     rows, col, qty = rows[d1], col[d1], coo.data[d1]
     pnl = value_at_mark(cols, col, qty) * cols.usd_rate[col]
     n = len(state.holdings.accounts)
-    eligible = np.array([a not in state.excluded for a in state.holdings.accounts], dtype=bool)
+    eligible = state.eligible
     profit = np.where(eligible, np.maximum(np.bincount(rows, weights=pnl, minlength=n), 0.0), 0.0)
     h = socialised_haircut(amount_usd, profit)
     if h == 0.0:
