@@ -209,3 +209,55 @@ def test_isolated_position_deficit_goes_to_the_fund_not_the_pool() -> None:
     assert equity["P"] == pytest.approx(95_000.0)  # the cross pool keeps its own money
     assert equity[unit] == pytest.approx(0.0, abs=1e-6)
     assert equity["C"] == pytest.approx(60_000.0 - 3_000.0)
+
+
+def test_inverse_position_closed_at_its_bankruptcy_price() -> None:
+    # 0.2 BTC of BTC-PERPETUAL (10,000 USD face) with 0.01 BTC: at 40,000 the coin balance
+    # is 0.01 + 10,000 (1/50,000 - 1/40,000) = -0.04 BTC, E = -1,600 USD
+    book = _book(
+        {"B": [("BTC", 0.01), ("BTC-PERPETUAL", 0.2)], "C": [("BTC", 1.0), ("BTC-PERPETUAL", -0.5)]}
+    )
+    held = Holdings.settled(book, MARKET)
+    run = liquidate(held, AT_40K, RATES, ADL, slippage=NO_SLIPPAGE)
+    (event,) = run.bankruptcies
+    assert event.equity_usd == pytest.approx(-1_600.0)
+    assert event.resolution == "adl"
+    (trade,) = event.adl
+    assert trade.quantity == pytest.approx(0.2)
+    # face N bought back at P_b: N (1/P_b - 1/40,000) BTC worth 1,600 USD at 40,000
+    assert 10_000.0 * (1 / trade.price - 1 / 40_000.0) * 40_000.0 == pytest.approx(-1_600.0)
+    assert trade.give_up_usd == pytest.approx(1_600.0)
+    assert _equity(run)["B"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_adl_remainder_without_counterparties_goes_to_fund_then_profits() -> None:
+    two = MarketSnapshot(
+        valuation_ms=MARKET.valuation_ms, index_prices={"BTC": 50_000.0, "ETH": 4_000.0}
+    )
+    book = _book(
+        {
+            "B": [("USDC", 5_000.0), (PERP, 1.0)],
+            "C": [("USDC", 10_000.0), (PERP, -0.25)],
+            "D": [("USDC", 10_000.0), ("ETH_USDC-PERPETUAL", 1.0)],
+        }
+    )
+    held = Holdings.settled(book, two)
+    rates = NotionalRates(mm_rates={"BTC": 0.1, "ETH": 0.1}, im_rates={"BTC": 0.1, "ETH": 0.1})
+    market = moved_market(two, {"BTC": -0.2, "ETH": 0.1})
+    run = liquidate(held, market, rates, ADL, slippage=NO_SLIPPAGE, fund_usd=100.0)
+    (event,) = run.bankruptcies
+    assert event.resolution == "adl"
+    (trade,) = event.adl
+    assert (trade.counterparty, trade.quantity, trade.price) == ("C", 0.25, 45_000.0)
+    # C gives up 0.25 (45,000 - 40,000); the other 0.75 closes at the mark, leaving 3,750 of
+    # the 5,000 deficit: the fund pays 100, D's ETH profit (400) is haircut whole (h = 1)
+    assert trade.give_up_usd == pytest.approx(1_250.0)
+    assert event.deficit_usd == pytest.approx(3_750.0)
+    assert event.fund_paid_usd == pytest.approx(100.0)
+    assert event.haircut == 1.0
+    assert event.mutualised_loss_usd == pytest.approx(1_250.0 + 400.0)
+    assert event.unrecovered_usd == pytest.approx(3_750.0 - 100.0 - 400.0)
+    values = account_values(run.holdings, market, ADL.collateral)
+    equity = dict(zip(values.accounts, values.equity.tolist(), strict=True))
+    assert equity["D"] == pytest.approx(10_000.0)
+    assert equity["B"] == pytest.approx(-event.unrecovered_usd)

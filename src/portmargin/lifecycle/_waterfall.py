@@ -397,17 +397,15 @@ def _deleverage(
         cash = trade_cash(cols, col, dq, price)
         give_up = -(value_at_mark(cols, col, dq) + cash) * rate
         taken = float(take.sum())
-        own = np.array([-qb if taken >= abs(qb) else -np.sign(qb) * taken])
-        own_cash = (
-            trade_cash(cols, np.array([c]), own, np.array([pb])) if taken > 0 else np.zeros(1)
-        )
+        own = -qb if taken >= abs(qb) else -float(np.sign(qb)) * taken
         if taken > 0:
+            own_cash = trade_cash(cols, np.array([c]), np.array([own]), np.array([pb]))
             state.add(
                 np.concatenate([rows, rows, [r, r]]).astype(np.intp),
                 np.concatenate([col, cols.settle_column[col], [c, cols.settle_column[c]]]).astype(
                     np.intp
                 ),
-                np.concatenate([dq, cash, own, own_cash]),
+                np.concatenate([dq, cash, [own], own_cash]),
             )
         trades.extend(
             AdlTrade(
@@ -419,11 +417,10 @@ def _deleverage(
             )
             for j, t, g in zip(rows.tolist(), take.tolist(), give_up.tolist(), strict=True)
         )
-        if taken < abs(qb):
-            rest = np.array([qb + own[0]]) if taken > 0 else np.array([qb])
-            _execute(
-                state, r, np.array([c]), -rest, _market_close(state, np.array([c]), rest, slippage)
-            )
+        rest = np.array([qb + own])  # without counterparties: closed in the market
+        if rest[0] != 0:
+            cash_rest = _market_close(state, np.array([c]), rest, slippage)
+            _execute(state, r, np.array([c]), -rest, cash_rest)
     return trades
 
 
