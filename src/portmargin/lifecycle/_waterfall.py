@@ -109,7 +109,9 @@ def socialised_haircut(deficit_usd: float, profits_usd: NDArray[np.float64]) -> 
 
 
 class _State:
-    """The full book as a mutable sparse matrix, with the run's fixed inputs."""
+    """Every account's holdings as a sparse matrix changed event by event, with cached
+    equities, the run's fixed inputs, and who may be a counterparty or bear a socialised
+    charge (``eligible``: not bankrupt, not in error)."""
 
     def __init__(
         self,
@@ -124,7 +126,6 @@ class _State:
         self.market = market
         self.cols = cols
         self.params = params
-        self.excluded = excluded
         self.index = {a: k for k, a in enumerate(holdings.accounts)}
         self.cached = np.zeros(len(holdings.accounts))
         self.stale = np.ones(len(holdings.accounts), dtype=bool)
@@ -133,6 +134,7 @@ class _State:
         self.eligible = ~np.isin(accounts, np.array(sorted(excluded), dtype=object))
 
     def current(self) -> Holdings:
+        """The holdings as they are now."""
         q = sp.csr_array(self.q)
         q.eliminate_zeros()
         q.sort_indices()
@@ -151,6 +153,7 @@ class _State:
         self.stale[rows] = True
 
     def row(self, r: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Columns and quantities of the stored entries of row ``r``."""
         span = slice(int(self.q.indptr[r]), int(self.q.indptr[r + 1]))
         return self.q.indices[span].astype(np.intp), np.asarray(self.q.data[span], dtype=np.float64)
 
@@ -216,7 +219,9 @@ def resolve_bankruptcies(
        socialisation.
 
     Counterparties and socialised charges skip bankrupt accounts and ``excluded`` ones.
-    Instruments without a usable mark stay open.
+    Instruments without a usable mark stay open. Profits (ADL ``uPnL``, socialised P&L) are
+    the unrealised P&L of futures and perpetuals since the holdings' reference prices (the
+    last settlement), and the entry notional is taken at the reference price.
     """
     state = _State(holdings, market, cols, params, excluded | frozenset(bankrupt))
     events = []
