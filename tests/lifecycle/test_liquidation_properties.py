@@ -17,6 +17,7 @@ from portmargin.lifecycle import (
     FixedSlippage,
     FundFlowKind,
     Holdings,
+    LinearImpact,
     LiquidationOutcome,
     LiquidationRun,
     NotionalRates,
@@ -45,6 +46,7 @@ def _run(
     rates: tuple[float, float],
     slippage: tuple[float, float],
     fund: float,
+    depth: float | None = None,
 ) -> LiquidationRun:
     names = ("USDC", "BTC", "BTC_USDC-PERPETUAL", "ETH_USDC-PERPETUAL")
     portfolios = [
@@ -69,7 +71,11 @@ def _run(
         market,
         margining,
         PARAMS,
-        slippage=FixedSlippage(rates_by_key={"BTC": slippage[0], "ETH": slippage[1]}),
+        slippage=(
+            FixedSlippage(rates_by_key={"BTC": slippage[0], "ETH": slippage[1]})
+            if depth is None
+            else LinearImpact(depth_1pct_usd={"BTC": depth, "ETH": depth / 4})
+        ),
         fund_usd=fund,
     )
 
@@ -81,6 +87,7 @@ def _run(
     rates=st.tuples(st.floats(0.03, 0.3), st.floats(0.03, 0.3)),
     slippage=st.tuples(st.floats(0.0, 0.01), st.floats(0.0, 0.01)),
     fund=st.floats(0.0, 1e6),
+    depth=st.none() | st.floats(1e6, 1e9),
 )
 def test_liquidation_invariants(
     accounts: list[tuple[float, float, float, float]],
@@ -88,9 +95,10 @@ def test_liquidation_invariants(
     rates: tuple[float, float],
     slippage: tuple[float, float],
     fund: float,
+    depth: float | None,
 ) -> None:
-    # MM rates (>= 3 %) exceed slippage + penalty (<= 1.5 %) per unit of notional
-    run = _run(accounts, moves, rates, slippage, fund)
+    # MM rates (>= 3 %) exceed slippage or impact + penalty (<= 1.5 %) per unit of notional
+    run = _run(accounts, moves, rates, slippage, fund, depth)
     by_step: dict[tuple[str, int], list[float]] = {}
     previous: dict[str, float] = {}
     for step in run.steps:
