@@ -134,10 +134,8 @@ def columns_of(holdings: Holdings, market: MarketSnapshot) -> Columns:
 
 
 def _index(market: MarketSnapshot, currency: str) -> float:
-    try:
-        return market.index(currency)
-    except Exception:
-        return np.nan
+    """USD per unit of a coin (NaN without an index: its holders are valuation errors)."""
+    return float(market.index_prices.get(currency, np.nan))
 
 
 def slice_size(cols: Columns, column: NDArray[np.intp], slice_usd: float) -> NDArray[np.float64]:
