@@ -222,7 +222,10 @@ class _Engine:
         if isinstance(self.liquidator, FullClose) or not np.any(pos):
             return full
         sub = Holdings(book=book.select_accounts(pos), reference=self.holdings.reference)
-        chosen = sp.csr_array(self.liquidator.trades(sub, market, self.margining, e[pos], mm[pos]))
+        chosen = sp.csr_array(
+            self.liquidator.trades(sub, market, self.margining, e[pos], mm[pos]), copy=True
+        )
+        chosen.eliminate_zeros()
         _check_reduce_only(chosen, sub.book, self.cols.delta_one)
         keep = sp.diags_array((~pos).astype(np.float64))
         place = sp.csr_array(
