@@ -276,3 +276,17 @@ def test_max_rounds_truncates() -> None:
     result = run_cascade(population_a(), market(), FLAT_A, p, impact())
     assert result.n_rounds == 1
     assert result.truncated
+
+
+def test_sqrt_impact_from_the_bundled_history() -> None:
+    """var-margin.md §3.3 and §7 on the project data at 2021-11-24: sigma_now 0.030217 (BTC)
+    and 0.039634 (ETH); unrounded inputs give the BTC add-on 575,702.12 for Q = 50M."""
+    from portmargin.data import demo_daily_paths
+    from portmargin.io import load_history
+    from portmargin.lifecycle import ewma_daily_vol
+
+    history = load_history(demo_daily_paths()).history
+    assert round(ewma_daily_vol(history, "BTC", "2021-11-24"), 6) == 0.030217
+    assert round(ewma_daily_vol(history, "ETH", "2021-11-24"), 6) == 0.039634
+    model = SqrtImpact.from_history(history, "BTC", "2021-11-24")
+    assert round(50e6 * (0.0005 / 2 + model.impact(50e6)), 2) == 575_702.12

@@ -19,7 +19,13 @@ from portmargin.lifecycle._collateral import (
 )
 from portmargin.lifecycle._ewma_rates import EwmaRates
 from portmargin.lifecycle._holdings import Holdings
-from portmargin.lifecycle._impact import CascadeMarket, LinearImpact, PriceImpact, SqrtImpact
+from portmargin.lifecycle._impact import (
+    CascadeMarket,
+    LinearImpact,
+    PriceImpact,
+    SqrtImpact,
+    ewma_daily_vol,
+)
 from portmargin.lifecycle._liquidator import FullClose, Liquidator
 from portmargin.lifecycle._params import (
     CallParams,
@@ -94,6 +100,7 @@ __all__ = [
     "assess",
     "classify",
     "compare_cascades",
+    "ewma_daily_vol",
     "fixed_equity_population",
     "max_leverage_population",
     "open_positions",

@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
-from portmargin.core import ValidationError, require_finite, require_positive
+import numpy as np
 
-__all__ = ["CascadeMarket", "LinearImpact", "PriceImpact", "SqrtImpact"]
+from portmargin.core import ValidationError, require_finite, require_positive
+from portmargin.market import DateLike, PriceHistory, to_day
+from portmargin.scenarios import EWMA_LAMBDA, EWMA_SEED_RETURNS, ewma_variance
+
+__all__ = ["CascadeMarket", "LinearImpact", "PriceImpact", "SqrtImpact", "ewma_daily_vol"]
 
 
 class PriceImpact(Protocol):
@@ -86,12 +90,54 @@ class SqrtImpact:
         """2/3."""
         return 2.0 / 3.0
 
+    @classmethod
+    def from_history(
+        cls,
+        history: PriceHistory,
+        underlying: str,
+        as_of: DateLike,
+        *,
+        depth_fraction: float = 0.01,
+        coefficient: float = 1.0,
+    ) -> SqrtImpact:
+        """``sigma_d`` = :func:`ewma_daily_vol` and ``V = depth_fraction`` × the median
+        daily USD volume of the last 30 rows up to ``as_of`` (``var-margin.md`` §7)."""
+        fraction = require_positive("depth_fraction", depth_fraction)
+        return cls(
+            sigma_daily=ewma_daily_vol(history, underlying, as_of),
+            depth_usd=fraction * history.median_volume(underlying, as_of=as_of),
+            coefficient=coefficient,
+        )
+
     def impact(self, flow_usd: float) -> float:
         """``sign(Q) Y sigma_d sqrt(|Q| / V)``."""
         q = require_finite("flow_usd", flow_usd)
         return math.copysign(
             self.coefficient * self.sigma_daily * math.sqrt(abs(q) / self.depth_usd), q
         )
+
+
+def ewma_daily_vol(
+    history: PriceHistory,
+    underlying: str,
+    as_of: DateLike,
+    *,
+    ewma_lambda: float = EWMA_LAMBDA,
+    seed_returns: int = EWMA_SEED_RETURNS,
+) -> float:
+    """``sigma_now`` of ``var-margin.md`` §3.3: the daily EWMA volatility forecast after the
+    last daily return of ``underlying`` up to ``as_of`` (the recursion runs from the first
+    return of ``history``), a fraction.
+
+    Raises
+    ------
+    MarketDataError
+        No history for ``underlying`` or fewer returns than the seed.
+    """
+    column = history.log_returns()[:, history.column(underlying)]
+    valid = np.isfinite(column) & (history.dates <= to_day("as_of", as_of))
+    variance = ewma_variance(column[valid], ewma_lambda=ewma_lambda, seed_returns=seed_returns)
+    return float(math.sqrt(variance[-1]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
