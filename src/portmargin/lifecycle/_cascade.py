@@ -10,6 +10,7 @@ whole and its flow feeds each underlying's impact.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -52,15 +53,18 @@ class _Columns:
 
     delta_one: NDArray[np.bool_]
     inverse: NDArray[np.bool_]
-    underlying_name: tuple[str, ...]  # underlying of futures and perpetuals, "" elsewhere
-    underlying: NDArray[np.intp]  # index into the cascade's underlyings, -1 elsewhere
+    underlyings: tuple[str, ...]  # shocked or held by a future or perpetual, sorted
+    underlying: NDArray[np.intp]  # index into ``underlyings``, -1 for currency columns
+    held: NDArray[np.bool_]  # futures and perpetuals someone holds
     settle: NDArray[np.intp]  # column of the settlement currency, -1 elsewhere
     settle_code: tuple[str, ...]  # settlement currency per column ("" elsewhere)
 
 
-def _prepared(holdings: Holdings) -> tuple[Holdings, _Columns, dict[str, str]]:
-    """Rows sorted by account id, a currency column for every settlement currency, and the
-    accounts holding instruments the cascade does not trade."""
+def _prepared(
+    holdings: Holdings, shocked: Iterable[str]
+) -> tuple[Holdings, _Columns, dict[str, str]]:
+    """Rows sorted by account id, a currency column for every settlement currency, facts
+    per column, and the accounts holding instruments the cascade does not trade."""
     book = holdings.book
     names = np.array(book.accounts, dtype=object)
     order = np.argsort(names, kind="stable")
@@ -91,12 +95,16 @@ def _prepared(holdings: Holdings) -> tuple[Holdings, _Columns, dict[str, str]]:
         ],
         dtype=bool,
     )
+    bases = [*("" if i is None else i.underlying for i in derivatives), *("" for _ in extra)]
+    held = d1 & (np.diff(q.tocsc().indptr) > 0)
+    underlyings = tuple(sorted(set(shocked) | {bases[c] for c in np.flatnonzero(held).tolist()}))
+    position = {u: k for k, u in enumerate(underlyings)}
     cols = _Columns(
         delta_one=d1,
         inverse=inverse,
-        underlying_name=tuple("" if i is None else i.underlying for i in derivatives)
-        + ("",) * len(extra),
-        underlying=np.full(len(instruments), -1, dtype=np.intp),
+        underlyings=underlyings,
+        underlying=np.array([position.get(u, -1) for u in bases], dtype=np.intp),
+        held=held,
         settle=settle,
         settle_code=(*settle_code, *("" for _ in extra)),
     )
@@ -105,8 +113,8 @@ def _prepared(holdings: Holdings) -> tuple[Holdings, _Columns, dict[str, str]]:
     if other.size:
         qa = sorted_book.quantities
         for row in np.flatnonzero(sorted_book.holders(other)).tolist():
-            held = qa.indices[qa.indptr[row] : qa.indptr[row + 1]]
-            first = int(held[np.isin(held, other)][0])
+            row_cols = qa.indices[qa.indptr[row] : qa.indptr[row + 1]]
+            first = int(row_cols[np.isin(row_cols, other)][0])
             errors[sorted_book.accounts[row]] = (
                 f"holds {instruments[first].name}: a cascade trades futures and perpetuals "
                 "(with currency balances) only"
@@ -160,17 +168,12 @@ class _Engine:
         impact: CascadeMarket,
         liquidator: Liquidator,
     ) -> None:
-        self.holdings, self.cols, errors = _prepared(holdings)
+        self.holdings, self.cols, errors = _prepared(holdings, params.shock)
         book = self.holdings.book
-        held = np.flatnonzero(self.cols.delta_one & (np.diff(book.quantities.tocsc().indptr) > 0))
-        names = self.cols.underlying_name
-        self.underlyings = tuple(sorted(set(params.shock) | {names[c] for c in held.tolist()}))
-        position = {u: k for k, u in enumerate(self.underlyings)}
-        for c in np.flatnonzero(self.cols.delta_one).tolist():
-            self.cols.underlying[c] = position.get(names[c], -1)
+        self.underlyings = self.cols.underlyings
+        traded = set(self.cols.underlying[self.cols.held].tolist())
         self.models = [
-            impact.model(u) if np.any(self.cols.underlying[held] == k) else None
-            for k, u in enumerate(self.underlyings)
+            impact.model(u) if k in traded else None for k, u in enumerate(self.underlyings)
         ]
         self.s0 = np.array([market.index(u) for u in self.underlyings], dtype=np.float64)
         self.factor = np.array([1.0 + params.shock.get(u, 0.0) for u in self.underlyings])
@@ -198,6 +201,8 @@ class _Engine:
     ) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
         """Rows (of the full book) below maintenance, with their ``E`` and ``MM``."""
         rows = np.flatnonzero(self.alive)
+        if rows.size == 0:
+            return rows, np.zeros(0), np.zeros(0)
         sub = _subset(self.holdings, self.alive)
         values = account_values(sub, market, self.params.collateral)
         req = self.margining.requirements(sub.book, market)
@@ -235,6 +240,8 @@ class _Engine:
         return sp.csr_array(keep @ full + place @ chosen)
 
     def prepare(self, book: Book, trades: sp.csr_array, market: MarketSnapshot) -> _Round:
+        """Marks, USD notional per coin (linear: mark × USD rate of the quote; inverse: the
+        USD face, the reference price) and the USD each account sells per underlying."""
         table = resolve_instruments(book.instruments, market)
         cols = self.cols
         rate = _usd_rates(cols, market)
@@ -311,7 +318,7 @@ class _Engine:
             penalty=penalty,
         )
 
-    def round(
+    def liquidate(
         self,
         number: int,
         market: MarketSnapshot,
@@ -319,6 +326,8 @@ class _Engine:
         e: NDArray[np.float64],
         mm: NDArray[np.float64],
     ) -> CascadeRound:
+        """Liquidate ``rows`` (with ``E`` and ``MM`` at ``market``), settle the fund, update
+        the accounts and move the prices; the round's record."""
         mask = np.zeros(len(self.alive), dtype=bool)
         mask[rows] = True
         book = self.holdings.book.select_accounts(mask)
@@ -495,7 +504,7 @@ def run_cascade(
         if number > params.max_rounds:
             truncated = True
             break
-        rounds.append(engine.round(number, current, rows, e, mm))
+        rounds.append(engine.liquidate(number, current, rows, e, mm))
     u = engine.underlyings
     outcomes = CascadeOutcomes(
         accounts=engine.holdings.accounts,
