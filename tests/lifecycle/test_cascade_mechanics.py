@@ -23,6 +23,7 @@ from portmargin.lifecycle import (
     LinearImpact,
     Margining,
     NotionalRates,
+    Requirements,
     SqrtImpact,
     fixed_equity_population,
     max_leverage_population,
@@ -290,3 +291,68 @@ def test_sqrt_impact_from_the_bundled_history() -> None:
     assert round(ewma_daily_vol(history, "ETH", "2021-11-24"), 6) == 0.039634
     model = SqrtImpact.from_history(history, "BTC", "2021-11-24")
     assert round(50e6 * (0.0005 / 2 + model.impact(50e6)), 2) == 575_702.12
+
+
+class CountingMargining:
+    """Wraps a margining and records the size of every batch it is asked for."""
+
+    def __init__(self, inner: Margining) -> None:
+        self.inner = inner
+        self.batches: list[int] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def requirements(self, book: Book, market: MarketSnapshot) -> Requirements:
+        self.batches.append(len(book.accounts))
+        return self.inner.requirements(book, market)
+
+
+def test_one_batch_per_round_over_the_surviving_book() -> None:
+    counting = CountingMargining(FLAT_A)
+    result = run_cascade(population_a(), market(), counting, params(-0.1), impact())
+    # rounds 1 and 2 liquidate 4 then 1 account; the third assessment finds none
+    assert result.n_rounds == 2
+    assert counting.batches == [6, 2, 1]
+
+
+def test_registered_method_through_the_batch_engine() -> None:
+    """A registered method (standard, bundled parameters) margins every round."""
+    from portmargin.io.params import load_params
+    from portmargin.lifecycle import MethodMargining
+    from portmargin.methods import get_method
+
+    method = get_method("standard")
+    margining = MethodMargining(method=method, params=load_params(method))
+    pop = max_leverage_population(positions(), market(), margining, CUSHIONS)
+    assert not pop.errors
+    result = run_cascade(pop.holdings, market(), margining, params(-0.2), impact())
+    assert result.n_rounds >= 1
+    assert result.outcomes.count(AccountFate.ERROR) == 0
+    assert result.accounts_liquidated >= 1
+
+
+def test_fixed_equity_gives_every_method_the_same_deposits() -> None:
+    from portmargin.lifecycle import PopulationKind, compare_cascades
+
+    comparison = compare_cascades(
+        positions(),
+        market(),
+        [methods()["A"], methods()["B"]],
+        params(-0.1),
+        impact(),
+        population=PopulationKind.FIXED_EQUITY,
+        deposits=1_000_000.0,
+    )
+    a, b = comparison.results
+    # same equity: E = 1M - 5,000 n at 45,000; the higher MM rate liquidates more
+    assert a.accounts_liquidated <= b.accounts_liquidated
+    rows = dict(comparison.table())
+    assert rows["accounts"] == [6, 6]
+
+
+def test_a_flow_the_market_cannot_absorb_is_an_error() -> None:
+    shallow = CascadeMarket(impact={"BTC": LinearImpact(depth_1pct_usd=100_000.0)})
+    with pytest.raises(ValidationError, match="price would reach 0"):
+        run_cascade(population_a(), market(), FLAT_A, params(-0.2), shallow)

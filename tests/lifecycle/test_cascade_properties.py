@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 from cascade_support import CUSHIONS, impact, market, methods, params, positions
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
+from portmargin.core import ValidationError
 from portmargin.io.params import load_lifecycle_params
 from portmargin.lifecycle import (
     FATES,
@@ -101,7 +102,12 @@ def test_zero_impact_stops_after_one_round() -> None:
 def test_invariants(
     n: int, seed: int, shock: float, fund: float, depth: float, offbook: bool
 ) -> None:
-    result = synthetic_run(n, seed, shock, fund, depth, offbook)
+    try:
+        result = synthetic_run(n, seed, shock, fund, depth, offbook)
+    except ValidationError as exc:  # a flow the linear model cannot absorb (I >= 1)
+        if "the price would reach 0" not in str(exc):
+            raise
+        reject()
     out = result.outcomes
     # every account comes out exactly once, with one fate
     assert len(out.accounts) == n

@@ -271,6 +271,14 @@ class _Engine:
                 for m, q in zip(self.models, flow.tolist(), strict=True)
             ]
         )
+        if np.any(impact >= 1.0):
+            k = int(np.flatnonzero(impact >= 1.0)[0])
+            raise ValidationError(
+                f"impact of the net flow {float(flow[k]):,.0f} USD in {self.underlyings[k]}",
+                float(impact[k]),
+                "a relative move < 1 (the price would reach 0): the market model is too "
+                "shallow for this population",
+            )
         share = np.array([0.0 if m is None else m.execution_share for m in self.models])
         multiplier = 1.0 - share * impact
         cols = self.cols
@@ -491,7 +499,8 @@ def run_cascade(
     ------
     ValidationError
         An underlying held or shocked has no index in ``market``, or a held underlying has
-        no impact model; a liquidator returned a trade that is not reduce-only.
+        no impact model; a liquidator returned a trade that is not reduce-only; a round's
+        net flow has an impact >= 1 (the price would reach 0).
     """
     engine = _Engine(holdings, market, margining, params, impact, liquidator or FullClose())
     rounds: list[CascadeRound] = []
