@@ -16,7 +16,7 @@ from portmargin.instruments import Currency, Perpetual, Settlement
 from portmargin.lifecycle._holdings import Holdings
 from portmargin.lifecycle._requirements import Margining
 from portmargin.market import MarketSnapshot
-from portmargin.risk import Book
+from portmargin.risk import STABLECOINS, Book
 
 __all__ = [
     "Population",
@@ -161,7 +161,7 @@ def max_leverage_population(
         positions = positions.select_accounts(ok)
         cushions = cushions[ok]
     im = req.initial_margin[ok]
-    rate = 1.0 if currency.startswith("USD") else market.index(currency)
+    rate = 1.0 if currency in STABLECOINS else market.index(currency)
     population = fixed_equity_population(positions, market, cushions * im / rate, currency=currency)
     return Population(
         holdings=population.holdings,
