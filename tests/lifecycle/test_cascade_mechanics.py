@@ -32,6 +32,7 @@ from portmargin.lifecycle import (
 from portmargin.market import MarketSnapshot
 from portmargin.risk import Book
 
+PERP_LINEAR = Perpetual(underlying="BTC", quote="USDC", settlement=Settlement.LINEAR)
 FLAT_A = NotionalRates(mm_rates={"BTC": 0.04}, im_rates={"BTC": 0.05})
 
 
@@ -356,3 +357,23 @@ def test_a_flow_the_market_cannot_absorb_is_an_error() -> None:
     shallow = CascadeMarket(impact={"BTC": LinearImpact(depth_1pct_usd=100_000.0)})
     with pytest.raises(ValidationError, match="price would reach 0"):
         run_cascade(population_a(), market(), FLAT_A, params(-0.2), shallow)
+
+
+def test_short_squeeze_buys_push_the_price_up() -> None:
+    """Short 100 BTC with 262,500 USDC, +10 %: E = -237,500, closed by buying 5.5M USD:
+    I = -0.0055, execution 55,000 (1 + 0.00275) = 55,151.25, next 55,302.50, deficit
+    100 (55,151.25 - 50,000) - 262,500 = 252,625."""
+    book = Book.from_arrays(["s"], [PERP_LINEAR], np.array([0]), np.array([0]), np.array([-100.0]))
+    pop = fixed_equity_population(book, market(), 262_500.0)
+    p = CascadeParams.from_lifecycle(
+        load_lifecycle_params(), shock={"BTC": 0.1}, fund_usd=0.0, penalty=0.01
+    )
+    result = run_cascade(pop.holdings, market(), FLAT_A, p, impact())
+    rnd = result.rounds[0]
+    assert rnd.flow_usd["BTC"] == pytest.approx(-5_500_000.0)
+    assert rnd.impact["BTC"] == pytest.approx(-0.0055)
+    assert rnd.execution_price["BTC"] == pytest.approx(55_151.25)
+    assert rnd.next_price["BTC"] == pytest.approx(55_302.5)
+    assert result.deficits == pytest.approx(252_625.0)
+    assert result.mutualised_loss == pytest.approx(252_625.0)
+    assert result.fund_end == 0.0

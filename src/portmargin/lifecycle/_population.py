@@ -172,7 +172,7 @@ def max_leverage_population(
 
 def synthetic_positions(
     n_accounts: int,
-    seed: int,
+    seed: int | np.random.Generator,
     *,
     underlyings: Sequence[str] = ("BTC", "ETH"),
     long_share: float = 0.7,
@@ -184,8 +184,9 @@ def synthetic_positions(
     Each account holds one or two of ``underlyings`` as ``<U>_USDC-PERPETUAL``: long with
     probability ``long_share``, notional lognormal around ``median_notional_usd`` (sigma 1),
     converted to coins at ``prices`` (default BTC 50,000, ETH 4,000, others 1,000). Cushions
-    are ``1 + lognormal(-0.5, 0.6)`` (most accounts 1.3–2.5 times IM). The same ``seed`` gives
-    the same population (numpy PCG64).
+    are ``1 + lognormal(-0.5, 0.6)`` (most accounts 1.3–2.5 times IM). ``seed`` is an integer
+    (numpy's default PCG64 generator seeded with it: the same seed gives the same population)
+    or a generator, which is advanced.
 
     Returns
     -------
@@ -196,7 +197,7 @@ def synthetic_positions(
         raise ValidationError("n_accounts", n_accounts, "an integer >= 1")
     if not underlyings:
         raise ValidationError("underlyings", underlyings, "at least one underlying")
-    rng = np.random.default_rng(seed)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     default = {"BTC": 50_000.0, "ETH": 4_000.0}
     px = np.array([(prices or default).get(u, default.get(u, 1_000.0)) for u in underlyings])
     k = len(underlyings)
