@@ -1,13 +1,32 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-margin modes, account states (``lifecycle.md``)."""
+margin modes, account states, liquidation cascades (``lifecycle.md``)."""
 
+from portmargin.lifecycle._cascade import run_cascade
+from portmargin.lifecycle._cascade_compare import CascadeComparison, compare_cascades
+from portmargin.lifecycle._cascade_results import (
+    FATES,
+    AccountFate,
+    CascadeOutcomes,
+    CascadeParams,
+    CascadeResult,
+    CascadeRound,
+)
 from portmargin.lifecycle._collateral import (
     CollateralPolicy,
     CollateralScope,
     HaircutBracket,
     HaircutSchedule,
 )
+from portmargin.lifecycle._ewma_rates import EwmaRates
 from portmargin.lifecycle._holdings import Holdings
+from portmargin.lifecycle._impact import (
+    CascadeMarket,
+    LinearImpact,
+    PriceImpact,
+    SqrtImpact,
+    ewma_daily_vol,
+)
+from portmargin.lifecycle._liquidator import FullClose, Liquidator
 from portmargin.lifecycle._modes import (
     ISOLATED_TAG,
     MarginMode,
@@ -24,6 +43,13 @@ from portmargin.lifecycle._params import (
     LossMutualisation,
     OnCallExpiry,
     StateParams,
+)
+from portmargin.lifecycle._population import (
+    Population,
+    PopulationKind,
+    fixed_equity_population,
+    max_leverage_population,
+    synthetic_positions,
 )
 from portmargin.lifecycle._requirements import (
     Margining,
@@ -42,20 +68,32 @@ from portmargin.lifecycle._states import (
 from portmargin.lifecycle._values import AccountValues, account_values
 
 __all__ = [
+    "FATES",
     "ISOLATED_TAG",
     "STATES",
+    "AccountFate",
     "AccountState",
     "AccountValues",
     "Assessment",
     "CallParams",
     "CallRelease",
+    "CascadeComparison",
+    "CascadeMarket",
+    "CascadeOutcomes",
+    "CascadeParams",
+    "CascadeResult",
+    "CascadeRound",
     "CollateralPolicy",
     "CollateralScope",
+    "EwmaRates",
+    "FullClose",
     "HaircutBracket",
     "HaircutSchedule",
     "Holdings",
     "LifecycleParams",
+    "LinearImpact",
     "LiquidationParams",
+    "Liquidator",
     "LossMutualisation",
     "MarginMode",
     "Margining",
@@ -63,13 +101,23 @@ __all__ = [
     "ModeComparison",
     "NotionalRates",
     "OnCallExpiry",
+    "Population",
+    "PopulationKind",
+    "PriceImpact",
     "Requirements",
+    "SqrtImpact",
     "StateParams",
     "account_values",
     "assess",
     "classify",
+    "compare_cascades",
     "compare_modes",
+    "ewma_daily_vol",
+    "fixed_equity_population",
     "isolate",
+    "max_leverage_population",
     "open_positions",
+    "run_cascade",
+    "synthetic_positions",
     "unit_owner",
 ]
