@@ -1,5 +1,6 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-account states (``lifecycle.md``)."""
+account states (``lifecycle.md``); stressed account results and the insurance fund's cover-2
+(``stress-and-dynamics.md`` A.1)."""
 
 from portmargin.lifecycle._collateral import (
     CollateralPolicy,
@@ -31,6 +32,13 @@ from portmargin.lifecycle._states import (
     classify,
     open_positions,
 )
+from portmargin.lifecycle._stress import (
+    CoverTwo,
+    StressResults,
+    cover_two,
+    expiry_settled,
+    stress_accounts,
+)
 from portmargin.lifecycle._values import AccountValues, account_values
 
 __all__ = [
@@ -42,6 +50,7 @@ __all__ = [
     "CallRelease",
     "CollateralPolicy",
     "CollateralScope",
+    "CoverTwo",
     "HaircutBracket",
     "HaircutSchedule",
     "Holdings",
@@ -54,8 +63,12 @@ __all__ = [
     "OnCallExpiry",
     "Requirements",
     "StateParams",
+    "StressResults",
     "account_values",
     "assess",
     "classify",
+    "cover_two",
+    "expiry_settled",
     "open_positions",
+    "stress_accounts",
 ]
