@@ -1,5 +1,5 @@
-"""Command-line interface: ``portmargin chain | demo | margin | methods | compare | check | bench
-| keys | import``.
+"""Command-line interface: ``portmargin chain | demo | margin | methods | compare | stress | check
+| bench | keys | import``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -21,6 +21,7 @@ from portmargin.cli._keys import keys_app
 from portmargin.cli._margin import compare, margin, methods
 from portmargin.cli._report import report
 from portmargin.cli._serve import serve
+from portmargin.cli._stress import stress
 from portmargin.core import PortmarginError
 
 __all__ = ["app", "main"]
@@ -39,6 +40,7 @@ app.command("methods")(methods)
 app.command("compare")(compare)
 app.command("report")(report)
 app.command("serve")(serve)
+app.command("stress")(stress)
 app.add_typer(bench_app, name="bench")
 app.add_typer(check_app, name="check")
 app.add_typer(keys_app, name="keys")
