@@ -127,7 +127,12 @@ def _settled(book: Book, market: MarketSnapshot) -> tuple[Holdings, dict[str, st
             cols = q.indices[q.indptr[row] : q.indptr[row + 1]]
             name = table.names[int(cols[unmarked[cols]][0])]
             errors[book.accounts[row]] = f"no mark for {name}: {table.missing[name]}"
-        book = book.select_accounts(~held)
+        kept = np.flatnonzero(~unmarked)
+        book = Book(
+            accounts=tuple(a for a, h in zip(book.accounts, held.tolist(), strict=True) if not h),
+            instruments=tuple(book.instruments[c] for c in kept.tolist()),
+            quantities=q[~held][:, kept],
+        )
     return Holdings.settled(book, market), errors
 
 
