@@ -193,7 +193,10 @@ def stress_accounts(
     mm = np.full((len(scen), n), np.nan)
     errors: dict[str, str] = {}
     for k, scenario in enumerate(scen):
-        stressed = stressed_market(market, scenario, holdings.book.instruments)
+        stressed = price_snapshot(
+            stressed_market(market, scenario, holdings.book.instruments),
+            holdings.book.instruments,
+        )
         held = expiry_settled(holdings, stressed)
         priced = price_snapshot(stressed, held.book.instruments)
         values = account_values(held, priced, collateral, scenario.collateral_shock)
