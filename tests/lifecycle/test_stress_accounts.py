@@ -11,6 +11,7 @@ import pytest
 
 from linear_market_support import expiry_ms, linear_future, market, option
 from portmargin.analysis import sample_portfolios
+from portmargin.core import ValidationError
 from portmargin.data import demo_chain_path
 from portmargin.instruments import Currency, format_expiry, parse_instrument
 from portmargin.io.deribit import load_deribit_chain_csv
@@ -126,6 +127,12 @@ def test_stablecoin_depeg_enters_equity() -> None:
     assert values.usd_rate[list(values.currencies).index("USDT")] == pytest.approx(0.92)
 
 
+def test_rate_moves_are_checked() -> None:
+    holdings = Holdings.settled(_book({"u": [("USDT", 1.0)]}), MARKET)
+    with pytest.raises(ValidationError, match="USDT"):
+        account_values(holdings, MARKET, COLLATERAL, {"USDT": -1.0})
+
+
 def test_positions_expiring_within_the_horizon_settle_into_cash() -> None:
     mkt = market({"BTC": 50_000.0}, days=(1.0, 30.0), vol=0.6)
     fut, put = linear_future(1), option(1, 48_000, call=False)
@@ -159,14 +166,15 @@ def test_positions_expiring_within_the_horizon_settle_into_cash() -> None:
 
 def test_inverse_future_settles_in_coin() -> None:
     mkt = market({"BTC": 50_000.0}, days=(1.0, 30.0), vol=0.6)
-    name = f"BTC-{format_expiry(expiry_ms(1))}"
-    book = _book({"i": [(name, 1.0), ("BTC", 1.0)]})
+    day = format_expiry(expiry_ms(1))
+    book = _book({"i": [(f"BTC-{day}", 1.0), (f"BTC-{day}-45000-P", 2.0), ("BTC", 1.0)]})
     holdings = Holdings.settled(book, mkt)
     stressed = stressed_market(mkt, _scenario(horizon_days=2, spot_shock={"BTC": -0.2}))
     settled = expiry_settled(holdings, stressed)
-    # 1 coin of an inverse future from 50,000 to 40,000: 1 - 50,000 / 40,000 = -0.25 BTC
+    # 1 coin of an inverse future from 50,000 to 40,000: 1 - 50,000 / 40,000 = -0.25 BTC;
+    # 2 inverse puts struck at 45,000 pay 2 x 5,000 / 40,000 = 0.25 BTC
     assert [i.name for i in settled.book.instruments] == ["BTC"]
-    assert settled.book.quantities.toarray()[0, 0] == pytest.approx(0.75)
+    assert settled.book.quantities.toarray()[0, 0] == pytest.approx(1.0 - 0.25 + 0.25)
 
 
 def test_bad_accounts_are_reported_and_the_rest_finish() -> None:
