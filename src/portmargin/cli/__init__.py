@@ -1,5 +1,5 @@
 """Command-line interface: ``portmargin chain | demo | margin | methods | compare | report |
-status | cascade | check | bench | serve | keys | import``.
+status | stress | cascade | check | bench | serve | keys | import``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -23,6 +23,7 @@ from portmargin.cli._margin import compare, margin, methods
 from portmargin.cli._report import report
 from portmargin.cli._serve import serve
 from portmargin.cli._status import status
+from portmargin.cli._stress import stress
 from portmargin.core import PortmarginError
 
 __all__ = ["app", "main"]
@@ -43,6 +44,7 @@ app.command("cascade")(cascade)
 app.command("report")(report)
 app.command("serve")(serve)
 app.command("status")(status)
+app.command("stress")(stress)
 app.add_typer(bench_app, name="bench")
 app.add_typer(check_app, name="check")
 app.add_typer(keys_app, name="keys")

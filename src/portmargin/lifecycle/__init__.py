@@ -1,5 +1,6 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-margin modes, account states, liquidation cascades (``lifecycle.md``)."""
+margin modes, account states, liquidation cascades (``lifecycle.md``); stressed account results
+and the insurance fund's cover-2 (``stress-and-dynamics.md`` A.1)."""
 
 from portmargin.lifecycle._cascade import run_cascade
 from portmargin.lifecycle._cascade_compare import CascadeComparison, compare_cascades
@@ -65,6 +66,13 @@ from portmargin.lifecycle._states import (
     classify,
     open_positions,
 )
+from portmargin.lifecycle._stress import (
+    CoverTwo,
+    StressResults,
+    cover_two,
+    expiry_settled,
+    stress_accounts,
+)
 from portmargin.lifecycle._values import AccountValues, account_values
 
 __all__ = [
@@ -85,6 +93,7 @@ __all__ = [
     "CascadeRound",
     "CollateralPolicy",
     "CollateralScope",
+    "CoverTwo",
     "EwmaRates",
     "FullClose",
     "HaircutBracket",
@@ -107,17 +116,21 @@ __all__ = [
     "Requirements",
     "SqrtImpact",
     "StateParams",
+    "StressResults",
     "account_values",
     "assess",
     "classify",
     "compare_cascades",
     "compare_modes",
+    "cover_two",
     "ewma_daily_vol",
+    "expiry_settled",
     "fixed_equity_population",
     "isolate",
     "max_leverage_population",
     "open_positions",
     "run_cascade",
+    "stress_accounts",
     "synthetic_positions",
     "unit_owner",
 ]
