@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from portmargin.core import ValidationError
-from portmargin.io.params import apply_overrides, read_pack
+from portmargin.io.params import build_pack
 from portmargin.scenarios import StressLibrary
 
 __all__ = ["STRESS_PACK", "load_stress_library"]
@@ -38,8 +37,6 @@ def load_stress_library(
         If a key is unknown or missing or a value invalid; the field is
         ``"<pack>: <full key path>"`` (``stress/2021-11: scenarios[3].spot_shock.BTC``).
     """
-    name = source if source is not None else STRESS_PACK
-    try:
-        return StressLibrary.from_mapping(apply_overrides(read_pack(name), overrides))
-    except ValidationError as exc:
-        raise ValidationError(f"{name}: {exc.field}", exc.value, exc.expected) from None
+    return build_pack(
+        source if source is not None else STRESS_PACK, overrides, StressLibrary.from_mapping
+    )
