@@ -3,7 +3,6 @@ breaches, defaults and the insurance fund's cover-2 figure."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -18,22 +17,18 @@ from portmargin.cli._common import (
     load_market,
     stdout,
 )
-from portmargin.cli._margin_output import print_errors, print_warnings
-from portmargin.core import name_some
-from portmargin.io import read_positions
-from portmargin.io.params import load_lifecycle_params, load_params
-from portmargin.io.stress import load_stress_library
-from portmargin.lifecycle import (
-    CoverTwo,
-    Holdings,
-    MethodMargining,
-    StressResults,
-    cover_two,
-    stress_accounts,
+from portmargin.cli._lifecycle_common import (
+    LIFECYCLE_OPTION,
+    LIFECYCLE_SET_OPTION,
+    PARAMS_OPTION,
+    POSITIONS_ARGUMENT,
+    SET_OPTION,
+    load_lifecycle_run,
 )
-from portmargin.market import MarketSnapshot
-from portmargin.methods import get_method
-from portmargin.risk import Book, Kind, resolve_instruments
+from portmargin.cli._margin_output import print_errors
+from portmargin.core import name_some
+from portmargin.io.stress import load_stress_library
+from portmargin.lifecycle import CoverTwo, StressResults, cover_two, stress_accounts
 from portmargin.scenarios import ScenarioKind, StressLibrary
 
 __all__ = ["stress"]
@@ -44,24 +39,13 @@ _HYPOTHETICAL_NOTE = (
 
 
 def stress(
-    positions: Annotated[
-        Path,
-        typer.Argument(
-            help="Positions file: account,instrument,quantity; balances as currency rows "
-            "(USDC, BTC, ...). Futures and perpetuals are taken as settled at the current marks."
-        ),
-    ],
+    positions: POSITIONS_ARGUMENT,
     market: MarketOption = None,
     method: Annotated[
         str, typer.Option("--method", help="Method of the stressed MM (see `methods`).")
     ] = "standard",
-    params: Annotated[
-        str | None, typer.Option("--params", help="Parameter pack: file or bundled name.")
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override one pack parameter, KEY=VALUE (repeatable)."),
-    ] = None,
+    params: PARAMS_OPTION = None,
+    overrides: SET_OPTION = None,
     library: Annotated[
         str | None,
         typer.Option(
@@ -72,13 +56,8 @@ def stress(
         list[str] | None,
         typer.Option("--scenario", help="Only this scenario id (repeatable; default all)."),
     ] = None,
-    lifecycle: Annotated[
-        str | None,
-        typer.Option(
-            "--lifecycle",
-            help="Lifecycle pack of the collateral haircuts (default lifecycle/2021-11).",
-        ),
-    ] = None,
+    lifecycle: LIFECYCLE_OPTION = None,
+    lifecycle_overrides: LIFECYCLE_SET_OPTION = None,
     allow_unlisted: Annotated[
         bool,
         typer.Option("--allow-unlisted", help="Price instruments the snapshot does not list."),
@@ -90,20 +69,18 @@ def stress(
     (full revaluation, haircuts on the stressed balances): breaches (E_s < MM_s), defaults
     (E_s < 0) and the cover-2 figure, the largest over scenarios of the two largest losses
     beyond collateral max(-E_s, 0). The whole file goes through the batch engine, one margin
-    run per scenario. Exit code 1 if some account could not be computed."""
-    m = get_method(method)
-    pack = load_params(m, params, overrides or ())
+    run per scenario; futures and perpetuals are taken as settled at the current marks.
+    Exit code 1 if some account could not be computed."""
     lib = load_stress_library(library).select(scenario or ())
-    life = load_lifecycle_params(lifecycle)
     snap = load_market(market, allow_unlisted, history)
-    pos = read_positions(positions)
-    print_warnings(pos.warnings)
-    holdings, unmarked = _settled(pos.book, snap)
+    run = load_lifecycle_run(
+        positions, snap, method, (params, overrides), (lifecycle, lifecycle_overrides)
+    )
     results = stress_accounts(
-        holdings, snap, MethodMargining(method=m, params=pack), life.collateral, lib.scenarios
+        run.holdings, snap, run.margining, run.params.collateral, lib.scenarios
     )
     cover = cover_two(results)
-    bad = {**pos.account_errors, **unmarked, **results.errors}
+    bad = {**run.file_errors, **results.errors}
     if as_json:
         dump_json(_payload(lib, results, cover, bad))
     else:
@@ -111,29 +88,6 @@ def stress(
         print_errors(bad)
     if bad:
         raise typer.Exit(EXIT_FAILED)
-
-
-def _settled(book: Book, market: MarketSnapshot) -> tuple[Holdings, dict[str, str]]:
-    """Holdings settled at ``market``'s marks, without the accounts holding a future or
-    perpetual that has no mark (returned as account → reason)."""
-    table = resolve_instruments(book.instruments, market)
-    delta_one = (table.kind == Kind.FUTURE) | (table.kind == Kind.PERPETUAL)
-    unmarked = delta_one & ~table.usable
-    errors: dict[str, str] = {}
-    if np.any(unmarked):
-        held = book.holders(np.flatnonzero(unmarked))
-        q = book.quantities
-        for row in np.flatnonzero(held).tolist():
-            cols = q.indices[q.indptr[row] : q.indptr[row + 1]]
-            name = table.names[int(cols[unmarked[cols]][0])]
-            errors[book.accounts[row]] = f"no mark for {name}: {table.missing[name]}"
-        kept = np.flatnonzero(~unmarked)
-        book = Book(
-            accounts=tuple(a for a, h in zip(book.accounts, held.tolist(), strict=True) if not h),
-            instruments=tuple(book.instruments[c] for c in kept.tolist()),
-            quantities=q[~held][:, kept],
-        )
-    return Holdings.settled(book, market), errors
 
 
 def _rows(results: StressResults, cover: CoverTwo) -> list[dict[str, Any]]:
@@ -170,7 +124,7 @@ def _payload(
     return {
         "library": lib.version,
         "margining": results.margining,
-        "accounts": len(results.accounts),
+        "accounts": len(results.accounts) - len(results.errors),
         "scenarios": _rows(results, cover),
         "cover_two": {
             "usd": cover.cover_two,
@@ -187,8 +141,9 @@ def _payload(
 
 
 def _print(lib: StressLibrary, results: StressResults, cover: CoverTwo) -> None:
+    computed = len(results.accounts) - len(results.errors)
     table = Table(
-        title=f"Stress library {lib.version}: {len(results.accounts):,} accounts, "
+        title=f"Stress library {lib.version}: {computed:,} accounts, "
         f"MM under {results.margining} (USD)",
         title_justify="left",
     )
