@@ -13,6 +13,7 @@ from portmargin.lifecycle import (
     FundFlow,
     FundFlowKind,
     FundLedger,
+    ImpactSlippage,
     LinearImpact,
     SqrtImpact,
 )
@@ -35,19 +36,19 @@ def test_fixed_slippage_rejects_non_fractions(bad: float) -> None:
         FixedSlippage(rates_by_key={"BTC": bad})
 
 
-def test_linear_impact_is_half_the_price_move() -> None:
+def test_linear_impact_slippage_is_half_the_price_move() -> None:
     # I = 0.01 Q / D_1pct; average execution I / 2 from the mark
-    model = LinearImpact(depth_1pct_usd={"BTC": 10_000_000.0})
+    model = ImpactSlippage(impact={"BTC": LinearImpact(depth_1pct_usd=10_000_000.0)})
     (s,) = model.rates(["BTC-PERPETUAL"], ["BTC"], np.array([20_000.0]))
     assert s == pytest.approx(0.5 * 0.01 * 20_000.0 / 10_000_000.0)
     (cap,) = model.rates(["BTC-PERPETUAL"], ["BTC"], np.array([1e13]))
     assert cap == 0.99
-    with pytest.raises(ValidationError, match="depth_1pct_usd"):
+    with pytest.raises(ValidationError, match="impact"):
         model.rates(["ETH-PERPETUAL"], ["ETH"], np.array([1.0]))
 
 
-def test_sqrt_impact_is_two_thirds_of_the_price_move() -> None:
-    model = SqrtImpact(daily_vol={"BTC": 0.03}, daily_volume_usd={"BTC": 1e9})
+def test_sqrt_impact_slippage_is_two_thirds_of_the_price_move() -> None:
+    model = ImpactSlippage(impact={"BTC": SqrtImpact(sigma_daily=0.03, depth_usd=1e9)})
     (s,) = model.rates(["BTC-PERPETUAL"], ["BTC"], np.array([1e7]))
     assert s == pytest.approx(2.0 / 3.0 * 0.03 * math.sqrt(1e7 / 1e9))
 

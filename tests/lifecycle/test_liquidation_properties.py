@@ -17,6 +17,7 @@ from portmargin.lifecycle import (
     FixedSlippage,
     FundFlowKind,
     Holdings,
+    ImpactSlippage,
     LinearImpact,
     LiquidationOutcome,
     LiquidationRun,
@@ -74,7 +75,12 @@ def _run(
         slippage=(
             FixedSlippage(rates_by_key={"BTC": slippage[0], "ETH": slippage[1]})
             if depth is None
-            else LinearImpact(depth_1pct_usd={"BTC": depth, "ETH": depth / 4})
+            else ImpactSlippage(
+                impact={
+                    "BTC": LinearImpact(depth_1pct_usd=depth),
+                    "ETH": LinearImpact(depth_1pct_usd=depth / 4),
+                }
+            )
         ),
         fund_usd=fund,
     )

@@ -14,7 +14,14 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from portmargin.cli._common import EXIT_FAILED, MarketOption, dump_json, fail, stdout
+from portmargin.cli._common import (
+    EXIT_FAILED,
+    MarketOption,
+    dump_json,
+    fail,
+    load_market,
+    stdout,
+)
 from portmargin.cli._lifecycle_common import (
     LIFECYCLE_OPTION,
     LIFECYCLE_SET_OPTION,
@@ -31,6 +38,7 @@ from portmargin.core import ValidationError
 from portmargin.lifecycle import (
     STATES,
     FixedSlippage,
+    ImpactSlippage,
     LinearImpact,
     LiquidationRun,
     Slippage,
@@ -62,8 +70,9 @@ def _slippage(fixed: list[str] | None, default: float, depth: list[str] | None) 
     if depth:
         if fixed:
             fail("--slippage and --depth exclude each other (fixed or linear impact)")
-        return LinearImpact(
-            depth_1pct_usd={k.upper(): v for k, v in _pairs("--depth", depth).items()}
+        depths = _pairs("--depth", depth)
+        return ImpactSlippage(
+            impact={k.upper(): LinearImpact(depth_1pct_usd=v) for k, v in depths.items()}
         )
     return FixedSlippage(rates_by_key=_pairs("--slippage", fixed), default=default)
 
@@ -117,7 +126,11 @@ def liquidate_command(
     if out is not None and out.suffix.lower() not in (".csv", ".json"):
         fail(f"--out {out}: use a .csv or .json file")
     run = load_lifecycle_run(
-        positions, market, method, (params, overrides), (lifecycle, lifecycle_overrides)
+        positions,
+        load_market(market),
+        method,
+        (params, overrides),
+        (lifecycle, lifecycle_overrides),
     )
     moves = parse_moves(move)
     snap = moved_market(run.market, moves)

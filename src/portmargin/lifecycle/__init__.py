@@ -1,14 +1,33 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-margin modes, account states (``lifecycle.md``)."""
+margin modes, account states, liquidation cascades (``lifecycle.md``); stressed account results
+and the insurance fund's cover-2 (``stress-and-dynamics.md`` A.1)."""
 
+from portmargin.lifecycle._cascade import run_cascade
+from portmargin.lifecycle._cascade_compare import CascadeComparison, compare_cascades
+from portmargin.lifecycle._cascade_results import (
+    FATES,
+    AccountFate,
+    CascadeOutcomes,
+    CascadeParams,
+    CascadeResult,
+    CascadeRound,
+)
 from portmargin.lifecycle._collateral import (
     CollateralPolicy,
     CollateralScope,
     HaircutBracket,
     HaircutSchedule,
 )
+from portmargin.lifecycle._ewma_rates import EwmaRates
 from portmargin.lifecycle._fund import FundFlow, FundFlowKind, FundLedger
 from portmargin.lifecycle._holdings import Holdings
+from portmargin.lifecycle._impact import (
+    CascadeMarket,
+    LinearImpact,
+    PriceImpact,
+    SqrtImpact,
+    ewma_daily_vol,
+)
 from portmargin.lifecycle._liquidation import (
     AccountLiquidation,
     LiquidationOutcome,
@@ -16,6 +35,7 @@ from portmargin.lifecycle._liquidation import (
     LiquidationStep,
     liquidate,
 )
+from portmargin.lifecycle._liquidator import FullClose, Liquidator
 from portmargin.lifecycle._modes import (
     ISOLATED_TAG,
     MarginMode,
@@ -33,13 +53,20 @@ from portmargin.lifecycle._params import (
     OnCallExpiry,
     StateParams,
 )
+from portmargin.lifecycle._population import (
+    Population,
+    PopulationKind,
+    fixed_equity_population,
+    max_leverage_population,
+    synthetic_positions,
+)
 from portmargin.lifecycle._requirements import (
     Margining,
     MethodMargining,
     NotionalRates,
     Requirements,
 )
-from portmargin.lifecycle._slippage import FixedSlippage, LinearImpact, Slippage, SqrtImpact
+from portmargin.lifecycle._slippage import FixedSlippage, ImpactSlippage, Slippage
 from portmargin.lifecycle._states import (
     STATES,
     AccountState,
@@ -47,6 +74,13 @@ from portmargin.lifecycle._states import (
     assess,
     classify,
     open_positions,
+)
+from portmargin.lifecycle._stress import (
+    CoverTwo,
+    StressResults,
+    cover_two,
+    expiry_settled,
+    stress_accounts,
 )
 from portmargin.lifecycle._values import AccountValues, account_values
 from portmargin.lifecycle._waterfall import (
@@ -56,8 +90,10 @@ from portmargin.lifecycle._waterfall import (
 )
 
 __all__ = [
+    "FATES",
     "ISOLATED_TAG",
     "STATES",
+    "AccountFate",
     "AccountLiquidation",
     "AccountState",
     "AccountValues",
@@ -66,21 +102,32 @@ __all__ = [
     "BankruptcyEvent",
     "CallParams",
     "CallRelease",
+    "CascadeComparison",
+    "CascadeMarket",
+    "CascadeOutcomes",
+    "CascadeParams",
+    "CascadeResult",
+    "CascadeRound",
     "CollateralPolicy",
     "CollateralScope",
+    "CoverTwo",
+    "EwmaRates",
     "FixedSlippage",
+    "FullClose",
     "FundFlow",
     "FundFlowKind",
     "FundLedger",
     "HaircutBracket",
     "HaircutSchedule",
     "Holdings",
+    "ImpactSlippage",
     "LifecycleParams",
     "LinearImpact",
     "LiquidationOutcome",
     "LiquidationParams",
     "LiquidationRun",
     "LiquidationStep",
+    "Liquidator",
     "LossMutualisation",
     "MarginMode",
     "Margining",
@@ -88,17 +135,30 @@ __all__ = [
     "ModeComparison",
     "NotionalRates",
     "OnCallExpiry",
+    "Population",
+    "PopulationKind",
+    "PriceImpact",
     "Requirements",
     "Slippage",
     "SqrtImpact",
     "StateParams",
+    "StressResults",
     "account_values",
     "assess",
     "classify",
+    "compare_cascades",
     "compare_modes",
+    "cover_two",
+    "ewma_daily_vol",
+    "expiry_settled",
+    "fixed_equity_population",
     "isolate",
     "liquidate",
+    "max_leverage_population",
     "open_positions",
+    "run_cascade",
     "socialised_haircut",
+    "stress_accounts",
+    "synthetic_positions",
     "unit_owner",
 ]

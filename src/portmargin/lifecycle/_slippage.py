@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -13,11 +12,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from portmargin.core import ValidationError
+from portmargin.lifecycle._impact import PriceImpact
 
-__all__ = ["MAX_SLIPPAGE", "FixedSlippage", "LinearImpact", "Slippage", "SqrtImpact"]
+__all__ = ["MAX_SLIPPAGE", "FixedSlippage", "ImpactSlippage", "Slippage"]
 
 MAX_SLIPPAGE = 0.99
-"""Impact models are capped at this fraction of the mark (a price stays > 0)."""
+"""Impact slippage is capped at this fraction of the mark (a price stays > 0)."""
 
 
 class Slippage(Protocol):
@@ -45,27 +45,6 @@ def _fraction(name: str, value: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < high:
         raise ValidationError(name, value, f"a fraction in [0, {high:g})")
     return float(value)
-
-
-def _positive_map(name: str, values: Mapping[str, float]) -> Mapping[str, float]:
-    for key, value in values.items():
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value <= 0
-        ):
-            raise ValidationError(f"{name}[{key!r}]", value, "a finite number > 0")
-    return MappingProxyType({k: float(v) for k, v in values.items()})
-
-
-def _lookup(
-    values: Mapping[str, float], underlyings: Sequence[str], field_name: str
-) -> NDArray[np.float64]:
-    missing = sorted({u for u in underlyings if u not in values})
-    if missing:
-        raise ValidationError(field_name, sorted(values), f"a value for {missing}")
-    return np.array([values[u] for u in underlyings], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,22 +91,26 @@ class FixedSlippage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LinearImpact:
-    """Linear impact (§9): a slice of notional ``Q`` moves the price by ``I = 0.01 Q / D_1pct``
-    and trades on average at ``I / 2`` from the mark, ``s = min(0.005 Q / D_1pct, 0.99)``.
+class ImpactSlippage:
+    """Slippage from the price impact of each slice on its own (§9 models): a slice of
+    notional ``Q`` moves the price by ``I(Q)`` and trades on average ``execution_share I``
+    from the mark (linear ``I/2``, square root ``2I/3``), ``s = min(execution_share |I|,
+    0.99)``.
 
     Attributes
     ----------
-    depth_1pct_usd
-        Underlying → USD notional that moves its price by 1 %, > 0.
+    impact
+        Underlying → :class:`~portmargin.lifecycle.PriceImpact` model (e.g.
+        :class:`~portmargin.lifecycle.LinearImpact`).
     """
 
-    depth_1pct_usd: Mapping[str, float]
+    impact: Mapping[str, PriceImpact]
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "depth_1pct_usd", _positive_map("depth_1pct_usd", self.depth_1pct_usd)
-        )
+        for u, model in self.impact.items():
+            if not (hasattr(model, "impact") and hasattr(model, "execution_share")):
+                raise ValidationError(f"impact[{u!r}]", model, "a PriceImpact model")
+        object.__setattr__(self, "impact", MappingProxyType(dict(self.impact)))
 
     def rates(
         self,
@@ -136,50 +119,16 @@ class LinearImpact:
         notional_usd: NDArray[np.float64],
     ) -> NDArray[np.float64]:
         """Fraction of each slice (see :class:`Slippage`)."""
-        depth = _lookup(self.depth_1pct_usd, underlyings, "depth_1pct_usd")
-        result: NDArray[np.float64] = np.minimum(
-            0.005 * np.asarray(notional_usd, dtype=np.float64) / depth, MAX_SLIPPAGE
+        missing = sorted({u for u in underlyings if u not in self.impact})
+        if missing:
+            raise ValidationError("impact", sorted(self.impact), f"a model for {missing}")
+        notional = np.asarray(notional_usd, dtype=np.float64)
+        share = np.array(
+            [
+                self.impact[u].execution_share * abs(self.impact[u].impact(float(q)))
+                for u, q in zip(underlyings, notional.tolist(), strict=True)
+            ],
+            dtype=np.float64,
         )
-        return result
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SqrtImpact:
-    """Square-root impact (§9): ``I = Y sigma_d sqrt(Q / V)``, average execution ``2 I / 3``
-    from the mark, ``s = min(2 I / 3, 0.99)``.
-
-    Attributes
-    ----------
-    daily_vol
-        Underlying → daily volatility ``sigma_d`` (fraction), > 0.
-    daily_volume_usd
-        Underlying → daily depth ``V``, USD, > 0.
-    coefficient
-        ``Y``, > 0 (default 1).
-    """
-
-    daily_vol: Mapping[str, float]
-    daily_volume_usd: Mapping[str, float]
-    coefficient: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "daily_vol", _positive_map("daily_vol", self.daily_vol))
-        object.__setattr__(
-            self, "daily_volume_usd", _positive_map("daily_volume_usd", self.daily_volume_usd)
-        )
-        _positive_map("coefficient", {"Y": self.coefficient})
-
-    def rates(
-        self,
-        names: Sequence[str],
-        underlyings: Sequence[str],
-        notional_usd: NDArray[np.float64],
-    ) -> NDArray[np.float64]:
-        """Fraction of each slice (see :class:`Slippage`)."""
-        vol = _lookup(self.daily_vol, underlyings, "daily_vol")
-        volume = _lookup(self.daily_volume_usd, underlyings, "daily_volume_usd")
-        impact = (
-            self.coefficient * vol * np.sqrt(np.asarray(notional_usd, dtype=np.float64) / volume)
-        )
-        result: NDArray[np.float64] = np.minimum(2.0 * impact / 3.0, MAX_SLIPPAGE)
+        result: NDArray[np.float64] = np.minimum(share, MAX_SLIPPAGE)
         return result
