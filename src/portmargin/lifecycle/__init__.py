@@ -53,6 +53,7 @@ from portmargin.lifecycle._params import (
     OnCallExpiry,
     StateParams,
 )
+from portmargin.lifecycle._partial import PartialLiquidation
 from portmargin.lifecycle._population import (
     Population,
     PopulationKind,
@@ -135,6 +136,7 @@ __all__ = [
     "ModeComparison",
     "NotionalRates",
     "OnCallExpiry",
+    "PartialLiquidation",
     "Population",
     "PopulationKind",
     "PriceImpact",
