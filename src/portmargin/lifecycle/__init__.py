@@ -28,12 +28,12 @@ from portmargin.lifecycle._impact import (
     SqrtImpact,
     ewma_daily_vol,
 )
-from portmargin.lifecycle._liquidation import (
+from portmargin.lifecycle._liquidation import liquidate
+from portmargin.lifecycle._liquidation_results import (
     AccountLiquidation,
     LiquidationOutcome,
     LiquidationRun,
     LiquidationStep,
-    liquidate,
 )
 from portmargin.lifecycle._liquidator import FullClose, Liquidator
 from portmargin.lifecycle._modes import (

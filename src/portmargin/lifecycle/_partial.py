@@ -10,9 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from portmargin.lifecycle._engine import LiquidationEngine
 from portmargin.lifecycle._fund import FundBook
 from portmargin.lifecycle._holdings import Holdings
-from portmargin.lifecycle._liquidation import _Engine
 from portmargin.lifecycle._params import LifecycleParams
 from portmargin.lifecycle._requirements import Margining
 from portmargin.lifecycle._slippage import Slippage
@@ -64,7 +64,7 @@ class PartialLiquidation:
         priced = price_snapshot(market, held.book.instruments)
         cols = columns_of(held, priced)
         cols = dataclasses.replace(cols, tradable=cols.tradable & cols.delta_one)
-        engine = _Engine(
+        engine = LiquidationEngine(
             holdings=held,
             market=priced,
             margining=margining,
