@@ -309,11 +309,13 @@ def _distinct(candidates: Sequence[Instrument]) -> tuple[Instrument, ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class _Pairs:
-    """(account, candidate) pairs searched, with the size scale of each, in coins."""
+    """(account, candidate) pairs searched, with the size scale of each and the account's
+    position in the candidate, in coins."""
 
     account: NDArray[np.intp]
     candidate: NDArray[np.intp]
     scale: NDArray[np.float64]
+    held: NDArray[np.float64]
 
 
 def _pairs(
@@ -335,10 +337,17 @@ def _pairs(
     tries = _relevant(book, insts, col_u, cand_u) if auto else np.ones((n, k), dtype=bool)
     tries &= (computed & (gross > 0))[:, None]
     account, candidate = np.nonzero(tries)
+    column = {inst.name: c for c, inst in enumerate(book.instruments)}
+    cols = np.array([column.get(i.name, -1) for i in insts], dtype=np.intp)
+    held = np.zeros(account.size)
+    in_book = cols[candidate] >= 0
+    if np.any(in_book):
+        held[in_book] = book.quantities[account[in_book], cols[candidate[in_book]]]
     return _Pairs(
         account=account.astype(np.intp),
         candidate=candidate.astype(np.intp),
         scale=gross[account] / index[candidate],
+        held=held,
     )
 
 
@@ -448,16 +457,16 @@ class _Search:
         return best
 
     def _grid(self, pairs: _Pairs) -> NDArray[np.float64]:
-        """Sizes of every pair, shape ``(p, 2 f + 1)``, ascending, 0 in the middle, clipped
-        to the budget and size limits of the candidate."""
+        """Sizes of every pair, shape ``(p, 2 f + 2)``, ascending: the fractions of the scale
+        both ways, 0, and the size that closes the account's position in the candidate (0
+        when it holds none); clipped to the budget and size limits of the candidate."""
         f = np.array(self.options.size_fractions)
         signed = np.concatenate((-f[::-1], [0.0], f))
         low, high = self.costs.limits(self.options.budget_usd, self.options.max_quantity)
-        q = pairs.scale[:, None] * signed[None, :]
-        clipped: NDArray[np.float64] = np.clip(
-            q, low[pairs.candidate][:, None], high[pairs.candidate][:, None]
-        )
-        return clipped
+        q = np.concatenate((pairs.scale[:, None] * signed[None, :], -pairs.held[:, None]), axis=1)
+        clipped = np.clip(q, low[pairs.candidate][:, None], high[pairs.candidate][:, None])
+        out: NDArray[np.float64] = np.sort(clipped, axis=1)
+        return out
 
     def _values(
         self, pairs: _Pairs, q: NDArray[np.float64], base: NDArray[np.float64]
