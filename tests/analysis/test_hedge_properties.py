@@ -52,7 +52,8 @@ def portfolios(drawn: list[list[tuple[int, float]]], insts: list[Instrument]) ->
 def check_never_worse(report: HedgeReport, measure: str) -> None:
     for s in report.suggestions:
         if s.error is not None:
-            assert s.instrument is None and math.isnan(s.im_before_usd)
+            assert s.instrument is None
+            assert math.isnan(s.im_before_usd)
             continue
         before = s.im_before_usd if measure == "im" else s.mm_before_usd
         after = s.im_after_usd if measure == "im" else s.mm_after_usd

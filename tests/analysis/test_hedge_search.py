@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from portmargin.analysis import (
+    CostModel,
     HedgeOptions,
     Objective,
     auto_candidates,
@@ -16,7 +17,6 @@ from portmargin.analysis import (
     suggest_hedges,
     trade_costs,
 )
-from portmargin.analysis import CostModel
 from portmargin.core import ValidationError
 from portmargin.instruments import Perpetual, parse_instrument
 from portmargin.io.params import load_params
@@ -105,7 +105,8 @@ def test_applied_trade_gives_the_reported_margin_exactly(
     names = {i.name: i for i in auto_candidates(Book.from_portfolios(books), demo_snapshot)}
     traded = 0
     for pf, s in zip(books, report.suggestions, strict=True):
-        assert s.account == pf.account and s.error is None
+        assert s.account == pf.account
+        assert s.error is None
         before = engine_im_usd(name, pf, demo_snapshot)
         assert (s.im_before_usd, s.mm_before_usd) == before
         if s.instrument is None:
@@ -177,7 +178,8 @@ def test_budget_is_respected(budget: float, demo_snapshot: MarketSnapshot) -> No
     if budget == 0.0:
         # every trade crosses a spread: only selling options for more than that fits
         for s in (s for s in report.suggestions if s.instrument is not None):
-            assert s.quantity < 0 and s.premium_usd < -s.crossing_usd
+            assert s.quantity < 0
+            assert s.premium_usd < -s.crossing_usd
 
 
 def test_max_quantity_is_respected(demo_snapshot: MarketSnapshot) -> None:
@@ -204,9 +206,12 @@ def test_bad_account_is_reported_and_the_rest_finish(demo_snapshot: MarketSnapsh
     book = Book.from_portfolios([bad, long_book()])
     report = suggest_hedges(margining("deribit-pm"), book, demo_snapshot, [PERP])
     first, second = report.suggestions
-    assert first.error is not None and first.instrument is None
-    assert math.isnan(first.im_before_usd) and first.meets_target is None
-    assert second.error is None and second.instrument == "BTC-PERPETUAL"
+    assert first.error is not None
+    assert first.instrument is None
+    assert math.isnan(first.im_before_usd)
+    assert first.meets_target is None
+    assert second.error is None
+    assert second.instrument == "BTC-PERPETUAL"
 
 
 def test_option_costs_are_mark_plus_half_spread(demo_snapshot: MarketSnapshot) -> None:
