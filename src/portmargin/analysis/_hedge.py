@@ -658,7 +658,7 @@ def _suggestions(
     col = best.candidate[has]
     q = np.where(has, best.quantity, 0.0)
     premium, crossing = np.zeros(q.size), np.zeros(q.size)
-    premium[has] = costs.premium[col] * q[has]
+    premium[has] = costs.premium[col] * q[has] + 0.0  # no -0.0 for delta-one sales
     crossing[has] = costs.crossing[col] * np.abs(q[has])
     target = opts.target_usd
     out = []
