@@ -22,7 +22,7 @@ from portmargin.instruments import Perpetual, parse_instrument
 from portmargin.io.params import load_params
 from portmargin.lifecycle import MethodMargining
 from portmargin.market import MarketSnapshot
-from portmargin.methods import get_method, run_method
+from portmargin.methods import AccountInputs, get_method, run_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book, build_risk_array, prepare_book
 from portmargin.scenarios import Scenario, ScenarioSet
@@ -268,3 +268,25 @@ def test_auto_candidates_follow_the_book(demo_snapshot: MarketSnapshot) -> None:
     for o in options:
         forward = demo_snapshot.forward("BTC", o.expiry_ms)
         assert abs(math.log(o.strike / forward)) <= 0.15
+
+
+def test_per_account_inputs_follow_the_account_into_its_trade_rows(
+    demo_snapshot: MarketSnapshot,
+) -> None:
+    method = get_method("deribit-pm")
+    inputs = AccountInputs.of(method.account_inputs, open_orders_margin={("long", "btc_btc"): 0.05})
+    plain = margining("deribit-pm")
+    with_orders = MethodMargining(method=method, params=plain.params, inputs=inputs)
+    pf = long_book()
+    other = Portfolio.from_positions("other", pf.positions)
+    book = Book.from_portfolios([pf, other])
+    s, t = suggest_hedges(with_orders, book, demo_snapshot, [PERP]).suggestions
+    orders_usd = 0.05 * demo_snapshot.index("BTC")
+    assert s.im_before_usd == pytest.approx(t.im_before_usd + orders_usd)
+    # the input is not a position: the same trade is best, with the orders' margin on top
+    assert (s.instrument, s.quantity) == (t.instrument, t.quantity)
+    assert s.im_after_usd == pytest.approx(t.im_after_usd + orders_usd)
+    applied = Book.from_portfolios(
+        [pf.with_trades([Position(instrument=PERP, quantity=s.quantity)])]
+    )
+    assert with_orders.requirements(applied, demo_snapshot).initial_margin[0] == s.im_after_usd
