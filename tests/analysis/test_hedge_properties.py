@@ -52,19 +52,21 @@ def portfolios(drawn: list[list[tuple[int, float]]], insts: list[Instrument]) ->
 def check_never_worse(report: HedgeReport, measure: str) -> None:
     for s in report.suggestions:
         if s.error is not None:
-            assert s.instrument is None
+            assert s.trades == ()
             assert math.isnan(s.im_before_usd)
             continue
         before = s.im_before_usd if measure == "im" else s.mm_before_usd
         after = s.im_after_usd if measure == "im" else s.mm_after_usd
         assert after <= before
         assert s.reduction_usd == before - after
-        if s.instrument is None:
+        if not s.trades:
             assert (s.im_after_usd, s.mm_after_usd) == (s.im_before_usd, s.mm_before_usd)
-            assert (s.quantity, s.cost_usd) == (0.0, 0.0)
+            assert s.cost_usd == 0.0
         else:
             assert after < before or report.options.objective is Objective.TARGET
-            assert s.quantity != 0.0
+            assert all(t.quantity != 0.0 for t in s.trades)
+            assert len({t.instrument for t in s.trades}) == len(s.trades)
+            assert s.cost_usd == pytest.approx(sum(t.cost_usd for t in s.trades))
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -76,9 +78,11 @@ def test_min_margin_never_worse_than_nothing(name: str, demo_snapshot: MarketSna
     @settings(
         max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
     )
-    @given(drawn=books(len(insts)), measure=st.sampled_from(["im", "mm"]))
-    def run(drawn: list[list[tuple[int, float]]], measure: str) -> None:
-        options = HedgeOptions(measure=measure, refine_rounds=2)
+    @given(
+        drawn=books(len(insts)), measure=st.sampled_from(["im", "mm"]), legs=st.sampled_from([1, 2])
+    )
+    def run(drawn: list[list[tuple[int, float]]], measure: str, legs: int) -> None:
+        options = HedgeOptions(measure=measure, refine_rounds=2, legs=legs)
         report = suggest_hedges(margining, portfolios(drawn, insts), demo_snapshot, None, options)
         check_never_worse(report, measure)
 
@@ -99,10 +103,17 @@ def test_target_mode_never_worse_and_meets_the_target_when_it_trades(
         drawn=books(len(insts)),
         target=st.floats(0, 50_000),
         budget=st.none() | st.floats(0, 5_000),
+        legs=st.sampled_from([1, 2]),
     )
-    def run(drawn: list[list[tuple[int, float]]], target: float, budget: float | None) -> None:
+    def run(
+        drawn: list[list[tuple[int, float]]], target: float, budget: float | None, legs: int
+    ) -> None:
         options = HedgeOptions(
-            objective=Objective.TARGET, target_usd=target, budget_usd=budget, refine_rounds=2
+            objective=Objective.TARGET,
+            target_usd=target,
+            budget_usd=budget,
+            refine_rounds=2,
+            legs=legs,
         )
         report = suggest_hedges(margining, portfolios(drawn, insts), demo_snapshot, None, options)
         check_never_worse(report, "im")
@@ -110,7 +121,7 @@ def test_target_mode_never_worse_and_meets_the_target_when_it_trades(
             if s.error is not None:
                 continue
             assert s.meets_target is (s.im_after_usd <= target)
-            if s.instrument is not None:
+            if s.trades:
                 assert s.im_after_usd <= target < s.im_before_usd
             if budget is not None:
                 assert s.cost_usd <= budget

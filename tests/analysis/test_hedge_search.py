@@ -11,6 +11,7 @@ import pytest
 from portmargin.analysis import (
     CostModel,
     HedgeOptions,
+    HedgeSuggestion,
     Objective,
     auto_candidates,
     sample_portfolios,
@@ -29,6 +30,12 @@ from portmargin.scenarios import Scenario, ScenarioSet
 
 PERP = Perpetual(underlying="BTC")
 CALL = parse_instrument("BTC-26JUN20-9500-C")
+
+
+def one(s: HedgeSuggestion) -> tuple[str | None, float]:
+    """Instrument and quantity of a suggestion of at most one leg ((None, 0) without)."""
+    assert len(s.trades) <= 1
+    return (s.trades[0].instrument, s.trades[0].quantity) if s.trades else (None, 0.0)
 
 
 def margining(name: str) -> MethodMargining:
@@ -72,13 +79,13 @@ def test_short_perpetual_of_matching_delta_is_found(
     report = suggest_hedges(margining(name), Book.from_portfolios([pf]), demo_snapshot, [PERP])
     s = report.suggestions[0]
     d = delta(pf, demo_snapshot)
-    assert s.instrument == "BTC-PERPETUAL"
-    assert s.quantity == pytest.approx(-d, rel=0.1)
+    assert one(s)[0] == "BTC-PERPETUAL"
+    assert one(s)[1] == pytest.approx(-d, rel=0.1)
     assert s.im_after_usd < 0.5 * s.im_before_usd
     assert s.reduction_usd == pytest.approx(s.im_before_usd - s.im_after_usd)
     # a perpetual costs only the half-spread: 1 bp of the index per coin by default
     assert s.premium_usd == 0.0
-    assert s.cost_usd == pytest.approx(abs(s.quantity) * 1e-4 * demo_snapshot.index("BTC"))
+    assert s.cost_usd == pytest.approx(abs(one(s)[1]) * 1e-4 * demo_snapshot.index("BTC"))
 
 
 def test_closing_the_position_is_on_the_grid(demo_snapshot: MarketSnapshot) -> None:
@@ -88,7 +95,7 @@ def test_closing_the_position_is_on_the_grid(demo_snapshot: MarketSnapshot) -> N
         margining("standard"), Book.from_portfolios([long_book()]), demo_snapshot, [PERP]
     )
     s = report.suggestions[0]
-    assert (s.instrument, s.quantity, s.im_after_usd) == ("BTC-PERPETUAL", -3.0, 0.0)
+    assert (*one(s), s.im_after_usd) == ("BTC-PERPETUAL", -3.0, 0.0)
 
 
 # okx-pm adds per-expiry charges over the groups the batch holds, so an account run alone
@@ -109,11 +116,11 @@ def test_applied_trade_gives_the_reported_margin_exactly(
         assert s.error is None
         before = engine_im_usd(name, pf, demo_snapshot)
         assert (s.im_before_usd, s.mm_before_usd) == before
-        if s.instrument is None:
+        if one(s)[0] is None:
             assert (s.im_after_usd, s.mm_after_usd) == before
             continue
         traded += 1
-        trade = Position(instrument=names[s.instrument], quantity=s.quantity)
+        trade = Position(instrument=names[one(s)[0]], quantity=one(s)[1])
         after = engine_im_usd(name, pf.with_trades([trade]), demo_snapshot)
         if name in LAST_BIT:
             assert (s.im_after_usd, s.mm_after_usd) == pytest.approx(after, rel=LAST_BIT[name])
@@ -146,9 +153,9 @@ def test_target_mode_picks_the_cheapest_size_meeting_the_target(
     assert s.meets_target is True
     assert s.im_after_usd <= target
     # the perpetual's cost grows with size: a slightly smaller short misses the target
-    smaller = pf.with_trades([Position(instrument=PERP, quantity=0.99 * s.quantity)])
+    smaller = pf.with_trades([Position(instrument=PERP, quantity=0.99 * one(s)[1])])
     assert engine_im_usd("deribit-pm", smaller, demo_snapshot)[0] > target
-    assert abs(s.quantity) < abs(best.quantity)
+    assert abs(one(s)[1]) < abs(one(best)[1])
     assert s.cost_usd < best.cost_usd
 
 
@@ -158,7 +165,7 @@ def test_target_already_met_or_out_of_reach_means_no_trade(demo_snapshot: Market
     for target, meets in ((1e9, True), (0.0, False)):
         opts = HedgeOptions(objective=Objective.TARGET, target_usd=target)
         s = suggest_hedges(m, book, demo_snapshot, [PERP], opts).suggestions[0]
-        assert (s.instrument, s.quantity, s.cost_usd) == (None, 0.0, 0.0)
+        assert (*one(s), s.cost_usd) == (None, 0.0, 0.0)
         assert s.im_after_usd == s.im_before_usd
         assert s.meets_target is meets
 
@@ -177,8 +184,8 @@ def test_budget_is_respected(budget: float, demo_snapshot: MarketSnapshot) -> No
         assert s.im_after_usd <= s.im_before_usd
     if budget == 0.0:
         # every trade crosses a spread: only selling options for more than that fits
-        for s in (s for s in report.suggestions if s.instrument is not None):
-            assert s.quantity < 0
+        for s in (s for s in report.suggestions if one(s)[0] is not None):
+            assert one(s)[1] < 0
             assert s.premium_usd < -s.crossing_usd
 
 
@@ -188,8 +195,8 @@ def test_max_quantity_is_respected(demo_snapshot: MarketSnapshot) -> None:
     report = suggest_hedges(
         margining("span"), Book.from_portfolios(books), demo_snapshot, options=opts
     )
-    assert any(s.instrument for s in report.suggestions)
-    assert all(abs(s.quantity) <= 1.5 for s in report.suggestions)
+    assert any(one(s)[0] for s in report.suggestions)
+    assert all(abs(one(s)[1]) <= 1.5 for s in report.suggestions)
 
 
 def test_mm_measure(demo_snapshot: MarketSnapshot) -> None:
@@ -207,11 +214,11 @@ def test_bad_account_is_reported_and_the_rest_finish(demo_snapshot: MarketSnapsh
     report = suggest_hedges(margining("deribit-pm"), book, demo_snapshot, [PERP])
     first, second = report.suggestions
     assert first.error is not None
-    assert first.instrument is None
+    assert one(first)[0] is None
     assert math.isnan(first.im_before_usd)
     assert first.meets_target is None
     assert second.error is None
-    assert second.instrument == "BTC-PERPETUAL"
+    assert one(second)[0] == "BTC-PERPETUAL"
 
 
 def test_option_costs_are_mark_plus_half_spread(demo_snapshot: MarketSnapshot) -> None:
@@ -284,9 +291,40 @@ def test_per_account_inputs_follow_the_account_into_its_trade_rows(
     orders_usd = 0.05 * demo_snapshot.index("BTC")
     assert s.im_before_usd == pytest.approx(t.im_before_usd + orders_usd)
     # the input is not a position: the same trade is best, with the orders' margin on top
-    assert (s.instrument, s.quantity) == (t.instrument, t.quantity)
+    assert one(s) == one(t)
     assert s.im_after_usd == pytest.approx(t.im_after_usd + orders_usd)
     applied = Book.from_portfolios(
-        [pf.with_trades([Position(instrument=PERP, quantity=s.quantity)])]
+        [pf.with_trades([Position(instrument=PERP, quantity=one(s)[1])])]
     )
     assert with_orders.requirements(applied, demo_snapshot).initial_margin[0] == s.im_after_usd
+
+
+def test_two_legs_add_a_second_instrument_only_when_it_helps(
+    demo_snapshot: MarketSnapshot,
+) -> None:
+    books = sample_portfolios(demo_snapshot)
+    book = Book.from_portfolios(books)
+    m = margining("deribit-pm")
+    single = suggest_hedges(m, book, demo_snapshot).suggestions
+    budget = 1_000.0
+    pairs = suggest_hedges(m, book, demo_snapshot, options=HedgeOptions(legs=2)).suggestions
+    names = {i.name: i for i in auto_candidates(book, demo_snapshot)}
+    seconds = 0
+    for pf, s1, s2 in zip(books, single, pairs, strict=True):
+        assert s2.trades[:1] == s1.trades
+        assert s2.im_after_usd <= s1.im_after_usd
+        if len(s2.trades) == 2:
+            seconds += 1
+            assert s2.im_after_usd < s1.im_after_usd
+            assert s2.trades[0].instrument != s2.trades[1].instrument
+        trades = [Position(instrument=names[t.instrument], quantity=t.quantity) for t in s2.trades]
+        applied = pf.with_trades(trades) if trades else pf
+        assert engine_im_usd("deribit-pm", applied, demo_snapshot) == (
+            s2.im_after_usd,
+            s2.mm_after_usd,
+        )
+    assert seconds >= 1
+    capped = suggest_hedges(
+        m, book, demo_snapshot, options=HedgeOptions(legs=2, budget_usd=budget)
+    ).suggestions
+    assert all(s.cost_usd <= budget for s in capped)

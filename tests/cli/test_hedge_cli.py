@@ -36,10 +36,10 @@ def test_hedge_whole_file_json(positions: Path) -> None:
     assert "BTC-PERPETUAL" in data["candidates"]
     for name in ("alice", "bob"):
         s = by_account[name]
-        assert s["instrument"] in data["candidates"]
+        assert [t["instrument"] in data["candidates"] for t in s["trades"]] == [True]
         assert s["im_after_usd"] < s["im_before_usd"]
     assert by_account["carol"]["error"]
-    assert by_account["carol"]["instrument"] is None
+    assert by_account["carol"]["trades"] == []
 
 
 def test_hedge_target_with_explicit_candidates(positions: Path) -> None:
@@ -63,8 +63,9 @@ def test_hedge_target_with_explicit_candidates(positions: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     (s,) = data["suggestions"]
-    assert s["instrument"] == "BTC-PERPETUAL"
-    assert s["quantity"] < 0
+    (trade,) = s["trades"]
+    assert trade["instrument"] == "BTC-PERPETUAL"
+    assert trade["quantity"] < 0
     assert s["im_after_usd"] <= 3000 < s["im_before_usd"]
     assert s["meets_target"] is True
     assert 0 < s["cost_usd"] <= 100
@@ -85,3 +86,25 @@ def test_hedge_unknown_account_is_refused(positions: Path) -> None:
     proc = run("hedge", str(positions), "--method", "standard", "--account", "zed")
     assert proc.returncode == 2
     assert "--account" in proc.stderr
+
+
+def test_hedge_two_legs(positions: Path) -> None:
+    proc = run(
+        "hedge",
+        str(positions),
+        "--market",
+        CHAIN,
+        "--method",
+        "deribit-pm",
+        "--account",
+        "alice",
+        "--legs",
+        "2",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["legs"] == 2
+    (s,) = data["suggestions"]
+    assert 1 <= len(s["trades"]) <= 2
+    assert s["im_after_usd"] < s["im_before_usd"]

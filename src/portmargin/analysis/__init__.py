@@ -3,14 +3,7 @@ what-if, comparisons, hedge suggestions."""
 
 from portmargin.analysis._chain import ChainRow, ChainSummary, reprice_chain, summarise_chain
 from portmargin.analysis._engine import MarginEngine
-from portmargin.analysis._hedge import (
-    HedgeOptions,
-    HedgeReport,
-    HedgeSuggestion,
-    Measure,
-    Objective,
-    suggest_hedges,
-)
+from portmargin.analysis._hedge import HedgeReport, HedgeSuggestion, HedgeTrade, suggest_hedges
 from portmargin.analysis._hedge_candidates import (
     CandidateFilter,
     CostModel,
@@ -18,6 +11,7 @@ from portmargin.analysis._hedge_candidates import (
     auto_candidates,
     trade_costs,
 )
+from portmargin.analysis._hedge_options import HedgeOptions, Measure, Objective
 from portmargin.analysis._margin import (
     Comparison,
     MethodRun,
@@ -44,6 +38,7 @@ __all__ = [
     "HedgeOptions",
     "HedgeReport",
     "HedgeSuggestion",
+    "HedgeTrade",
     "MarginEngine",
     "Measure",
     "MethodRun",

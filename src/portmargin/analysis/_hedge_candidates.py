@@ -121,23 +121,25 @@ class TradeCosts:
         return out
 
     def limits(
-        self, budget_usd: float | None, max_quantity: float | None
+        self,
+        column: NDArray[np.intp],
+        budget_usd: NDArray[np.float64],
+        max_quantity: float | None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Smallest (<= 0) and largest (>= 0) quantity of each candidate whose cost is within
-        ``budget_usd`` and whose size is within ``max_quantity`` coins; +-inf when unbounded.
-        The cost is linear on each side of 0, so every quantity in between is within both."""
-        k = len(self.instruments)
+        """Smallest (<= 0) and largest (>= 0) quantity of candidate ``column[r]`` whose cost
+        is within ``budget_usd[r]`` (``inf``: no limit; a negative budget counts as 0) and
+        whose size is within ``max_quantity`` coins; +-inf when unbounded. The cost is
+        linear on each side of 0, so every quantity in between is within both."""
         cap = np.inf if max_quantity is None else max_quantity
-        high, low = np.full(k, cap), np.full(k, -cap)
-        if budget_usd is not None:
-            buy = self.premium + self.crossing
-            sell = self.crossing - self.premium
-            with np.errstate(divide="ignore"):
-                high = np.minimum(high, np.where(buy > 0, budget_usd / buy, np.inf))
-                low = np.maximum(low, np.where(sell > 0, -budget_usd / sell, -np.inf))
-            # a bound reached exactly may round above the budget: stay just inside it
-            high = np.where(np.isfinite(high), high * (1 - 1e-12), high)
-            low = np.where(np.isfinite(low), low * (1 - 1e-12), low)
+        budget = np.maximum(budget_usd, 0.0)
+        buy = (self.premium + self.crossing)[column]
+        sell = (self.crossing - self.premium)[column]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            high = np.where(buy > 0, budget / buy, np.inf)
+            low = np.where(sell > 0, -budget / sell, -np.inf)
+        # a bound reached exactly may round above the budget: stay just inside it
+        high = np.minimum(np.where(np.isfinite(high), high * (1 - 1e-12), high), cap)
+        low = np.maximum(np.where(np.isfinite(low), low * (1 - 1e-12), low), -cap)
         return low, high
 
 

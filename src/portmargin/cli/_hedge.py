@@ -14,6 +14,7 @@ from portmargin.analysis import (
     CostModel,
     HedgeOptions,
     HedgeReport,
+    HedgeSuggestion,
     Measure,
     Objective,
     suggest_hedges,
@@ -39,7 +40,7 @@ from portmargin.lifecycle import MethodMargining
 from portmargin.methods import get_method
 from portmargin.risk import Book
 
-__all__ = ["hedge", "hedge_table"]
+__all__ = ["hedge", "hedge_table", "trade_text"]
 
 
 def hedge(
@@ -85,6 +86,15 @@ def hedge(
         typer.Option("--max-qty", help="Largest |quantity| of the trade, coins (> 0)."),
     ] = None,
     measure: Annotated[str, typer.Option("--measure", help="Margin to reduce: im or mm.")] = "im",
+    legs: Annotated[
+        int,
+        typer.Option(
+            "--legs",
+            min=1,
+            max=2,
+            help="2: a second leg in another instrument on top of the best first one.",
+        ),
+    ] = 1,
     fee_rate: Annotated[
         float,
         typer.Option("--fee-rate", min=0.0, help="Fee, fraction of underlying notional."),
@@ -119,6 +129,7 @@ def hedge(
         target_usd=target,
         budget_usd=budget,
         max_quantity=max_qty,
+        legs=legs,
         costs=CostModel(fee_rate=fee_rate),
     )
     chosen = _candidates(candidates)
@@ -186,19 +197,25 @@ def hedge_table(report: HedgeReport) -> Table:
         f"{str(opts.measure).upper()}{budget})",
         title_justify="left",
     )
-    for col in ("account", "trade", "qty", "cost USD", "IM before", "IM after", "MM after"):
-        table.add_column(col, justify="left" if col in ("account", "trade") else "right")
+    for col in ("account", "trade (coins)", "cost USD", "IM before", "IM after", "MM after"):
+        table.add_column(col, justify="left" if col in ("account", "trade (coins)") else "right")
     for s in report.suggestions:
         if s.error is not None:
-            table.add_row(s.account, "error", "", "", "", "", "")
+            table.add_row(s.account, "error", "", "", "", "")
             continue
         table.add_row(
             s.account,
-            s.instrument or "no trade",
-            f"{s.quantity:+.4g}" if s.instrument else "",
-            f"{s.cost_usd:,.2f}" if s.instrument else "",
+            trade_text(s),
+            f"{s.cost_usd:,.2f}" if s.trades else "",
             f"{s.im_before_usd:,.2f}",
             f"{s.im_after_usd:,.2f}",
             f"{s.mm_after_usd:,.2f}",
         )
     return table
+
+
+def trade_text(suggestion: HedgeSuggestion) -> str:
+    """``"BTC-PERPETUAL -6.482, BTC-29MAY20-8000-P +1.2"``, or ``"no trade"``."""
+    if not suggestion.trades:
+        return "no trade"
+    return ", ".join(f"{t.instrument} {t.quantity:+.4g}" for t in suggestion.trades)
