@@ -328,3 +328,24 @@ def test_two_legs_add_a_second_instrument_only_when_it_helps(
         m, book, demo_snapshot, options=HedgeOptions(legs=2, budget_usd=budget)
     ).suggestions
     assert all(s.cost_usd <= budget for s in capped)
+
+
+@pytest.mark.parametrize("name", ["deribit-pm", "span", "okx-pm"])
+def test_found_size_is_as_good_as_a_fine_brute_force_grid(
+    name: str, demo_snapshot: MarketSnapshot
+) -> None:
+    pf = long_book()
+    m = margining(name)
+    s = suggest_hedges(m, Book.from_portfolios([pf]), demo_snapshot, [PERP]).suggestions[0]
+    sizes = np.linspace(-15.0, 5.0, 2001)  # 0.01 coin steps
+    trials = Book.from_portfolios(
+        [
+            Portfolio.from_positions(
+                f"q{k}", pf.with_trades([Position(instrument=PERP, quantity=float(q))]).positions
+            )
+            for k, q in enumerate(sizes)
+            if q != 0
+        ]
+    )
+    brute = np.nanmin(m.requirements(trials, demo_snapshot).initial_margin)
+    assert s.im_after_usd <= brute + 1e-3 * s.im_before_usd

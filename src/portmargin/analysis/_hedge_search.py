@@ -201,12 +201,10 @@ def _relevant(
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class _Best:
-    """Best trade found per account: candidate (-1 none), quantity, measure, cost."""
+    """Best trade found per account: candidate (-1 none) and quantity (coins)."""
 
     candidate: NDArray[np.intp]
     quantity: NDArray[np.float64]
-    value: NDArray[np.float64]
-    cost: NDArray[np.float64]
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -254,12 +252,7 @@ class _Search:
     def run(self, base: NDArray[np.float64], pairs: _Pairs) -> _Best:
         """Grid search then refinement; the best accepted trade per account."""
         n = base.size
-        best = _Best(
-            candidate=np.full(n, -1, dtype=np.intp),
-            quantity=np.zeros(n),
-            value=base.copy(),
-            cost=np.zeros(n),
-        )
+        best = _Best(candidate=np.full(n, -1, dtype=np.intp), quantity=np.zeros(n))
         if pairs.account.size == 0:
             return best
         grid_q = self._grid(pairs)
@@ -348,11 +341,10 @@ class _Search:
         acc = pairs.account[order]
         start = np.searchsorted(acc, acc, side="left")
         within = np.arange(acc.size) - start
-        chosen = order[within < self.options.refine_top]
-        jj = j[chosen]
+        sel = order[within < self.options.refine_top]
+        jj = j[sel]
         g = q.shape[1]
         left, right = np.maximum(jj - 1, 0), np.minimum(jj + 1, g - 1)
-        sel = chosen
         tracks = _Tracks(
             account=pairs.account[sel],
             candidate=pairs.candidate[sel],
@@ -443,8 +435,6 @@ class _Search:
         a = t.account[top]
         best.candidate[a] = t.candidate[top]
         best.quantity[a] = t.q[top]
-        best.value[a] = t.v[top]
-        best.cost[a] = cost[top]
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
