@@ -15,8 +15,8 @@ import numpy as np
 
 from portmargin.analysis import suggest_hedges
 from portmargin.data import demo_chain_path, demo_daily_paths
-from portmargin.io import load_history
 from portmargin.instruments import Perpetual
+from portmargin.io import load_history
 from portmargin.io.deribit import load_snapshot
 from portmargin.io.params import load_params
 from portmargin.lifecycle import MethodMargining
@@ -49,7 +49,7 @@ def main(accounts: int, method_name: str, per_account: int) -> dict[str, object]
     started = time.perf_counter()
     report = suggest_hedges(margining, book, market)
     seconds = time.perf_counter() - started
-    traded = sum(s.instrument is not None for s in report.suggestions)
+    traded = sum(bool(s.trades) for s in report.suggestions)
     return {
         "method": method_name,
         "accounts": accounts,
