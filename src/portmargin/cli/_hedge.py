@@ -85,7 +85,9 @@ def hedge(
         float | None,
         typer.Option("--max-qty", help="Largest |quantity| of the trade, coins (> 0)."),
     ] = None,
-    measure: Annotated[str, typer.Option("--measure", help="Margin to reduce: im or mm.")] = "im",
+    measure: Annotated[
+        Measure, typer.Option("--measure", help="Margin to reduce: initial or maintenance.")
+    ] = Measure.IM,
     legs: Annotated[
         int,
         typer.Option(
@@ -125,7 +127,7 @@ def hedge(
     objective = Objective.MIN_MARGIN if target is None else Objective.TARGET
     options = HedgeOptions(
         objective=objective,
-        measure=Measure(measure.lower()),
+        measure=measure,
         target_usd=target,
         budget_usd=budget,
         max_quantity=max_qty,
@@ -197,11 +199,12 @@ def hedge_table(report: HedgeReport) -> Table:
         f"{str(opts.measure).upper()}{budget})",
         title_justify="left",
     )
-    for col in ("account", "trade (coins)", "cost USD", "IM before", "IM after", "MM after"):
+    columns = ("account", "trade (coins)", "cost USD", "IM before", "IM after", "MM before")
+    for col in (*columns, "MM after"):
         table.add_column(col, justify="left" if col in ("account", "trade (coins)") else "right")
     for s in report.suggestions:
         if s.error is not None:
-            table.add_row(s.account, "error", "", "", "", "")
+            table.add_row(s.account, "error", "", "", "", "", "")
             continue
         table.add_row(
             s.account,
@@ -209,6 +212,7 @@ def hedge_table(report: HedgeReport) -> Table:
             f"{s.cost_usd:,.2f}" if s.trades else "",
             f"{s.im_before_usd:,.2f}",
             f"{s.im_after_usd:,.2f}",
+            f"{s.mm_before_usd:,.2f}",
             f"{s.mm_after_usd:,.2f}",
         )
     return table
