@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from method_universe import Universe
 from portmargin.analysis import (
     CostModel,
     HedgeOptions,
@@ -23,7 +24,7 @@ from portmargin.instruments import Perpetual, parse_instrument
 from portmargin.io.params import load_params
 from portmargin.lifecycle import MethodMargining
 from portmargin.market import MarketSnapshot
-from portmargin.methods import AccountInputs, get_method, run_method
+from portmargin.methods import AccountInputs, get_method, method_names, run_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book, build_risk_array, prepare_book
 from portmargin.scenarios import Scenario, ScenarioSet
@@ -349,3 +350,25 @@ def test_found_size_is_as_good_as_a_fine_brute_force_grid(
     )
     brute = np.nanmin(m.requirements(trials, demo_snapshot).initial_margin)
     assert s.im_after_usd <= brute + 1e-3 * s.im_before_usd
+
+
+@pytest.mark.parametrize("name", method_names())
+def test_every_method_hedges_a_short_call_with_the_perpetual(name: str, universe: Universe) -> None:
+    perp = next(i for i in universe.instruments if isinstance(i, Perpetual))
+    pf = Portfolio.from_positions(
+        "short-call", [Position(instrument=universe.short_call, quantity=-5.0)]
+    )
+    options = HedgeOptions(refine_rounds=2)
+    report = suggest_hedges(
+        margining(name), Book.from_portfolios([pf]), universe.market, [perp], options
+    )
+    s = report.suggestions[0]
+    assert s.error is None
+    assert s.im_after_usd <= s.im_before_usd
+    if name != "standard":  # standard margin has no offset between options and perpetuals
+        # a short call is hedged by buying the perpetual
+        assert [t.quantity > 0 for t in s.trades] == [True]
+        assert s.im_after_usd < s.im_before_usd
+    trades = [Position(instrument=perp, quantity=t.quantity) for t in s.trades]
+    after = engine_im_usd(name, pf.with_trades(trades) if trades else pf, universe.market)
+    assert (s.im_after_usd, s.mm_after_usd) == after
