@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from portmargin.cli._common import MarketOption, load_market
 from portmargin.cli._margin_output import print_warnings
 from portmargin.core import ValidationError
 from portmargin.io import read_positions
@@ -121,20 +120,21 @@ class LifecycleRun:
 
 def load_lifecycle_run(
     positions: Path,
-    market: MarketOption,
+    snap: MarketSnapshot,
     method: str,
     method_pack: tuple[str | None, list[str] | None],
     lifecycle: tuple[str | None, list[str] | None],
 ) -> LifecycleRun:
-    """Read the positions file, the market, the method and the lifecycle pack.
+    """Read the positions file, the method and the lifecycle pack, for the market ``snap``
+    (see :func:`portmargin.cli._common.load_market`).
 
     ``method_pack`` is ``(--params, --set)``, ``lifecycle`` is ``(--lifecycle-params,
-    --lifecycle-set)``. File warnings go to stderr.
+    --lifecycle-set)``. File warnings go to stderr. Futures and perpetuals are settled at the
+    market's marks (positions files carry no entry prices).
     """
     m = get_method(method)
     pack = load_params(m, method_pack[0], method_pack[1] or ())
     params = load_lifecycle_params(lifecycle[0], lifecycle[1] or ())
-    snap = load_market(market)
     pos = read_positions(positions)
     print_warnings(pos.warnings)
     return LifecycleRun(

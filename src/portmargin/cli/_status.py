@@ -9,7 +9,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from portmargin.cli._common import EXIT_FAILED, MarketOption, dump_json, stdout
+from portmargin.cli._common import EXIT_FAILED, MarketOption, dump_json, load_market, stdout
 from portmargin.cli._lifecycle_common import (
     LIFECYCLE_OPTION,
     LIFECYCLE_SET_OPTION,
@@ -66,7 +66,11 @@ def status(
     scaled, sticky-strike vols). Exit code 1 if some account could not be assessed.
     """
     run = load_lifecycle_run(
-        positions, market, method, (params, overrides), (lifecycle, lifecycle_overrides)
+        positions,
+        load_market(market),
+        method,
+        (params, overrides),
+        (lifecycle, lifecycle_overrides),
     )
     moves = parse_moves(move)
     snap = moved_market(run.market, moves)

@@ -1,14 +1,43 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-margin modes, account states, margin calls and their monitor (``lifecycle.md``)."""
+margin modes, account states, margin calls and their monitor, liquidation cascades
+(``lifecycle.md``); stressed account results and the insurance fund's cover-2
+(``stress-and-dynamics.md`` A.1)."""
 
 from portmargin.lifecycle._calls import CallStatus, MarginCall, call_amounts, call_id
+from portmargin.lifecycle._cascade import run_cascade
+from portmargin.lifecycle._cascade_compare import CascadeComparison, compare_cascades
+from portmargin.lifecycle._cascade_results import (
+    FATES,
+    AccountFate,
+    CascadeOutcomes,
+    CascadeParams,
+    CascadeResult,
+    CascadeRound,
+)
 from portmargin.lifecycle._collateral import (
     CollateralPolicy,
     CollateralScope,
     HaircutBracket,
     HaircutSchedule,
 )
+from portmargin.lifecycle._ewma_rates import EwmaRates
+from portmargin.lifecycle._fund import FundFlow, FundFlowKind, FundLedger
 from portmargin.lifecycle._holdings import Holdings
+from portmargin.lifecycle._impact import (
+    CascadeMarket,
+    LinearImpact,
+    PriceImpact,
+    SqrtImpact,
+    ewma_daily_vol,
+)
+from portmargin.lifecycle._liquidation import liquidate
+from portmargin.lifecycle._liquidation_results import (
+    AccountLiquidation,
+    LiquidationOutcome,
+    LiquidationRun,
+    LiquidationStep,
+)
+from portmargin.lifecycle._liquidator import FullClose, Liquidator
 from portmargin.lifecycle._modes import (
     ISOLATED_TAG,
     MarginMode,
@@ -35,6 +64,14 @@ from portmargin.lifecycle._params import (
     OnCallExpiry,
     StateParams,
 )
+from portmargin.lifecycle._partial import PartialLiquidation
+from portmargin.lifecycle._population import (
+    Population,
+    PopulationKind,
+    fixed_equity_population,
+    max_leverage_population,
+    synthetic_positions,
+)
 from portmargin.lifecycle._requirements import (
     Margining,
     MethodMargining,
@@ -42,6 +79,7 @@ from portmargin.lifecycle._requirements import (
     Requirements,
     batch_requirements,
 )
+from portmargin.lifecycle._slippage import FixedSlippage, ImpactSlippage, Slippage
 from portmargin.lifecycle._states import (
     STATES,
     AccountState,
@@ -50,27 +88,63 @@ from portmargin.lifecycle._states import (
     classify,
     open_positions,
 )
+from portmargin.lifecycle._stress import (
+    CoverTwo,
+    StressResults,
+    cover_two,
+    expiry_settled,
+    stress_accounts,
+)
 from portmargin.lifecycle._values import AccountValues, account_values
+from portmargin.lifecycle._waterfall import (
+    AdlTrade,
+    BankruptcyEvent,
+    socialised_haircut,
+)
 
 __all__ = [
+    "FATES",
     "ISOLATED_TAG",
     "STATES",
+    "AccountFate",
+    "AccountLiquidation",
     "AccountState",
     "AccountValues",
+    "AdlTrade",
     "Assessment",
+    "BankruptcyEvent",
     "CallEvent",
     "CallEventKind",
     "CallParams",
     "CallRelease",
     "CallStatus",
+    "CascadeComparison",
+    "CascadeMarket",
+    "CascadeOutcomes",
+    "CascadeParams",
+    "CascadeResult",
+    "CascadeRound",
     "CashFlows",
     "CollateralPolicy",
     "CollateralScope",
+    "CoverTwo",
+    "EwmaRates",
+    "FixedSlippage",
+    "FullClose",
+    "FundFlow",
+    "FundFlowKind",
+    "FundLedger",
     "HaircutBracket",
     "HaircutSchedule",
     "Holdings",
+    "ImpactSlippage",
     "LifecycleParams",
+    "LinearImpact",
+    "LiquidationOutcome",
     "LiquidationParams",
+    "LiquidationRun",
+    "LiquidationStep",
+    "Liquidator",
     "LossMutualisation",
     "MarginCall",
     "MarginMode",
@@ -81,9 +155,16 @@ __all__ = [
     "MonitorStep",
     "NotionalRates",
     "OnCallExpiry",
+    "PartialLiquidation",
+    "Population",
+    "PopulationKind",
+    "PriceImpact",
     "Requirements",
+    "Slippage",
+    "SqrtImpact",
     "StateChange",
     "StateParams",
+    "StressResults",
     "account_values",
     "advance",
     "assess",
@@ -91,8 +172,19 @@ __all__ = [
     "call_amounts",
     "call_id",
     "classify",
+    "compare_cascades",
     "compare_modes",
+    "cover_two",
+    "ewma_daily_vol",
+    "expiry_settled",
+    "fixed_equity_population",
     "isolate",
+    "liquidate",
+    "max_leverage_population",
     "open_positions",
+    "run_cascade",
+    "socialised_haircut",
+    "stress_accounts",
+    "synthetic_positions",
     "unit_owner",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -65,13 +66,22 @@ class AccountValues:
 
 
 def account_values(
-    holdings: Holdings, market: MarketSnapshot, collateral: CollateralPolicy
+    holdings: Holdings,
+    market: MarketSnapshot,
+    collateral: CollateralPolicy,
+    rate_moves: Mapping[str, float] | None = None,
 ) -> AccountValues:
     """Value every account of ``holdings`` at ``market`` (``lifecycle.md`` §2).
 
     Full revaluation at the market's prices: options at their model value, futures and
     perpetuals by their P&L since the holdings' reference prices, balances at face value;
     then USD values at the index and the haircut schedule of each currency.
+
+    ``rate_moves`` (currency → relative move ``x > -1``) scales the USD rate of a currency
+    by ``1 + x`` before haircuts: a stablecoin de-peg of a stress scenario
+    (``collateral_shock``), stablecoins being valued at 1 by the market. It applies to
+    everything held or settled in that currency (balances and the P&L or option values
+    settled in it); ``usd_rate`` and ``value_usd`` then show the moved rate.
 
     Raises
     ------
@@ -83,6 +93,11 @@ def account_values(
     table = resolve_instruments(book.instruments, market)
     equity = account_equity(book, table, holdings.reference)
     amounts, rate = equity.amounts, equity.usd_rate
+    if rate_moves:
+        for ccy, x in rate_moves.items():
+            if not (isinstance(x, int | float) and math.isfinite(x) and x > -1):
+                raise ValidationError(f"rate_moves[{ccy!r}]", x, "a finite relative move > -1")
+        rate = rate * np.array([1.0 + rate_moves.get(c, 0.0) for c in equity.currencies])
     value = amounts * rate
     adjusted = np.zeros(len(book.accounts))
     segregated = collateral.scope.value == "segregated"
