@@ -1,5 +1,5 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-account states (``lifecycle.md``)."""
+account states, liquidation prices (``lifecycle.md``)."""
 
 from portmargin.lifecycle._collateral import (
     CollateralPolicy,
@@ -7,7 +7,9 @@ from portmargin.lifecycle._collateral import (
     HaircutBracket,
     HaircutSchedule,
 )
+from portmargin.lifecycle._daily_vol import DailyVolatility, daily_volatility
 from portmargin.lifecycle._holdings import Holdings
+from portmargin.lifecycle._liqprice import LiquidationPrices, LiquidationSide, liquidation_prices
 from portmargin.lifecycle._params import (
     CallParams,
     CallRelease,
@@ -42,11 +44,14 @@ __all__ = [
     "CallRelease",
     "CollateralPolicy",
     "CollateralScope",
+    "DailyVolatility",
     "HaircutBracket",
     "HaircutSchedule",
     "Holdings",
     "LifecycleParams",
     "LiquidationParams",
+    "LiquidationPrices",
+    "LiquidationSide",
     "LossMutualisation",
     "Margining",
     "MethodMargining",
@@ -57,5 +62,7 @@ __all__ = [
     "account_values",
     "assess",
     "classify",
+    "daily_volatility",
+    "liquidation_prices",
     "open_positions",
 ]
