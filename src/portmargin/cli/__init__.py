@@ -1,5 +1,5 @@
-"""Command-line interface: ``portmargin chain | demo | margin | methods | compare | check | bench
-| keys | import``.
+"""Command-line interface: ``portmargin chain | demo | margin | methods | compare | liqprice | check
+| bench | keys | import``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -18,6 +18,7 @@ from portmargin.cli._common import EXIT_DATA, stderr
 from portmargin.cli._demo import demo
 from portmargin.cli._import import import_positions
 from portmargin.cli._keys import keys_app
+from portmargin.cli._liqprice import liqprice
 from portmargin.cli._margin import compare, margin, methods
 from portmargin.cli._report import report
 from portmargin.cli._serve import serve
@@ -37,6 +38,7 @@ app.command("demo")(demo)
 app.command("margin")(margin)
 app.command("methods")(methods)
 app.command("compare")(compare)
+app.command("liqprice")(liqprice)
 app.command("report")(report)
 app.command("serve")(serve)
 app.add_typer(bench_app, name="bench")
