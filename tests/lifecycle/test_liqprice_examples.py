@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 from liqprice_support import example_10_1, holdings, linear_market, rates
+
 from portmargin.core import ValidationError
 from portmargin.io.params import load_lifecycle_params
 from portmargin.lifecycle import LifecycleParams, liquidation_prices
@@ -35,13 +35,16 @@ def test_isolated_linear_closed_forms(params: LifecycleParams) -> None:
     assert r.up.prices[1, 0] == pytest.approx(54_455.45, abs=0.005)
     assert r.up.prices[1, 0] == pytest.approx((5_000 + 50_000) / 1.01, rel=1e-9)
     # a long only loses going down, a short only going up
-    assert not r.up.reachable[0] and not r.down.reachable[1]
-    assert np.isnan(r.up.prices[0, 0]) and np.isnan(r.down.x[1])
+    assert not r.up.reachable[0]
+    assert not r.down.reachable[1]
+    assert np.isnan(r.up.prices[0, 0])
+    assert np.isnan(r.down.x[1])
     # at the root equity equals MM: r n P
     assert r.down.equity[0] == pytest.approx(r.down.maintenance_margin[0], abs=1e-5)
     assert r.down.maintenance_margin[0] == pytest.approx(0.01 * r.down.prices[0, 0], rel=1e-9)
     assert r.down.distance_pct[0] == pytest.approx(100 * (45_454.545454 / 50_000 - 1), abs=1e-5)
-    assert r.currency == ("USD", "USD") and not r.errors
+    assert r.currency == ("USD", "USD")
+    assert not r.errors
 
 
 def test_example_10_1_btc_only(params: LifecycleParams) -> None:
@@ -83,7 +86,8 @@ def test_example_10_1_at_42000_returns_current_prices(params: LifecycleParams) -
     assert r.liquidatable[0]
     assert r.equity[0] == pytest.approx(13_900.0, abs=1e-6)
     for side in (r.down, r.up):
-        assert side.reachable[0] and side.x[0] == 0.0
+        assert side.reachable[0]
+        assert side.x[0] == 0.0
         np.testing.assert_array_equal(side.prices[0], [42_000.0, 3_200.0])
         assert side.equity[0] == r.equity[0]
         assert side.distance_pct[0] == 0.0
@@ -118,8 +122,10 @@ def test_unreachable_and_errors_in_one_batch(params: LifecycleParams) -> None:
     assert r.down.prices[i, 0] == pytest.approx(45_000 / 0.99, rel=1e-9)
     for name in ("cash", "over-collateralised", "unaccepted"):
         k = r.labels.index(name)
-        assert not r.down.reachable[k] and not r.up.reachable[k]
-        assert np.isnan(r.down.x[k]) and np.isnan(r.up.prices[k, 0])
+        assert not r.down.reachable[k]
+        assert not r.up.reachable[k]
+        assert np.isnan(r.down.x[k])
+        assert np.isnan(r.up.prices[k, 0])
 
 
 def test_segregated_coin_margined_inverse_perpetual() -> None:
@@ -152,7 +158,8 @@ def test_segregated_coin_margined_inverse_perpetual() -> None:
     assert r.up.prices[1, 0] == pytest.approx(55_000 / 1.01, rel=1e-9)
     assert r.up.prices[2, 0] == pytest.approx(50_000 / 0.91, rel=1e-9)
     assert r.up.maintenance_margin[2] == pytest.approx(0.01, rel=1e-9)
-    assert not r.up.reachable[0] and not r.down.reachable[2]
+    assert not r.up.reachable[0]
+    assert not r.down.reachable[2]
 
 
 def test_bad_directions(params: LifecycleParams) -> None:
