@@ -117,7 +117,7 @@ def test_unreachable_and_errors_in_one_batch(params: LifecycleParams) -> None:
     ]
     r = liquidation_prices(holdings(accounts, market), market, rates({"BTC": 0.01}), params)
     assert set(r.errors) == {"unaccepted"}
-    assert "haircut schedule" in r.errors["unaccepted"]
+    assert "DOGE, which is not accepted as collateral" in r.errors["unaccepted"]
     i = r.labels.index("long")
     assert r.down.prices[i, 0] == pytest.approx(45_000 / 0.99, rel=1e-9)
     for name in ("cash", "over-collateralised", "unaccepted"):
@@ -173,3 +173,14 @@ def test_bad_directions(params: LifecycleParams) -> None:
         liquidation_prices(h, market, rates({"BTC": 0.01}), params, {"BTC": math.inf})
     with pytest.raises(ValidationError, match="exposed"):
         liquidation_prices(h, market, rates({"BTC": 0.01}), params)
+
+
+def test_batch_without_a_valid_account(params: LifecycleParams) -> None:
+    market = linear_market({"BTC": 50_000.0})
+    h = holdings([("x", [("DOGE", 1.0, NAN), ("BTC_USDC-PERPETUAL", 1.0, 50_000.0)])], market)
+    r = liquidation_prices(h, market, rates({"BTC": 0.01}), params)
+    assert r.labels == ("x",)
+    assert set(r.errors) == {"x"}
+    assert r.grid_calls == 0
+    assert r.down.prices.shape == (1, 1)
+    assert not r.down.reachable[0]

@@ -121,7 +121,10 @@ def solver_rows(
         why = "no index price for the settlement currency {}"
     else:
         refused = np.array([c not in collateral.haircuts for c in ccy.tolist()], dtype=bool)
-        why = f"settles in {{}}, which has no haircut schedule {sorted(collateral.haircuts)}"
+        why = (
+            "holds value in {}, which is not accepted as collateral (no haircut schedule; "
+            f"accepted: {', '.join(sorted(collateral.haircuts))})"
+        )
     errors: dict[str, str] = {}
     for k in np.flatnonzero(refused).tolist():
         errors.setdefault(book.accounts[rows[k]], why.format(ccy[k]))

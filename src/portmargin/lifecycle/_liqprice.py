@@ -241,14 +241,13 @@ def _search_grid(
     """First sign change of ``g`` on the grid of one side for the rows ``start[0]`` (whose
     ``g(0)`` is ``start[1]``); rows failing at a grid point go to ``errors``."""
     margining, direction, side = run
-    active = start[0].copy()
-    n = active.size
+    n = start[0].size
     prev_g = start[1].copy()
     bracket = _Bracket(*(np.full(n, np.nan) for _ in range(4)))
     steps = math.floor(direction.limit(side) / GRID_STEP + 1e-9)
     calls = 0
     sub: SolverRows | None = None
-    idx = np.flatnonzero(active)
+    idx = np.flatnonzero(start[0])
     base = market
     restricted_for = 0
     for k in range(1, steps + 1):
@@ -276,7 +275,6 @@ def _search_grid(
         prev_g[idx] = g
         done = hit | failed
         if np.any(done):
-            active[idx[done]] = False
             idx = idx[~done]
             sub = None
     return bracket, calls
