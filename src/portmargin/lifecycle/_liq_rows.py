@@ -108,27 +108,28 @@ def solver_rows(
     errors (account → reason) and get no row.
     """
     book = holdings.book
-    settle = resolve_instruments(book.instruments, market).settlement_currency
+    settle = resolve_instruments(book.instruments, market).settlement_currency.astype(str)
     q = book.quantities
     rows = np.repeat(np.arange(len(book.accounts)), np.diff(q.indptr))
-    ccy = settle[q.indices]
+    # currencies of the columns, then of every stored position
+    codes, code_of_column = np.unique(settle, return_inverse=True)
+    ccy = code_of_column[q.indices]
     segregated = collateral.scope is CollateralScope.SEGREGATED
     if segregated:
-        refused = np.array(
-            [c not in STABLECOINS and c not in market.index_prices for c in ccy.tolist()],
-            dtype=bool,
-        )
+        accepted = {*STABLECOINS, *market.index_prices}
         why = "no index price for the settlement currency {}"
     else:
-        refused = np.array([c not in collateral.haircuts for c in ccy.tolist()], dtype=bool)
+        accepted = set(collateral.haircuts)
         why = (
             "holds value in {}, which is not accepted as collateral (no haircut schedule; "
             f"accepted: {', '.join(sorted(collateral.haircuts))})"
         )
+    refused = ~np.isin(codes, sorted(accepted))[ccy]
     errors: dict[str, str] = {}
     for k in np.flatnonzero(refused).tolist():
-        errors.setdefault(book.accounts[rows[k]], why.format(ccy[k]))
-    keep = np.array([a not in errors for a in book.accounts], dtype=bool)
+        errors.setdefault(book.accounts[rows[k]], why.format(codes[ccy[k]]))
+    keep = np.ones(len(book.accounts), dtype=bool)
+    keep[rows[refused]] = False
     if not segregated:
         sub = book.select_accounts(keep)
         n = len(sub.accounts)
@@ -138,19 +139,21 @@ def solver_rows(
             currency=(USD,) * n,
             collateral=collateral,
         ), errors
+    # one row per (account, settlement currency) held, in account then currency order
     entries = keep[rows]
-    pairs = sorted({(int(r), str(c)) for r, c in zip(rows[entries], ccy[entries], strict=True)})
-    pair_row = {p: k for k, p in enumerate(pairs)}
-    new_rows = np.array(
-        [pair_row[int(r), str(c)] for r, c in zip(rows[entries], ccy[entries], strict=True)],
-        dtype=np.intp,
+    pair = rows[entries] * codes.size + ccy[entries]
+    pairs, new_rows = np.unique(pair, return_inverse=True)
+    owner, currency = np.divmod(pairs, codes.size)
+    accounts = tuple(book.accounts[r] for r in owner.tolist())
+    currencies = tuple(str(codes[c]) for c in currency.tolist())
+    labels = [f"{a}/{c}" for a, c in zip(accounts, currencies, strict=True)]
+    sub = Book.from_arrays(
+        labels, book.instruments, new_rows.astype(np.intp), q.indices[entries], q.data[entries]
     )
-    labels = [f"{book.accounts[r]}/{c}" for r, c in pairs]
-    sub = Book.from_arrays(labels, book.instruments, new_rows, q.indices[entries], q.data[entries])
     return SolverRows(
         holdings=Holdings(book=sub, reference=holdings.reference),
-        accounts=tuple(book.accounts[r] for r, _ in pairs),
-        currency=tuple(c for _, c in pairs),
+        accounts=accounts,
+        currency=currencies,
         collateral=collateral,
     ), errors
 
@@ -182,7 +185,9 @@ def evaluate(rows: SolverRows, market: MarketSnapshot, margining: Margining) -> 
     else:
         equity = np.asarray(values.equity, dtype=np.float64)
     reasons = {**values.errors, **req.errors}
-    errors = {i: reasons[a] for i, a in enumerate(rows.labels) if a in reasons}
+    errors: dict[int, str] = {}
+    if reasons:
+        errors = {i: reasons[a] for i, a in enumerate(rows.labels) if a in reasons}
     if errors:
         bad = np.fromiter(errors, dtype=np.intp)
         equity = equity.copy()
