@@ -74,6 +74,28 @@ def test_table_output(positions: Path) -> None:
     assert "error: account dave" in proc.stderr
 
 
+def test_segregated_scope_solves_each_settlement_currency(positions: Path) -> None:
+    proc = run(
+        "liqprice",
+        str(positions),
+        "--underlying",
+        "BTC",
+        "--lifecycle-set",
+        "collateral.scope=segregated",
+        "--json",
+    )
+    assert proc.returncode == 1  # dave
+    data = json.loads(proc.stdout)
+    assert data["scope"] == "segregated"
+    rows = {(a["account"], a["currency"]): a for a in data["accounts"]}
+    assert ("alice", "BTC") in rows
+    assert ("alice", "USDC") in rows
+    btc = rows["alice", "BTC"]
+    assert btc["equity"] == pytest.approx(1.0, rel=1e-9)  # the BTC balance, in BTC
+    assert btc["down"]["equity"] == pytest.approx(btc["down"]["maintenance_margin"], abs=1e-9)
+    assert rows["alice", "ETH"]["liquidatable"]  # an ETH perpetual without ETH collateral
+
+
 def test_underlying_and_all_exclude_each_other(positions: Path) -> None:
     proc = run("liqprice", str(positions), "--underlying", "BTC", "--all")
     assert proc.returncode == 2

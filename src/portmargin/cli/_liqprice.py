@@ -58,7 +58,16 @@ def liqprice(
     lifecycle_params: Annotated[
         str | None,
         typer.Option(
-            "--lifecycle-params", help="Lifecycle pack (collateral scope and haircuts): file."
+            "--lifecycle-params",
+            help="Lifecycle pack (collateral scope and haircuts): file or bundled name.",
+        ),
+    ] = None,
+    lifecycle_overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lifecycle-set",
+            help="Override one lifecycle pack parameter, KEY=VALUE (repeatable), e.g. "
+            "collateral.scope=segregated.",
         ),
     ] = None,
     underlying: Annotated[
@@ -81,7 +90,9 @@ def liqprice(
     """Price of the underlying(s) at which each account's equity falls to its maintenance
     margin, below and above the market (``lifecycle.md`` §8), with the distance in percent
     and in standard deviations of daily moves (EWMA of the daily history). Every account of
-    POSITIONS goes through one batch; exit code 0 only if every account was solved."""
+    POSITIONS goes through one batch; exit code 0 only if every account was solved. In
+    segregated collateral scope each settlement currency of an account is solved on its own,
+    in that currency."""
     if underlying and move_all:
         raise ValidationError("--underlying", underlying, "either --underlying or --all")
     if out is not None:
@@ -92,7 +103,7 @@ def liqprice(
         params=load_params(m, params, overrides or ()),
         inputs=load_inputs(m.account_inputs, inputs_file, input_values),
     )
-    lifecycle = load_lifecycle_params(lifecycle_params)
+    lifecycle = load_lifecycle_params(lifecycle_params, lifecycle_overrides or ())
     snap = load_market(market, False, history)
     pos = read_positions(positions)
     print_warnings(pos.warnings)
