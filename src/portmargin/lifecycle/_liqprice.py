@@ -22,7 +22,6 @@ from numpy.typing import NDArray
 from scipy.optimize import brentq
 
 from portmargin.core import PortmarginError, ValidationError
-from portmargin.instruments import Currency
 from portmargin.lifecycle._collateral import CollateralScope
 from portmargin.lifecycle._daily_vol import DailyVolatility, daily_volatility
 from portmargin.lifecycle._holdings import Holdings
@@ -174,13 +173,8 @@ def _direction(
     direction: Mapping[str, float] | None, holdings: Holdings, market: MarketSnapshot
 ) -> _Direction:
     if direction is None:
-        table = resolve_instruments(holdings.book.instruments, market)
-        names = {
-            str(u)
-            for u, inst in zip(table.underlying.tolist(), holdings.book.instruments, strict=True)
-            if not isinstance(inst, Currency) or str(u) not in STABLECOINS
-        }
-        picked = sorted(u for u in names if u in market.index_prices and u not in STABLECOINS)
+        held = {str(u) for u in resolve_instruments(holdings.book.instruments, market).underlying}
+        picked = sorted(u for u in held if u in market.index_prices and u not in STABLECOINS)
         if not picked:
             raise ValidationError(
                 "direction", None, "holdings exposed to an underlying with an index price"
@@ -361,7 +355,7 @@ def liquidation_prices(
     Raises
     ------
     ValidationError
-        A bad ``direction``.
+        A bad ``direction``, or none and no underlying of the holdings has an index price.
     """
     d = _direction(direction, holdings, market)
     rows, account_errors = solver_rows(holdings, market, params.collateral)
