@@ -32,6 +32,8 @@ class LiqPriceBench:
         Underlyings moved, e.g. ``"BTC"`` or ``"BTC+ETH"``.
     seconds
         Wall time of one :func:`~portmargin.lifecycle.liquidation_prices` over all accounts.
+    cpu_seconds
+        CPU time of the process over the same call (less sensitive to other load).
     grid_calls
         Batched valuation and margining calls over the grid.
     refine_evaluations
@@ -45,6 +47,7 @@ class LiqPriceBench:
     positions: int
     direction: str
     seconds: float
+    cpu_seconds: float
     grid_calls: int
     refine_evaluations: int
     reachable_down: int
@@ -112,15 +115,16 @@ def run_liqprice_bench(
     """Time :func:`~portmargin.lifecycle.liquidation_prices` over ``accounts`` demo-like
     accounts (:func:`demo_like_holdings`) moving ``direction`` (all underlyings: ``None``)."""
     holdings = demo_like_holdings(market, accounts, margining, params)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = liquidation_prices(holdings, market, margining, params, direction)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return LiqPriceBench(
         margining=margining.name,
         accounts=accounts,
         positions=int(holdings.book.quantities.nnz),
         direction="+".join(result.underlyings),
         seconds=seconds,
+        cpu_seconds=cpu,
         grid_calls=result.grid_calls,
         refine_evaluations=int(result.down.evaluations.sum() + result.up.evaluations.sum()),
         reachable_down=int(np.sum(result.down.reachable & ~result.liquidatable)),

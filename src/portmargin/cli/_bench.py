@@ -227,8 +227,8 @@ def liqprice(
         f"moving {result.direction}"
     )
     stdout.print(
-        f"liquidation prices : {result.seconds:8.2f} s  "
-        f"({result.seconds / result.accounts * 1e3:.2f} ms/account)"
+        f"liquidation prices : {result.seconds:8.2f} s wall, {result.cpu_seconds:.2f} s CPU "
+        f"({result.cpu_seconds / result.accounts * 1e3:.2f} ms CPU/account)"
     )
     stdout.print(
         f"grid calls         : {result.grid_calls:,} batched; Brent evaluations "
