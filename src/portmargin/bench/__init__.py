@@ -1,5 +1,6 @@
 """Benchmarks run by ``portmargin bench``: each measures portmargin and a baseline in one run."""
 
+from portmargin.bench._cascade import CascadeBench, run_cascade_bench
 from portmargin.bench._e2e import E2EBench, E2ERun, run_e2e_bench, write_synthetic_venue
 from portmargin.bench._incremental import IncrementalBench, run_incremental_bench
 from portmargin.bench._liqprice import LiqPriceBench, demo_like_holdings, run_liqprice_bench
@@ -9,6 +10,7 @@ from portmargin.bench._pricing import PricingBench, run_pricing_bench
 from portmargin.bench._var import VarBench, run_var_bench
 
 __all__ = [
+    "CascadeBench",
     "E2EBench",
     "E2ERun",
     "IncrementalBench",
@@ -19,6 +21,7 @@ __all__ = [
     "VarBench",
     "demo_like_holdings",
     "mc_bench_book",
+    "run_cascade_bench",
     "run_e2e_bench",
     "run_incremental_bench",
     "run_liqprice_bench",

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from portmargin.bench import (
+    run_cascade_bench,
     run_e2e_bench,
     run_incremental_bench,
     run_liqprice_bench,
@@ -201,6 +202,35 @@ def var(
         f"per account : {result.seconds_per_account * 1e3:8.3f} ms   "
         f"peak RSS {result.peak_rss_mb:,.0f} MiB   errors {result.account_errors}"
     )
+
+
+@bench_app.command("cascade")
+def cascade(
+    accounts: Annotated[int, typer.Option(min=1, help="Synthetic accounts.")] = 100_000,
+    method: Annotated[
+        str, typer.Option(help="'ewma' (dynamic rates) or a registered method name.")
+    ] = "ewma",
+    baseline: Annotated[
+        int, typer.Option(min=1, help="Accounts valued and margined one by one as the baseline.")
+    ] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Liquidation cascade over a synthetic population: batch rounds vs a per-account loop."""
+    r = run_cascade_bench(accounts, baseline, method)
+    if as_json:
+        dump_json(r.to_dict())
+        return
+    stdout.print(f"{r.method}: {r.accounts:,} accounts, {r.positions:,} positions")
+    stdout.print(
+        f"cascade      : {r.seconds:8.3f} s, {r.rounds} rounds ({r.round_seconds * 1e3:.1f} ms "
+        f"per round), {r.accounts_liquidated:,} accounts liquidated"
+    )
+    stdout.print(
+        f"per-account  : {r.baseline_seconds_per_account * 1e3:8.3f} ms/account (loop over "
+        f"{r.baseline_accounts}), {r.baseline_seconds:,.1f} s for the cascade's "
+        f"{r.evaluations:,} evaluations"
+    )
+    stdout.print(f"speed-up     : {r.speedup:8.1f}x")
 
 
 @bench_app.command("liqprice")

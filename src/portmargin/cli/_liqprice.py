@@ -13,28 +13,24 @@ from rich.table import Table
 from portmargin.cli._common import (
     EXIT_FAILED,
     HISTORY_OPTION,
-    INPUT_OPTION,
-    INPUTS_FILE_OPTION,
     MarketOption,
     dump_json,
-    load_inputs,
     load_market,
     stdout,
-    warn_unused_inputs,
 )
-from portmargin.cli._margin_output import print_errors, print_warnings
+from portmargin.cli._lifecycle_common import (
+    LIFECYCLE_OPTION,
+    LIFECYCLE_SET_OPTION,
+    METHOD_OPTION,
+    PARAMS_OPTION,
+    POSITIONS_ARGUMENT,
+    SET_OPTION,
+    load_lifecycle_run,
+)
+from portmargin.cli._margin_output import print_errors
 from portmargin.core import ValidationError
-from portmargin.io import read_positions
-from portmargin.io.params import load_lifecycle_params, load_params
 from portmargin.io.tables import check_table_path, write_table
-from portmargin.lifecycle import (
-    Holdings,
-    LiquidationPrices,
-    LiquidationSide,
-    MethodMargining,
-    liquidation_prices,
-)
-from portmargin.methods import get_method
+from portmargin.lifecycle import LiquidationPrices, LiquidationSide, liquidation_prices
 
 __all__ = ["liqprice", "liqprice_rows"]
 
@@ -43,33 +39,13 @@ _SHOWN = 50
 
 
 def liqprice(
-    positions: Annotated[Path, typer.Argument(help="Positions file: account,instrument,quantity.")],
+    positions: POSITIONS_ARGUMENT,
     market: MarketOption = None,
-    method: Annotated[
-        str, typer.Option("--method", help="Method giving MM (see `methods`).")
-    ] = "standard",
-    params: Annotated[
-        str | None, typer.Option("--params", help="Parameter pack: file or bundled name.")
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override one method pack parameter, KEY=VALUE (repeatable)."),
-    ] = None,
-    lifecycle_params: Annotated[
-        str | None,
-        typer.Option(
-            "--lifecycle-params",
-            help="Lifecycle pack (collateral scope and haircuts): file or bundled name.",
-        ),
-    ] = None,
-    lifecycle_overrides: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--lifecycle-set",
-            help="Override one lifecycle pack parameter, KEY=VALUE (repeatable), e.g. "
-            "collateral.scope=segregated.",
-        ),
-    ] = None,
+    method: METHOD_OPTION = "standard",
+    params: PARAMS_OPTION = None,
+    overrides: SET_OPTION = None,
+    lifecycle_params: LIFECYCLE_OPTION = None,
+    lifecycle_overrides: LIFECYCLE_SET_OPTION = None,
     underlying: Annotated[
         list[str] | None,
         typer.Option("--underlying", help="Move only this underlying (repeatable: together)."),
@@ -84,36 +60,29 @@ def liqprice(
         typer.Option("--out", help="Write one row per account: .parquet, .csv or .jsonl."),
     ] = None,
     history: HISTORY_OPTION = None,
-    inputs_file: INPUTS_FILE_OPTION = None,
-    input_values: INPUT_OPTION = None,
 ) -> None:
     """Price of the underlying(s) at which each account's equity falls to its maintenance
     margin, below and above the market (``lifecycle.md`` §8), with the distance in percent
     and in standard deviations of daily moves (EWMA of the daily history). Every account of
     POSITIONS goes through one batch; exit code 0 only if every account was solved. In
-    segregated collateral scope each settlement currency of an account is solved on its own,
-    in that currency."""
+    segregated collateral scope (``--lifecycle-set collateral.scope=segregated``) each
+    settlement currency of an account is solved on its own, in that currency."""
     if underlying and move_all:
         raise ValidationError("--underlying", underlying, "either --underlying or --all")
     if out is not None:
         check_table_path(out)
-    m = get_method(method)
-    margining = MethodMargining(
-        method=m,
-        params=load_params(m, params, overrides or ()),
-        inputs=load_inputs(m.account_inputs, inputs_file, input_values),
+    run = load_lifecycle_run(
+        positions,
+        load_market(market, False, history),
+        method,
+        (params, overrides),
+        (lifecycle_params, lifecycle_overrides),
     )
-    lifecycle = load_lifecycle_params(lifecycle_params, lifecycle_overrides or ())
-    snap = load_market(market, False, history)
-    pos = read_positions(positions)
-    print_warnings(pos.warnings)
-    warn_unused_inputs(margining.inputs, [*pos.book.accounts, *pos.account_errors])
     direction = {u.strip().upper(): 1.0 for u in underlying} if underlying else None
-    holdings = Holdings.settled(pos.book, snap)
-    result = liquidation_prices(holdings, snap, margining, lifecycle, direction)
-    errors = {**dict(pos.account_errors), **result.errors}
+    result = liquidation_prices(run.holdings, run.market, run.margining, run.params, direction)
+    errors = {**run.file_errors, **result.errors}
     if out is not None:
-        write_table(liqprice_table(result, dict(pos.account_errors)), out)
+        write_table(liqprice_table(result, run.file_errors), out)
     if as_json:
         dump_json(
             {
@@ -123,7 +92,7 @@ def liqprice(
             }
         )
     else:
-        _print(result, len(pos.book.accounts) + len(pos.account_errors))
+        _print(result, len(run.holdings.accounts) + len(run.file_errors))
         print_errors(errors)
     if errors:
         raise typer.Exit(EXIT_FAILED)

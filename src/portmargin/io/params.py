@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from portmargin.core import DataFormatError, ValidationError
 from portmargin.lifecycle import LifecycleParams
@@ -17,12 +17,15 @@ __all__ = [
     "LIFECYCLE_PACK",
     "OVERRIDE_SUFFIX",
     "apply_overrides",
+    "build_pack",
     "bundled_packs",
     "load_lifecycle_params",
     "load_params",
     "method_overrides",
     "read_pack",
 ]
+
+T = TypeVar("T")
 
 OVERRIDE_SUFFIX = "+set"
 """Appended to the version of a pack changed by overrides (``"2024-06-17+set"``)."""
@@ -194,11 +197,7 @@ def load_params(
         pack does not have; the field is ``"<pack>: <full key path>"``.
     """
     name = source if source is not None else method.default_pack
-    try:
-        data = apply_overrides(read_pack(name), overrides)
-        return method.params_from_mapping(data)
-    except ValidationError as exc:
-        raise ValidationError(f"{name}: {exc.field}", exc.value, exc.expected) from None
+    return build_pack(name, overrides, method.params_from_mapping)
 
 
 LIFECYCLE_PACK = "lifecycle/2021-11"
@@ -221,8 +220,25 @@ def load_lifecycle_params(
         If a key is unknown or missing or a value invalid; the field is
         ``"<pack>: <full key path>"``.
     """
-    name = source if source is not None else LIFECYCLE_PACK
+    return build_pack(
+        source if source is not None else LIFECYCLE_PACK, overrides, LifecycleParams.from_mapping
+    )
+
+
+def build_pack(
+    name: str | Path, overrides: Sequence[str], build: Callable[[dict[str, Any]], T]
+) -> T:
+    """Read the pack ``name``, apply ``overrides`` and ``build`` the parameter object.
+
+    Raises
+    ------
+    DataFormatError
+        If the pack cannot be read.
+    ValidationError
+        From ``build`` or the overrides, with the field prefixed by the pack:
+        ``"<pack>: <full key path>"``.
+    """
     try:
-        return LifecycleParams.from_mapping(apply_overrides(read_pack(name), overrides))
+        return build(apply_overrides(read_pack(name), overrides))
     except ValidationError as exc:
         raise ValidationError(f"{name}: {exc.field}", exc.value, exc.expected) from None

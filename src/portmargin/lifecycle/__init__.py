@@ -1,6 +1,17 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-account states, liquidation prices (``lifecycle.md``)."""
+margin modes, account states, liquidation prices and cascades (``lifecycle.md``); stressed
+account results and the insurance fund's cover-2 (``stress-and-dynamics.md`` A.1)."""
 
+from portmargin.lifecycle._cascade import run_cascade
+from portmargin.lifecycle._cascade_compare import CascadeComparison, compare_cascades
+from portmargin.lifecycle._cascade_results import (
+    FATES,
+    AccountFate,
+    CascadeOutcomes,
+    CascadeParams,
+    CascadeResult,
+    CascadeRound,
+)
 from portmargin.lifecycle._collateral import (
     CollateralPolicy,
     CollateralScope,
@@ -8,8 +19,33 @@ from portmargin.lifecycle._collateral import (
     HaircutSchedule,
 )
 from portmargin.lifecycle._daily_vol import DailyVolatility, daily_volatility
+from portmargin.lifecycle._ewma_rates import EwmaRates
+from portmargin.lifecycle._fund import FundFlow, FundFlowKind, FundLedger
 from portmargin.lifecycle._holdings import Holdings
+from portmargin.lifecycle._impact import (
+    CascadeMarket,
+    LinearImpact,
+    PriceImpact,
+    SqrtImpact,
+    ewma_daily_vol,
+)
 from portmargin.lifecycle._liqprice import LiquidationPrices, LiquidationSide, liquidation_prices
+from portmargin.lifecycle._liquidation import liquidate
+from portmargin.lifecycle._liquidation_results import (
+    AccountLiquidation,
+    LiquidationOutcome,
+    LiquidationRun,
+    LiquidationStep,
+)
+from portmargin.lifecycle._liquidator import FullClose, Liquidator
+from portmargin.lifecycle._modes import (
+    ISOLATED_TAG,
+    MarginMode,
+    ModeComparison,
+    compare_modes,
+    isolate,
+    unit_owner,
+)
 from portmargin.lifecycle._params import (
     CallParams,
     CallRelease,
@@ -19,12 +55,21 @@ from portmargin.lifecycle._params import (
     OnCallExpiry,
     StateParams,
 )
+from portmargin.lifecycle._partial import PartialLiquidation
+from portmargin.lifecycle._population import (
+    Population,
+    PopulationKind,
+    fixed_equity_population,
+    max_leverage_population,
+    synthetic_positions,
+)
 from portmargin.lifecycle._requirements import (
     Margining,
     MethodMargining,
     NotionalRates,
     Requirements,
 )
+from portmargin.lifecycle._slippage import FixedSlippage, ImpactSlippage, Slippage
 from portmargin.lifecycle._states import (
     STATES,
     AccountState,
@@ -33,36 +78,96 @@ from portmargin.lifecycle._states import (
     classify,
     open_positions,
 )
+from portmargin.lifecycle._stress import (
+    CoverTwo,
+    StressResults,
+    cover_two,
+    expiry_settled,
+    stress_accounts,
+)
 from portmargin.lifecycle._values import AccountValues, account_values
+from portmargin.lifecycle._waterfall import (
+    AdlTrade,
+    BankruptcyEvent,
+    socialised_haircut,
+)
 
 __all__ = [
+    "FATES",
+    "ISOLATED_TAG",
     "STATES",
+    "AccountFate",
+    "AccountLiquidation",
     "AccountState",
     "AccountValues",
+    "AdlTrade",
     "Assessment",
+    "BankruptcyEvent",
     "CallParams",
     "CallRelease",
+    "CascadeComparison",
+    "CascadeMarket",
+    "CascadeOutcomes",
+    "CascadeParams",
+    "CascadeResult",
+    "CascadeRound",
     "CollateralPolicy",
     "CollateralScope",
+    "CoverTwo",
     "DailyVolatility",
+    "EwmaRates",
+    "FixedSlippage",
+    "FullClose",
+    "FundFlow",
+    "FundFlowKind",
+    "FundLedger",
     "HaircutBracket",
     "HaircutSchedule",
     "Holdings",
+    "ImpactSlippage",
     "LifecycleParams",
+    "LinearImpact",
+    "LiquidationOutcome",
     "LiquidationParams",
     "LiquidationPrices",
+    "LiquidationRun",
     "LiquidationSide",
+    "LiquidationStep",
+    "Liquidator",
     "LossMutualisation",
+    "MarginMode",
     "Margining",
     "MethodMargining",
+    "ModeComparison",
     "NotionalRates",
     "OnCallExpiry",
+    "PartialLiquidation",
+    "Population",
+    "PopulationKind",
+    "PriceImpact",
     "Requirements",
+    "Slippage",
+    "SqrtImpact",
     "StateParams",
+    "StressResults",
     "account_values",
     "assess",
     "classify",
+    "compare_cascades",
+    "compare_modes",
+    "cover_two",
     "daily_volatility",
+    "ewma_daily_vol",
+    "expiry_settled",
+    "fixed_equity_population",
+    "isolate",
+    "liquidate",
     "liquidation_prices",
+    "max_leverage_population",
     "open_positions",
+    "run_cascade",
+    "socialised_haircut",
+    "stress_accounts",
+    "synthetic_positions",
+    "unit_owner",
 ]

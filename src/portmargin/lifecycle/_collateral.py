@@ -61,13 +61,13 @@ class HaircutBracket:
             raise ValidationError(
                 "to_usd", self.to_usd, f"a finite amount above from_usd {self.from_usd:g}"
             )
+        if not 0.0 <= self.haircut < 1.0:
+            raise ValidationError("haircut", self.haircut, "a fraction in [0, 1)")
 
     @property
     def upper(self) -> float:
         """``to_usd``, ``inf`` for the open last bracket."""
         return math.inf if self.to_usd is None else self.to_usd
-        if not 0.0 <= self.haircut < 1.0:
-            raise ValidationError("haircut", self.haircut, "a fraction in [0, 1)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,8 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from portmargin.core import PortmarginError
+from portmargin.lifecycle._impact import ewma_daily_vol
 from portmargin.market import MarketSnapshot
-from portmargin.scenarios import ewma_variance
 
 __all__ = ["DailyVolatility", "daily_volatility"]
 
@@ -65,29 +65,20 @@ def daily_volatility(market: MarketSnapshot, underlyings: Sequence[str]) -> Dail
         )
     day = np.datetime64(market.valuation_ms // _MS_PER_DAY, "D")
     as_of = min(day, history.dates[-1]) if history.dates.size else day
-    returns = history.log_returns()
     sigma = np.full(len(names), np.nan)
     notes: list[str] = []
-    counts: list[str] = []
     for j, u in enumerate(names):
         if u not in history.underlyings:
             notes.append(f"{u}: no history")
             continue
-        col = returns[:, history.column(u)]
-        r = col[np.isfinite(col) & (history.dates <= as_of)]
         try:
-            var = ewma_variance(r, ewma_lambda=EWMA_LAMBDA)
+            sigma[j] = ewma_daily_vol(history, u, as_of, ewma_lambda=EWMA_LAMBDA)
         except PortmarginError as exc:
             notes.append(f"{u}: {exc}")
-            continue
-        sigma[j] = float(np.sqrt(var[-1]))
-        counts.append(f"{u} {r.size:,} returns")
     text = (
         f"EWMA (lambda {EWMA_LAMBDA}) of daily log returns of the market's daily closes "
         f"up to {as_of}"
     )
-    if counts:
-        text += f" ({', '.join(counts)})"
     if notes:
         text += "; " + "; ".join(notes)
     return DailyVolatility(underlyings=names, sigma=sigma, as_of=str(as_of), source=text)

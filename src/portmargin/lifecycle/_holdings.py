@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from portmargin.core import MarketDataError, ValidationError, name_some
+from portmargin.core import ValidationError
 from portmargin.instruments import Currency, Future, Instrument, Perpetual, Settlement
 from portmargin.market import MarketSnapshot
 from portmargin.risk import Book, Kind, resolve_instruments
@@ -29,8 +29,8 @@ class Holdings:
     reference
         Shape ``(n_instruments,)``: for each future and perpetual, the price (USD, or quote
         currency, per coin) up to which its P&L is in the balances; its unrealised P&L at a
-        market is measured from there (:func:`portmargin.risk.unsettled_pnl`). NaN for other
-        instruments.
+        market is measured from there (:func:`portmargin.risk.unsettled_pnl`); NaN where no
+        mark was known (its holders cannot be valued) and for other instruments.
     """
 
     book: Book
@@ -43,7 +43,7 @@ class Holdings:
                 "reference", ref.shape, f"shape ({len(self.book.instruments)},) like the columns"
             )
         delta_one = _delta_one(self.book.instruments)
-        bad = delta_one & ~(np.isfinite(ref) & (ref > 0))
+        bad = delta_one & ~np.isnan(ref) & ~(np.isfinite(ref) & (ref > 0))
         if np.any(bad):
             k = int(np.flatnonzero(bad)[0])
             name = self.book.instruments[k].name
@@ -61,10 +61,8 @@ class Holdings:
     def settled(cls, book: Book, market: MarketSnapshot) -> Holdings:
         """Holdings whose futures' P&L is settled at ``market``'s marks (unrealised P&L 0 there).
 
-        Raises
-        ------
-        MarketDataError
-            If a future or perpetual of ``book`` has no mark in ``market``.
+        A future or perpetual without a mark in ``market`` gets a NaN reference: the accounts
+        holding it are reported as errors by :func:`account_values`, the others are valued.
         """
         return cls(book=book, reference=_marks(book.instruments, market))
 
@@ -143,12 +141,8 @@ def _settlement(inst: Instrument) -> str:
 
 
 def _marks(instruments: tuple[Instrument, ...], market: MarketSnapshot) -> NDArray[np.float64]:
-    """Marks of futures and perpetuals (USD or quote per coin), NaN for other instruments."""
+    """Marks of futures and perpetuals (USD or quote per coin); NaN for other instruments and
+    for those the market cannot price."""
     table = resolve_instruments(instruments, market)
-    delta_one = (table.kind == Kind.FUTURE) | (table.kind == Kind.PERPETUAL)
-    missing = [n for k, n in enumerate(table.names) if delta_one[k] and n in table.missing]
-    if missing:
-        raise MarketDataError(
-            f"no mark for {name_some(missing, 3)} in the snapshot: {table.missing[missing[0]]}"
-        )
+    delta_one = ((table.kind == Kind.FUTURE) | (table.kind == Kind.PERPETUAL)) & table.usable
     return np.where(delta_one, table.forward, np.nan)

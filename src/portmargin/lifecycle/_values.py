@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -13,7 +14,7 @@ from portmargin.core import ValidationError
 from portmargin.lifecycle._collateral import CollateralPolicy
 from portmargin.lifecycle._holdings import Holdings
 from portmargin.market import MarketSnapshot
-from portmargin.risk import account_equity, resolve_instruments
+from portmargin.risk import InstrumentTable, Kind, account_equity, resolve_instruments
 
 __all__ = ["AccountValues", "account_values"]
 
@@ -65,13 +66,22 @@ class AccountValues:
 
 
 def account_values(
-    holdings: Holdings, market: MarketSnapshot, collateral: CollateralPolicy
+    holdings: Holdings,
+    market: MarketSnapshot,
+    collateral: CollateralPolicy,
+    rate_moves: Mapping[str, float] | None = None,
 ) -> AccountValues:
     """Value every account of ``holdings`` at ``market`` (``lifecycle.md`` §2).
 
     Full revaluation at the market's prices: options at their model value, futures and
     perpetuals by their P&L since the holdings' reference prices, balances at face value;
     then USD values at the index and the haircut schedule of each currency.
+
+    ``rate_moves`` (currency → relative move ``x > -1``) scales the USD rate of a currency
+    by ``1 + x`` before haircuts: a stablecoin de-peg of a stress scenario
+    (``collateral_shock``), stablecoins being valued at 1 by the market. It applies to
+    everything held or settled in that currency (balances and the P&L or option values
+    settled in it); ``usd_rate`` and ``value_usd`` then show the moved rate.
 
     Raises
     ------
@@ -83,6 +93,11 @@ def account_values(
     table = resolve_instruments(book.instruments, market)
     equity = account_equity(book, table, holdings.reference)
     amounts, rate = equity.amounts, equity.usd_rate
+    if rate_moves:
+        for ccy, x in rate_moves.items():
+            if not (isinstance(x, int | float) and math.isfinite(x) and x > -1):
+                raise ValidationError(f"rate_moves[{ccy!r}]", x, "a finite relative move > -1")
+        rate = rate * np.array([1.0 + rate_moves.get(c, 0.0) for c in equity.currencies])
     value = amounts * rate
     adjusted = np.zeros(len(book.accounts))
     segregated = collateral.scope.value == "segregated"
@@ -101,14 +116,7 @@ def account_values(
                 f"a currency with a haircut schedule {sorted(collateral.haircuts)}",
             )
         adjusted += collateral.haircuts[ccy].adjusted(column)
-    errors: dict[str, str] = {}
-    if table.missing:
-        bad = np.array([n in table.missing for n in table.names], dtype=bool)
-        q = book.quantities
-        for row in np.flatnonzero(abs(q) @ bad.astype(np.float64) > 0).tolist():
-            cols = q.indices[q.indptr[row] : q.indptr[row + 1]]
-            name = table.names[int(cols[bad[cols]][0])]
-            errors[book.accounts[row]] = f"cannot value {name}: {table.missing[name]}"
+    errors = _unvalued(holdings, table)
     return AccountValues(
         accounts=book.accounts,
         currencies=equity.currencies,
@@ -118,3 +126,23 @@ def account_values(
         equity=adjusted,
         errors=MappingProxyType(errors),
     )
+
+
+def _unvalued(holdings: Holdings, table: InstrumentTable) -> dict[str, str]:
+    """Accounts holding an instrument the market cannot value, with the first such one."""
+    reason = {n: f"cannot value {n}: {r}" for n, r in table.missing.items()}
+    no_reference = np.flatnonzero(
+        ((table.kind == Kind.FUTURE) | (table.kind == Kind.PERPETUAL))
+        & np.isnan(holdings.reference)
+    )
+    for c in no_reference.tolist():
+        reason.setdefault(table.names[c], f"cannot value {table.names[c]}: no mark to settle at")
+    if not reason:
+        return {}
+    bad = np.array([n in reason for n in table.names], dtype=bool)
+    q = holdings.book.quantities
+    errors: dict[str, str] = {}
+    for row in np.flatnonzero(abs(q) @ bad.astype(np.float64) > 0).tolist():
+        cols = q.indices[q.indptr[row] : q.indptr[row + 1]]
+        errors[holdings.book.accounts[row]] = reason[table.names[int(cols[bad[cols]][0])]]
+    return errors

@@ -1,5 +1,5 @@
 """Risk arrays and books: instruments priced once per scenario, accounts as sparse rows;
-VaR and ES of loss matrices."""
+VaR and ES of loss matrices; markets moved along a direction or under a stress scenario."""
 
 from portmargin.risk._accounts import Equity, account_equity, oversized_accounts, unsettled_pnl
 from portmargin.risk._array import (
@@ -23,6 +23,7 @@ from portmargin.risk._prepare import (
     set_aside,
 )
 from portmargin.risk._priced import PricedSnapshot, price_snapshot, resolve_instruments
+from portmargin.risk._stressed import stressed_market
 from portmargin.risk._table import STABLECOINS, InstrumentTable, Kind, with_expired_at_intrinsic
 from portmargin.risk._worst import (
     ScenarioExplainer,
@@ -62,6 +63,7 @@ __all__ = [
     "row_entries",
     "scenario_pnl",
     "set_aside",
+    "stressed_market",
     "tail_risk",
     "tail_size",
     "unit_values",

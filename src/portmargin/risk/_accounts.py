@@ -128,17 +128,19 @@ def unsettled_pnl(table: InstrumentTable, reference: NDArray[np.float64]) -> NDA
     ``mark`` is ``table.forward`` (the venue mark, else the forward). Other rows 0; rows
     listed in ``table.missing`` NaN. Shape ``(n_instruments,)``.
 
+    A NaN reference (no price known) gives NaN.
+
     Raises
     ------
     ValidationError
         If ``reference`` has the wrong shape or a future or perpetual has a reference that is
-        not a finite price > 0.
+        not NaN or a finite price > 0.
     """
     ref = np.asarray(reference, dtype=np.float64)
     if ref.shape != (len(table),):
         raise ValidationError("reference", ref.shape, f"shape ({len(table)},)")
     delta_one = (table.kind == Kind.FUTURE) | (table.kind == Kind.PERPETUAL)
-    bad = delta_one & ~(np.isfinite(ref) & (ref > 0))
+    bad = delta_one & ~np.isnan(ref) & ~(np.isfinite(ref) & (ref > 0))
     if np.any(bad):
         k = int(np.flatnonzero(bad)[0])
         raise ValidationError(f"reference of {table.names[k]}", float(ref[k]), "a price > 0")

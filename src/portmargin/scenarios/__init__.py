@@ -1,7 +1,7 @@
 """Scenarios: tables of spot, vol and time shocks keyed by risk factor (declared grids or
 arrays joint across underlyings) with a vol-shock law; historical (HS) and filtered
 historical (FHS) return scenarios from daily history; Monte Carlo scenarios from a correlated
-Merton jump diffusion estimated on daily history."""
+Merton jump diffusion estimated on daily history; stress scenarios and their libraries."""
 
 from portmargin.scenarios._correlation import EIGEN_FLOOR, CorrelationRepair, repair_correlation
 from portmargin.scenarios._historical import (
@@ -33,6 +33,14 @@ from portmargin.scenarios._model import (
 )
 from portmargin.scenarios._montecarlo import MC_PATHS, MC_SEED, MonteCarloScenarios, mc_scenarios
 from portmargin.scenarios._skew import SkewShockLaw
+from portmargin.scenarios._stress import (
+    VOL_MULT_FLOOR,
+    VOL_TERM_DAYS,
+    ScenarioKind,
+    StressLibrary,
+    StressScenario,
+    term_vol_multiplier,
+)
 
 __all__ = [
     "EIGEN_FLOOR",
@@ -42,6 +50,8 @@ __all__ = [
     "JUMP_THRESHOLD",
     "MC_PATHS",
     "MC_SEED",
+    "VOL_MULT_FLOOR",
+    "VOL_TERM_DAYS",
     "CommonJumpFit",
     "CommonJumps",
     "CorrelationRepair",
@@ -54,9 +64,12 @@ __all__ = [
     "MixtureVarEs",
     "MonteCarloScenarios",
     "Scenario",
+    "ScenarioKind",
     "ScenarioSet",
     "ShockTable",
     "SkewShockLaw",
+    "StressLibrary",
+    "StressScenario",
     "UpFloor",
     "VolShockLaw",
     "VolShockMode",
@@ -67,4 +80,5 @@ __all__ = [
     "mc_scenarios",
     "merton_mixture_var_es",
     "repair_correlation",
+    "term_vol_multiplier",
 ]
