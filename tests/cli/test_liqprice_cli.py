@@ -42,6 +42,7 @@ def test_json_accounts_in_equal_results_plus_errors(positions: Path, tmp_path: P
     assert not set(accounts) & set(errors)
     assert set(errors) == {"dave"}
     assert data["direction"] == {"BTC": 1.0}
+    assert data["lifecycle_params"] == "2021-11"
     assert data["volatility"]["daily_sigma"]["BTC"] > 0
     assert "EWMA" in data["volatility"]["source"]
     spot = data["current_prices"]["BTC"]

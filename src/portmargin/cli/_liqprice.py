@@ -103,6 +103,7 @@ def _header(result: LiquidationPrices) -> dict[str, Any]:
     return {
         "margining": result.margining,
         "scope": result.scope.value,
+        "lifecycle_params": result.params_version,
         "direction": dict(zip(u, result.direction.tolist(), strict=True)),
         "current_prices": dict(zip(u, result.current_prices.tolist(), strict=True)),
         "volatility": {

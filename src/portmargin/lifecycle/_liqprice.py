@@ -128,6 +128,8 @@ class LiquidationPrices:
         Name of the requirement model.
     scope
         Collateral scope of the rows.
+    params_version
+        Version of the lifecycle parameters (haircuts) equity was valued with.
     grid_calls
         Valuation and margining calls made over the grid (both sides and ``x = 0``).
     errors
@@ -148,6 +150,7 @@ class LiquidationPrices:
     volatility: DailyVolatility
     margining: str
     scope: CollateralScope
+    params_version: str
     grid_calls: int
     errors: Mapping[str, str] = field(default_factory=_no_errors)
 
@@ -402,6 +405,7 @@ def liquidation_prices(
         volatility=vol,
         margining=margining.name,
         scope=params.collateral.scope,
+        params_version=params.version,
         grid_calls=calls,
         errors=MappingProxyType({**by_label, **account_errors}),
     )
