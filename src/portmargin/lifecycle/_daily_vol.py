@@ -11,11 +11,9 @@ from numpy.typing import NDArray
 from portmargin.core import PortmarginError
 from portmargin.lifecycle._impact import ewma_daily_vol
 from portmargin.market import MarketSnapshot
+from portmargin.scenarios import EWMA_LAMBDA
 
 __all__ = ["DailyVolatility", "daily_volatility"]
-
-EWMA_LAMBDA = 0.94
-"""Decay of the EWMA variance (``var-margin.md`` section 3.3)."""
 
 _MS_PER_DAY = 86_400_000
 
@@ -72,7 +70,7 @@ def daily_volatility(market: MarketSnapshot, underlyings: Sequence[str]) -> Dail
             notes.append(f"{u}: no history")
             continue
         try:
-            sigma[j] = ewma_daily_vol(history, u, as_of, ewma_lambda=EWMA_LAMBDA)
+            sigma[j] = ewma_daily_vol(history, u, as_of)
         except PortmarginError as exc:
             notes.append(f"{u}: {exc}")
     text = (
