@@ -82,3 +82,25 @@ def test_cascade_needs_a_shock(tmp_path: Path) -> None:
     proc = run_cli("cascade", str(positions), "--market", str(market))
     assert proc.returncode == 2
     assert "--shock" in proc.stderr
+
+
+def test_partial_liquidation_trades_less_than_full_close(tmp_path: Path) -> None:
+    market, positions = write_inputs(tmp_path)
+    base = (
+        "cascade", str(positions), "--market", str(market), "--shock", "BTC=-0.02",
+        "--method", "rates:0.04/0.05", "--population", "max-leverage", "--cushion", "1.1",
+        "--depth-1pct", "BTC=1e9", "--json",
+    )  # fmt: skip
+    runs = {}
+    for mode in ("full", "partial"):
+        proc = run_cli(*base, "--liquidation", mode)
+        assert proc.returncode == 0, proc.stderr
+        runs[mode] = json.loads(proc.stdout)["methods"][0]
+    assert runs["partial"]["mode"] == "partial"
+    assert runs["full"]["accounts_liquidated"] == runs["partial"]["accounts_liquidated"] > 0
+    assert runs["partial"]["accounts_bankrupt"] == 0
+    # slices until E >= 1.05 MM instead of closing everything
+    assert runs["partial"]["liquidated_notional"] < 0.5 * runs["full"]["liquidated_notional"]
+    bad = run_cli(*base, "--liquidation", "half")
+    assert bad.returncode == 2
+    assert "full or partial" in bad.stderr

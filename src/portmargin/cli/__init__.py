@@ -1,5 +1,5 @@
 """Command-line interface: ``portmargin chain | demo | margin | methods | compare | report |
-status | stress | cascade | liquidate | liqprice | check | bench | serve | keys | import``.
+status | stress | cascade | liquidate | liqprice | hedge | check | bench | serve | keys | import``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -17,6 +17,7 @@ from portmargin.cli._chain import chain
 from portmargin.cli._check import check_app
 from portmargin.cli._common import EXIT_DATA, stderr
 from portmargin.cli._demo import demo
+from portmargin.cli._hedge import hedge
 from portmargin.cli._import import import_positions
 from portmargin.cli._keys import keys_app
 from portmargin.cli._liqprice import liqprice
@@ -44,6 +45,7 @@ app.command("methods")(methods)
 app.command("compare")(compare)
 app.command("liqprice")(liqprice)
 app.command("cascade")(cascade)
+app.command("hedge")(hedge)
 app.command("report")(report)
 app.command("serve")(serve)
 app.command("status")(status)

@@ -28,10 +28,15 @@ from portmargin.lifecycle import (
     CascadeMarket,
     CascadeParams,
     EwmaRates,
+    FullClose,
+    ImpactSlippage,
+    LifecycleParams,
     LinearImpact,
+    Liquidator,
     Margining,
     MethodMargining,
     NotionalRates,
+    PartialLiquidation,
     PopulationKind,
     PriceImpact,
     SqrtImpact,
@@ -154,6 +159,14 @@ def _impact(
     return CascadeMarket(impact=models, resilience=resilience)
 
 
+def _liquidator(mode: str, params: LifecycleParams, model: CascadeMarket) -> Liquidator:
+    if mode == "full":
+        return FullClose()
+    if mode == "partial":
+        return PartialLiquidation(params=params, slippage=ImpactSlippage(impact=model.impact))
+    raise ValidationError("--liquidation", mode, "full or partial")
+
+
 def cascade(
     positions: Annotated[Path, typer.Argument(help="Positions file: account,instrument,quantity.")],
     market: MarketOption = None,
@@ -219,6 +232,14 @@ def cascade(
         ),
     ] = None,
     max_rounds: Annotated[int, typer.Option(min=1, help="Rounds at most.")] = 100,
+    liquidation: Annotated[
+        str,
+        typer.Option(
+            "--liquidation",
+            help="full: close every liquidated account at once; partial: the liquidation "
+            "engine's slices until E >= liq_target x MM (cost estimate from the impact model).",
+        ),
+    ] = "full",
     adl_offbook: Annotated[
         bool,
         typer.Option(
@@ -262,8 +283,9 @@ def cascade(
         _per_underlying("--depth-daily", depth_daily, underlyings),
         resilience,
     )
+    lifecycle = load_lifecycle_params()
     params = CascadeParams.from_lifecycle(
-        load_lifecycle_params(),
+        lifecycle,
         shock=shocks,
         fund_usd=fund,
         penalty=penalty,
@@ -279,6 +301,7 @@ def cascade(
         population=population,
         cushion=cushion,
         deposits=deposit,
+        liquidator=_liquidator(liquidation, lifecycle, model),
     )
     set_aside = dict(pos.account_errors)
     for result, errors in zip(comparison.results, comparison.population_errors, strict=True):

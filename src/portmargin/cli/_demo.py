@@ -11,6 +11,8 @@ from rich.table import Table
 
 from portmargin.analysis import cross_asset_portfolio, reprice_chain, summarise_chain
 from portmargin.cli._common import stdout, with_history
+from portmargin.cli._demo_cascade import cascade_sections
+from portmargin.cli._demo_hedge import hedge_sections
 from portmargin.cli._demo_margin import margin_sections
 from portmargin.cli._demo_risk import risk_sections
 from portmargin.core import ms_to_datetime
@@ -30,7 +32,8 @@ def demo(
 ) -> None:
     """Bundled Deribit BTC chain: reprice it, margin sample books under every method (on the
     chain merged with the bundled ETH market and the bundled daily history), show the scenario
-    P&L of the cross-asset and a short-tail book over FHS scenarios, report."""
+    P&L of the cross-asset and a short-tail book over FHS scenarios, suggest a hedge for the
+    market-maker book, run a liquidation cascade under three margin models, report."""
     load = load_snapshot(demo_chain_path())
     snap = with_history(load.snapshot, None)
     rows = reprice_chain(snap.quotes.values())
@@ -67,6 +70,8 @@ def demo(
     market = with_history(load_markets(demo_market_paths()).snapshot, None)
     sections = [
         *margin_sections(market),
+        *hedge_sections(market),
+        *cascade_sections(market),
         *risk_sections(market, cross_asset_portfolio(market)),
     ]
     report = write_report(
