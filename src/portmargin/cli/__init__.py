@@ -1,5 +1,5 @@
 """Command-line interface: ``portmargin chain | demo | margin | methods | compare | report |
-status | stress | cascade | liquidate | hedge | check | bench | serve | keys | import``.
+status | stress | cascade | liquidate | liqprice | hedge | check | bench | serve | keys | import``.
 
 Errors are reported as one line on stderr (``error: ...``) with a non-zero exit code:
 2 for unusable input, 1 for a run in which something failed.
@@ -20,6 +20,7 @@ from portmargin.cli._demo import demo
 from portmargin.cli._hedge import hedge
 from portmargin.cli._import import import_positions
 from portmargin.cli._keys import keys_app
+from portmargin.cli._liqprice import liqprice
 from portmargin.cli._liquidate import liquidate_command
 from portmargin.cli._margin import compare, margin, methods
 from portmargin.cli._report import report
@@ -42,6 +43,7 @@ app.command("demo")(demo)
 app.command("margin")(margin)
 app.command("methods")(methods)
 app.command("compare")(compare)
+app.command("liqprice")(liqprice)
 app.command("cascade")(cascade)
 app.command("hedge")(hedge)
 app.command("report")(report)

@@ -10,16 +10,18 @@ from portmargin.bench import (
     run_cascade_bench,
     run_e2e_bench,
     run_incremental_bench,
+    run_liqprice_bench,
     run_margin_bench,
     run_mc_bench,
     run_pricing_bench,
     run_var_bench,
 )
-from portmargin.cli._common import dump_json, stdout
+from portmargin.cli._common import dump_json, load_market, stdout
 from portmargin.data import demo_chain_path
 from portmargin.io import load_snapshot
 from portmargin.io.deribit import load_deribit_chain_csv
-from portmargin.io.params import load_params
+from portmargin.io.params import load_lifecycle_params, load_params
+from portmargin.lifecycle import MethodMargining
 from portmargin.methods import get_method
 from portmargin.methods.var import VarMargin, VarParams
 
@@ -229,3 +231,40 @@ def cascade(
         f"{r.evaluations:,} evaluations"
     )
     stdout.print(f"speed-up     : {r.speedup:8.1f}x")
+
+
+@bench_app.command("liqprice")
+def liqprice(
+    accounts: Annotated[int, typer.Option(min=1, help="Demo-like accounts.")] = 1_000,
+    method: Annotated[str, typer.Option(help="Method giving MM.")] = "standard",
+    underlying: Annotated[
+        str | None, typer.Option(help="Move only this underlying (default: all held).")
+    ] = "BTC",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Liquidation prices of demo-like accounts on the bundled market: one batch, timed."""
+    m = get_method(method)
+    margining = MethodMargining(method=m, params=load_params(m))
+    direction = {underlying.upper(): 1.0} if underlying else None
+    result = run_liqprice_bench(
+        load_market(None), accounts, margining, load_lifecycle_params(), direction
+    )
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(
+        f"{result.margining}: {result.accounts:,} accounts ({result.positions:,} positions), "
+        f"moving {result.direction}"
+    )
+    stdout.print(
+        f"liquidation prices : {result.seconds:8.2f} s wall, {result.cpu_seconds:.2f} s CPU "
+        f"({result.cpu_seconds / result.accounts * 1e3:.2f} ms CPU/account)"
+    )
+    stdout.print(
+        f"grid calls         : {result.grid_calls:,} batched; Brent evaluations "
+        f"{result.refine_evaluations:,} (one account each)"
+    )
+    stdout.print(
+        f"roots              : {result.reachable_down:,} down, {result.reachable_up:,} up; "
+        f"{result.liquidatable:,} liquidatable now; {result.errors:,} errors"
+    )

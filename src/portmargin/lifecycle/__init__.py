@@ -1,5 +1,5 @@
 """Margin lifecycle: holdings and collateral, equity with haircuts, requirements in USD,
-margin modes, account states, margin calls and their monitor, liquidation cascades
+margin modes, account states, margin calls and their monitor, liquidation prices and cascades
 (``lifecycle.md``); stressed account results and the insurance fund's cover-2
 (``stress-and-dynamics.md`` A.1)."""
 
@@ -20,6 +20,7 @@ from portmargin.lifecycle._collateral import (
     HaircutBracket,
     HaircutSchedule,
 )
+from portmargin.lifecycle._daily_vol import DailyVolatility, daily_volatility
 from portmargin.lifecycle._ewma_rates import EwmaRates
 from portmargin.lifecycle._fund import FundFlow, FundFlowKind, FundLedger
 from portmargin.lifecycle._holdings import Holdings
@@ -30,6 +31,7 @@ from portmargin.lifecycle._impact import (
     SqrtImpact,
     ewma_daily_vol,
 )
+from portmargin.lifecycle._liqprice import LiquidationPrices, LiquidationSide, liquidation_prices
 from portmargin.lifecycle._liquidation import liquidate
 from portmargin.lifecycle._liquidation_results import (
     AccountLiquidation,
@@ -128,6 +130,7 @@ __all__ = [
     "CollateralPolicy",
     "CollateralScope",
     "CoverTwo",
+    "DailyVolatility",
     "EwmaRates",
     "FixedSlippage",
     "FullClose",
@@ -142,7 +145,9 @@ __all__ = [
     "LinearImpact",
     "LiquidationOutcome",
     "LiquidationParams",
+    "LiquidationPrices",
     "LiquidationRun",
+    "LiquidationSide",
     "LiquidationStep",
     "Liquidator",
     "LossMutualisation",
@@ -175,11 +180,13 @@ __all__ = [
     "compare_cascades",
     "compare_modes",
     "cover_two",
+    "daily_volatility",
     "ewma_daily_vol",
     "expiry_settled",
     "fixed_equity_population",
     "isolate",
     "liquidate",
+    "liquidation_prices",
     "max_leverage_population",
     "open_positions",
     "run_cascade",

@@ -6,6 +6,8 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
+import numpy as np
+
 from portmargin.core import ValidationError, year_fraction
 from portmargin.instruments import Settlement
 from portmargin.market import FutureQuote, MarketSnapshot, OptionQuote
@@ -55,7 +57,7 @@ def moved_market(market: MarketSnapshot, moves: Mapping[str, float]) -> MarketSn
         for k, s in market.smiles.items()
     }
     futures = {n: _moved_future(q, factors) for n, q in market.futures.items()}
-    quotes = {n: _moved_option(q, factors, market.valuation_ms) for n, q in market.quotes.items()}
+    quotes = _moved_options(market.quotes, factors, market.valuation_ms)
     text = ",".join(f"{u}:{factors[u] - 1.0:+.10g}" for u in sorted(factors))
     return dataclasses.replace(
         market,
@@ -84,23 +86,36 @@ def _moved_future(quote: FutureQuote, factors: Mapping[str, float]) -> FutureQuo
     )
 
 
-def _moved_option(
-    quote: OptionQuote, factors: Mapping[str, float], valuation_ms: int
-) -> OptionQuote:
-    inst = quote.instrument
-    factor = factors.get(inst.underlying)
-    if factor is None:
-        return quote
-    u0 = quote.underlying_price
-    u1 = u0 * factor
-    tau = year_fraction(valuation_ms, inst.expiry_ms)
-    before, after = (
-        float(black76.price(u, inst.strike, tau, quote.mark_iv, inst.is_call, allow_expired=True))
-        for u in (u0, u1)
-    )
-    change = after - before  # USD per coin
+def _moved_options(
+    quotes: Mapping[str, OptionQuote], factors: Mapping[str, float], valuation_ms: int
+) -> dict[str, OptionQuote]:
+    """Every option quote moved: the Black-76 values before and after, at each quote's mark
+    vol, in one vectorised call; quotes of underlyings that do not move are kept."""
+    moving = [(n, q) for n, q in quotes.items() if q.instrument.underlying in factors]
+    out = dict(quotes)
+    if not moving:
+        return out
+    inst = [q.instrument for _, q in moving]
+    u0 = np.array([q.underlying_price for _, q in moving])
+    u1 = u0 * np.array([factors[i.underlying] for i in inst])
+    strike = np.array([i.strike for i in inst])
+    tau = year_fraction(valuation_ms, np.array([i.expiry_ms for i in inst], dtype=np.int64))
+    vol = np.array([q.mark_iv for _, q in moving])
+    call = np.array([i.is_call for i in inst], dtype=bool)
+    before, after = black76.price(
+        np.concatenate([u0, u1]),
+        *(np.tile(a, 2) for a in (strike, tau, vol, call)),
+        allow_expired=True,
+    ).reshape(2, -1)
+    change = (after - before).tolist()  # USD per coin
+    for k, (name, quote) in enumerate(moving):
+        out[name] = _moved_option(quote, float(u1[k]), change[k], factors[inst[k].underlying])
+    return out
 
-    inverse = inst.settlement is Settlement.INVERSE
+
+def _moved_option(quote: OptionQuote, u1: float, change: float, factor: float) -> OptionQuote:
+    u0 = quote.underlying_price
+    inverse = quote.instrument.settlement is Settlement.INVERSE
 
     def moved(price: float | None) -> float | None:
         if price is None:
