@@ -1,8 +1,10 @@
 """The compute layer of the service: snapshots, parameters in use and margin runs.
 
 The desk keeps each parsed snapshot, priced for its listed instruments, in memory per
-snapshot id (the last few used), and the parameters of each method as set in the store
-(a bundled pack plus ``--set`` style overrides, loaded through
+snapshot id (the last few used); instruments met in requests that the snapshot does not list
+(e.g. a perpetual it has no quote for) are priced once and kept with it, up to
+:data:`PRICED_INSTRUMENTS_MAX` instruments per snapshot. It also keeps the parameters of each
+method as set in the store (a bundled pack plus ``--set`` style overrides, loaded through
 :func:`portmargin.io.params.load_params`). Margin of posted positions, of one stored account,
 what-if trades and the recompute of every stored account all go through
 :func:`portmargin.analysis.compute_margin` (what-if through :func:`portmargin.analysis.what_if`).
@@ -29,11 +31,11 @@ from portmargin.io.positions import positions_from_table
 from portmargin.methods import MarginMethod, MethodParams, get_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginResult
-from portmargin.risk import PricedSnapshot
+from portmargin.risk import PricedSnapshot, price_snapshot
 from portmargin.service._market import ParsedMarket, parse_market, priced_market
 from portmargin.service._outcomes import AccountMargin, WhatIfMargin
 from portmargin.service._results import batch_rows
-from portmargin.store import SnapshotRow, Store
+from portmargin.store import NotFound, SnapshotRow, Store
 
 __all__ = ["Desk", "Holding", "RecomputeProgress", "now_ms"]
 
@@ -45,6 +47,8 @@ RecomputeProgress = Callable[[int], None]
 
 SNAPSHOTS_KEPT = 4
 """Parsed snapshots kept in memory (least recently used ones are dropped)."""
+PRICED_INSTRUMENTS_MAX = 20_000
+"""Instruments a kept snapshot is priced for at most (its own and those met in requests)."""
 RECOMPUTE_CHUNK_ROWS = 400_000
 """Book rows margined and recorded per step of a recompute (about 20,000 accounts)."""
 
@@ -95,10 +99,9 @@ class Desk:
             No such snapshot (field ``snapshot_id``), or none uploaded yet.
         """
         if snapshot_id is None:
-            latest = self._store.snapshots(1)  # a listing: no payloads read
-            if not latest:
+            snapshot_id = self._store.latest_snapshot_id()
+            if snapshot_id is None:
                 raise ValidationError("snapshot_id", None, "an uploaded snapshot (none yet)")
-            snapshot_id = latest[0].snapshot_id
         with self._lock:
             cached = self._snapshots.get(snapshot_id)
             if cached is not None:
@@ -110,6 +113,31 @@ class Desk:
         market = priced_market(parse_market(snapshot_parts(row)).snapshot)
         self._keep(snapshot_id, market)
         return snapshot_id, market
+
+    def priced_for(
+        self, snapshot_id: int, market: PricedSnapshot, instruments: Sequence[Instrument]
+    ) -> PricedSnapshot:
+        """``market`` (snapshot ``snapshot_id``) priced for ``instruments`` too.
+
+        Instruments it is not priced for are resolved once and kept with the snapshot, so the
+        next request holding them reuses their rows (the same rows, bit for bit, as resolving
+        them afresh). Past :data:`PRICED_INSTRUMENTS_MAX` instruments nothing more is kept:
+        the computation then resolves the others itself.
+        """
+        if market.holds(instruments):
+            return market
+        with self._lock:
+            kept = self._snapshots.get(snapshot_id)
+            current = kept.market if kept is not None else market
+            new = [i for i in dict.fromkeys(instruments) if not current.holds([i])]
+            if not new:
+                return current
+            if len(current.table.instruments) + len(new) > PRICED_INSTRUMENTS_MAX:
+                return current
+            grown = price_snapshot(current, (*current.table.instruments, *new))
+            if kept is not None:
+                self._snapshots[snapshot_id] = _Loaded(snapshot_id=snapshot_id, market=grown)
+            return grown
 
     def keep_parsed(self, snapshot_id: int, parsed: ParsedMarket) -> None:
         """Keep a snapshot parsed at upload under its new id (no second parse)."""
@@ -179,16 +207,30 @@ class Desk:
         m, p = self.params(method, *params)
         sid, market = self.market(snapshot_id)
         portfolio = to_portfolio(account, holdings, "positions")
-        return _one(m, p, portfolio, market, sid)
+        priced = self.priced_for(sid, market, [q.instrument for q in portfolio.positions])
+        return _one(m, p, portfolio, priced, sid)
 
     def account_margin(self, account_id: str, method: str | None = None) -> AccountMargin:
-        """Margin of a stored account (positions and collateral) on the latest snapshot."""
+        """Margin of a stored account (positions and collateral) on the latest snapshot.
+
+        Raises
+        ------
+        NotFound
+            No such account.
+        """
         return self.margin(self.holdings(account_id), account=account_id, method=method)
 
     def holdings(self, account_id: str) -> list[Holding]:
-        """Positions and collateral balances of a stored account."""
-        held = [(p.instrument, p.quantity) for p in self._store.positions(account_id)]
-        held.extend((c.currency, c.amount) for c in self._store.collateral(account_id))
+        """Positions and collateral balances of a stored account (one store read).
+
+        Raises
+        ------
+        NotFound
+            No such account.
+        """
+        held = self._store.holdings(account_id)
+        if held is None:
+            raise NotFound("account", account_id)
         return held
 
     def what_if(
@@ -201,12 +243,15 @@ class Desk:
         ------
         ValidationError
             Bad trades (field ``trades[i]...``) or an account the method cannot margin.
+        NotFound
+            No such account.
         """
         m, p = self.params(method)
         sid, market = self.market()
         portfolio = to_portfolio(account_id, self.holdings(account_id), "positions")
         added = to_portfolio(account_id, trades, "trades").positions
-        (change,) = what_if(m, [portfolio], added, market, p)
+        held = [q.instrument for q in (*portfolio.positions, *added)]
+        (change,) = what_if(m, [portfolio], added, self.priced_for(sid, market, held), p)
         if change.error is not None:
             raise ValidationError("trades", [t[0] for t in trades], change.error)
         at = now_ms()
@@ -241,22 +286,34 @@ class Desk:
         -------
         dict
             ``accounts`` (with rows), ``rows`` recorded, ``errors`` (count), ``first_errors``
-            (account → reason, the first few), ``snapshot_id`` and ``notes`` per method.
+            (account → reason, the first few), ``snapshot_id``, ``notes`` per method and
+            ``stages``: wall seconds spent reading the book (store read and parse into a
+            book), computing margin (method and result rows) and writing results, history
+            and status changes (``read_book``, ``margin``, ``write``).
         """
         runs = [self.params(name) for name in methods]
         sid, market = self.market()
+        stages = dict.fromkeys(("read_book", "margin", "write"), 0.0)
+        start = time.perf_counter()
         book = self._store.book_table()
         chunks = _chunks(book)
+        stages["read_book"] += time.perf_counter() - start
         done = recorded = 0
         errors: dict[str, str] = {}
         notes: dict[str, list[str]] = {}
         for m, p in runs:
             for chunk in chunks:
+                start = time.perf_counter()
                 pos = positions_from_table(chunk, "store")
+                parsed = time.perf_counter()
                 batch = compute_margin(m, pos.book, market, p)
                 rows, failed = batch_rows(batch, sid, now_ms())
+                computed = time.perf_counter()
                 with self._store.begin() as tx:
                     recorded += tx.record_results(rows)
+                stages["read_book"] += parsed - start
+                stages["margin"] += computed - parsed
+                stages["write"] += time.perf_counter() - computed
                 errors.update(pos.account_errors)
                 errors.update(failed)
                 notes.setdefault(m.name, []).extend(
@@ -271,6 +328,7 @@ class Desk:
             "errors": len(errors),
             "first_errors": dict(list(errors.items())[:20]),
             "notes": notes,
+            "stages": {k: round(v, 3) for k, v in stages.items()},
         }
 
 
