@@ -3,10 +3,13 @@ taken at BEGIN) instead of failing with "database is locked"."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from portmargin.store import Store
 
@@ -67,3 +70,33 @@ def test_threads_share_one_store(tmp_path: Path) -> None:
             t.join()
         assert errors == []
         assert store.book_table().num_rows == 4 * n
+
+
+def _synchronous(c: sa.Connection) -> int:
+    return int(c.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+def test_a_commit_not_asked_durable_runs_at_normal_then_the_level_comes_back(
+    tmp_path: Path,
+) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}") as store:
+        with store.begin(durable=False) as tx:
+            tx.create_account("A")
+            relaxed = _synchronous(tx._c)
+        with store.begin() as tx:
+            tx.create_account("B")
+            durable = _synchronous(tx._c)
+        with store._connect() as c:
+            after = _synchronous(c)
+        assert [a.account_id for a in store.accounts()] == ["A", "B"]
+    assert (relaxed, durable, after) == (1, 2, 2)  # NORMAL, FULL, FULL
+
+
+def test_a_relaxed_transaction_that_fails_restores_the_level(tmp_path: Path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}") as store:
+        with contextlib.suppress(RuntimeError), store.begin(durable=False) as tx:
+            tx.create_account("A")
+            raise RuntimeError("rolled back")
+        with store._connect() as c:
+            assert _synchronous(c) == 2
+        assert store.accounts() == []

@@ -82,7 +82,9 @@ def _record(tx: Tx, result: AccountMargin) -> None:
 
 
 def _recorded(store: Store, result: AccountMargin) -> None:
-    with store.begin() as tx:
+    # a record of what a read computed, not a write the client asked for: on SQLite its
+    # commit is not flushed to disk on its own (see Store.begin)
+    with store.begin(durable=False) as tx:
         _record(tx, result)
 
 

@@ -17,6 +17,9 @@ from portmargin.store._url import default_database_url
 
 __all__ = ["Store"]
 
+_NORMAL = 1  # SQLite PRAGMA synchronous values: NORMAL, FULL (EXTRA is 3)
+_FULL = 2
+
 
 class Store(Reader):
     """Accounts, positions, market snapshots, margin history, API keys and the audit log.
@@ -92,16 +95,30 @@ class Store(Reader):
         self.close()
 
     @contextmanager
-    def begin(self) -> Iterator[Tx]:
+    def begin(self, *, durable: bool = True) -> Iterator[Tx]:
         """A write transaction: committed when the block exits, rolled back if it raises.
 
         On SQLite the write lock is taken at the start (other writers wait up to the busy
         timeout); the commit is durable once the block has exited.
+
+        Parameters
+        ----------
+        durable
+            False only for rows no client asked to keep, such as the margin a read records
+            in the history: on SQLite at ``synchronous`` FULL or EXTRA the commit then runs
+            at NORMAL (no flush to disk: it survives a killed process, and the next durable
+            commit flushes it with its own, the write-ahead log being written in order).
+            Writes acknowledged to a client always stay durable. Ignored on PostgreSQL.
         """
         with self._engine.connect() as connection:
             connection.execution_options(**{WRITE: True})
-            with connection.begin():
-                yield Tx(connection)
+            level = None if durable else _relax(connection)
+            try:
+                with connection.begin():
+                    yield Tx(connection)
+            finally:
+                if level is not None:
+                    _synchronous(connection, level)
 
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
@@ -117,3 +134,27 @@ class Store(Reader):
         """
         with self._connect() as connection:
             return integrity_problems(connection)
+
+
+def _synchronous(connection: sa.Connection, level: int) -> None:
+    """Set SQLite's ``synchronous`` level of ``connection`` (outside a transaction)."""
+    try:
+        connection.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+            f"PRAGMA synchronous = {int(level)}"
+        )
+    except BaseException:
+        connection.invalidate()  # never back to the pool at another level
+        raise
+
+
+def _relax(connection: sa.Connection) -> int | None:
+    """On SQLite at ``synchronous`` FULL or EXTRA, set NORMAL and return the level to
+    restore; otherwise None."""
+    if connection.dialect.name != "sqlite":
+        return None
+    dbapi = connection.connection.dbapi_connection
+    level = int(dbapi.execute("PRAGMA synchronous").fetchone()[0])  # type: ignore[union-attr]
+    if level < _FULL:
+        return None
+    _synchronous(connection, _NORMAL)
+    return level
