@@ -9,9 +9,11 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
-from portmargin.store import Store
+from portmargin.store import Busy, Store
+from portmargin.store._engine import BUSY_TIMEOUT_MS
 
 _WRITER = """
 import sys
@@ -100,3 +102,27 @@ def test_a_relaxed_transaction_that_fails_restores_the_level(tmp_path: Path) -> 
         with store._connect() as c:
             assert _synchronous(c) == 2
         assert store.accounts() == []
+
+
+def test_a_transaction_that_must_not_wait_is_busy_while_another_writes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store.open(url) as store, Store.open(url) as other:
+        with other.begin() as held:
+            held.create_account("A")
+            with pytest.raises(Busy, match="write lock"), store.begin(wait=False) as tx:
+                tx.create_account("B")
+        with store.begin(wait=False) as tx:  # free again: begun at once
+            tx.create_account("B")
+        with store._connect() as c:
+            assert int(c.exec_driver_sql("PRAGMA busy_timeout").scalar_one()) == BUSY_TIMEOUT_MS
+        assert [a.account_id for a in store.accounts()] == ["A", "B"]
+
+
+def test_postgresql_never_begins_a_transaction_that_must_not_wait(store: Store) -> None:
+    if store.dialect == "sqlite":
+        with store.begin(wait=False) as tx:
+            tx.create_account("A")
+        assert store.account("A") is not None
+        return
+    with pytest.raises(Busy), store.begin(wait=False):
+        pass

@@ -4,8 +4,10 @@ recompute jobs.
 Account margin and what-if, the routes a trading front end calls most, run on the event loop:
 a few milliseconds of computation under the GIL, plus store reads that never wait for a lock,
 cost less there than passed between thread-pool threads (which, several at once in one
-process, mostly wait for each other). The write that records a margin in the history goes to
-the thread pool: it may wait for the store's write lock (a recompute recording its results).
+process, mostly wait for each other). The write that records a margin in the history is done
+there too when the store's write lock is free at once (SQLite); when it would have to wait
+(another writer, e.g. a recompute recording its results, or PostgreSQL) it goes to the thread
+pool, so the event loop never waits for a lock.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from portmargin.service._outcomes import AccountMargin
 from portmargin.service._results import result_json
 from portmargin.service._routes_accounts import AccountPath
 from portmargin.service._schemas import JobOut, MarginRequest, RecomputeRequest, WhatIfRequest
-from portmargin.store import JobRow, NotFound, ResultInput, ResultRow, Store, Tx
+from portmargin.store import Busy, JobRow, NotFound, ResultInput, ResultRow, Store, Tx
 
 __all__ = ["router"]
 
@@ -81,10 +83,10 @@ def _record(tx: Tx, result: AccountMargin) -> None:
     )
 
 
-def _recorded(store: Store, result: AccountMargin) -> None:
+def _recorded(store: Store, result: AccountMargin, *, wait: bool = True) -> None:
     # a record of what a read computed, not a write the client asked for: on SQLite its
     # commit is not flushed to disk on its own (see Store.begin)
-    with store.begin(durable=False) as tx:
+    with store.begin(durable=False, wait=wait) as tx:
         _record(tx, result)
 
 
@@ -100,7 +102,10 @@ async def account_margin(
     caller.check_account(account_id)
     caller.require("read")
     result = services.desk.account_margin(account_id, method)
-    await run_in_threadpool(_recorded, services.store, result)
+    try:
+        _recorded(services.store, result, wait=False)
+    except Busy:
+        await run_in_threadpool(_recorded, services.store, result)
     return result.to_json()
 
 
