@@ -246,9 +246,10 @@ class Desk:
         NotFound
             No such account.
         """
+        holdings = self.holdings(account_id)
         m, p = self.params(method)
         sid, market = self.market()
-        portfolio = to_portfolio(account_id, self.holdings(account_id), "positions")
+        portfolio = to_portfolio(account_id, holdings, "positions")
         added = to_portfolio(account_id, trades, "trades").positions
         held = [q.instrument for q in (*portfolio.positions, *added)]
         (change,) = what_if(m, [portfolio], added, self.priced_for(sid, market, held), p)
