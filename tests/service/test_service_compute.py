@@ -4,6 +4,7 @@ what-if equals analysis.what_if, recompute records every account with its status
 from __future__ import annotations
 
 import time
+from unittest.mock import ANY
 
 import pytest
 from service_support import Service
@@ -86,6 +87,35 @@ def test_whatif_equals_analysis_what_if(service: Service) -> None:
     assert got["after"]["results"] == [result_json(r) for r in expected.after]
 
 
+def test_desk_keeps_rows_of_instruments_met_in_requests(service: Service) -> None:
+    desk = service.client.app.state.services.desk  # type: ignore[attr-defined]
+    snapshot_id, parsed = desk.market()
+    perpetual = parse_instrument("BTC-PERPETUAL")
+    assert not parsed.holds([perpetual])  # the bundled chain quotes no BTC perpetual
+    account = "short-strangle"
+    trades = [("BTC-PERPETUAL", -2.0)]
+    body = {"trades": [{"instrument": n, "quantity": q} for n, q in trades]}
+    url = f"/v1/accounts/{account}/whatif"
+    first = service.client.post(url, json=body, headers=service.admin).json()
+    kept_id, kept = desk.market()
+    assert kept_id == snapshot_id
+    assert kept.holds([perpetual, *parsed.table.instruments])
+    assert service.client.post(url, json=body, headers=service.admin).json() == {
+        **first,
+        "before": {**first["before"], "computed_ms": ANY},
+        "after": {**first["after"], "computed_ms": ANY},
+    }
+    m = get_method("deribit-pm")
+    (expected,) = what_if(
+        m,
+        [_portfolio(account, desk.holdings(account))],
+        _portfolio(account, trades).positions,
+        parsed,  # the snapshot as parsed: the same figures, bit for bit
+        load_params(m),
+    )
+    assert first["after"]["results"] == [result_json(r) for r in expected.after]
+
+
 def _wait(service: Service, job_id: str) -> dict[str, object]:
     for _ in range(600):
         job = service.client.get(f"/v1/jobs/{job_id}", headers=service.admin).json()
@@ -107,6 +137,9 @@ def test_recompute_records_results_and_status_changes(service: Service) -> None:
     # the default deribit-pm pack has no ETH pair: the cross-asset book is an error there
     failed = job["detail"]["first_errors"]  # type: ignore[index]
     assert list(failed) == ["btc-calls-vs-eth-perp"]
+    stages = job["detail"]["stages"]  # type: ignore[index]
+    assert set(stages) == {"read_book", "margin", "write"}
+    assert all(seconds >= 0 for seconds in stages.values())
     assert "eth_usd" in failed["btc-calls-vs-eth-perp"]
     for account in accounts:
         history = service.store.history(account)

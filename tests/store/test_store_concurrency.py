@@ -3,12 +3,17 @@ taken at BEGIN) instead of failing with "database is locked"."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from portmargin.store import Store
+import pytest
+import sqlalchemy as sa
+
+from portmargin.store import Busy, Store
+from portmargin.store._engine import BUSY_TIMEOUT_MS
 
 _WRITER = """
 import sys
@@ -67,3 +72,57 @@ def test_threads_share_one_store(tmp_path: Path) -> None:
             t.join()
         assert errors == []
         assert store.book_table().num_rows == 4 * n
+
+
+def _synchronous(c: sa.Connection) -> int:
+    return int(c.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+def test_a_commit_not_asked_durable_runs_at_normal_then_the_level_comes_back(
+    tmp_path: Path,
+) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}") as store:
+        with store.begin(durable=False) as tx:
+            tx.create_account("A")
+            relaxed = _synchronous(tx._c)
+        with store.begin() as tx:
+            tx.create_account("B")
+            durable = _synchronous(tx._c)
+        with store._connect() as c:
+            after = _synchronous(c)
+        assert [a.account_id for a in store.accounts()] == ["A", "B"]
+    assert (relaxed, durable, after) == (1, 2, 2)  # NORMAL, FULL, FULL
+
+
+def test_a_relaxed_transaction_that_fails_restores_the_level(tmp_path: Path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}") as store:
+        with contextlib.suppress(RuntimeError), store.begin(durable=False) as tx:
+            tx.create_account("A")
+            raise RuntimeError("rolled back")
+        with store._connect() as c:
+            assert _synchronous(c) == 2
+        assert store.accounts() == []
+
+
+def test_a_transaction_that_must_not_wait_is_busy_while_another_writes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store.open(url) as store, Store.open(url) as other:
+        with other.begin() as held:
+            held.create_account("A")
+            with pytest.raises(Busy, match="write lock"), store.begin(wait=False) as tx:
+                tx.create_account("B")
+        with store.begin(wait=False) as tx:  # free again: begun at once
+            tx.create_account("B")
+        with store._connect() as c:
+            assert int(c.exec_driver_sql("PRAGMA busy_timeout").scalar_one()) == BUSY_TIMEOUT_MS
+        assert [a.account_id for a in store.accounts()] == ["A", "B"]
+
+
+def test_postgresql_never_begins_a_transaction_that_must_not_wait(store: Store) -> None:
+    if store.dialect == "sqlite":
+        with store.begin(wait=False) as tx:
+            tx.create_account("A")
+        assert store.account("A") is not None
+        return
+    with pytest.raises(Busy), store.begin(wait=False):
+        pass

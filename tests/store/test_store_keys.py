@@ -21,6 +21,8 @@ def test_token_verifies_and_names_its_key(store: Store) -> None:
     assert store.verify_key(token) == key
     assert store.key(key.key_id) == key
     assert store.keys() == [key]
+    assert store.key_usable(key.key_id)
+    assert not store.key_usable("x" * 12)
 
 
 def test_wrong_unknown_malformed_and_revoked_tokens(store: Store) -> None:
@@ -37,6 +39,8 @@ def test_wrong_unknown_malformed_and_revoked_tokens(store: Store) -> None:
         revoked = tx.revoke_key(key.key_id)
     assert revoked.revoked
     assert store.verify_key(token) is None
+    assert not store.key_usable(key.key_id)
+    assert store.key_usable(other.key_id)
     assert store.verify_key(other_token) == other
     with store.begin() as tx:
         assert tx.revoke_key(key.key_id).revoked_ms == revoked.revoked_ms

@@ -168,3 +168,17 @@ def test_bulk_paths_agree_with_small_ones(store: Store, monkeypatch: pytest.Monk
     assert book.column("quantity").to_pylist() == [-1.0] * len(accounts)
     assert len(store.accounts()) == len(accounts)
     assert store.check_integrity() == []
+
+
+def test_holdings_reads_positions_then_balances_and_knows_missing_accounts(store: Store) -> None:
+    with store.begin() as tx:
+        tx.create_account("A")
+        tx.create_account("empty")
+        tx.upsert_positions([("A", PERP, -5.0), ("A", CALL, 2.0)])
+        tx.set_collateral("A", {"USDC": 100.0, "BTC": 1.5})
+    expected = [(p.instrument, p.quantity) for p in store.positions("A")]
+    expected += [(c.currency, c.amount) for c in store.collateral("A")]
+    assert store.holdings("A") == expected
+    assert [name for name, _ in expected] == [CALL, PERP, "BTC", "USDC"]
+    assert store.holdings("empty") == []
+    assert store.holdings("nope") is None

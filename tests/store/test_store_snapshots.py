@@ -24,6 +24,7 @@ def test_round_trip_bytes_identical(store: Store) -> None:
         )
     got = store.snapshot(made.snapshot_id)
     assert got == made
+    assert store.latest_snapshot_id() == made.snapshot_id
     assert [p.payload for p in got.parts] == [chain, noise, b""]
     assert [p.format for p in got.parts] == ["deribit-csv", "market-file", "deribit-json"]
     assert [p.size for p in got.parts] == [len(chain), 4096, 0]
@@ -95,3 +96,7 @@ def test_params_in_use(store: Store) -> None:
     assert used["standard"].pack == "standard/2024-01"
     with pytest.raises(ValidationError, match=r"overrides\['a'\]: got 1"), store.begin() as tx:
         tx.set_params("standard", "p", {"a": 1})  # type: ignore[dict-item]
+
+
+def test_no_latest_snapshot_in_an_empty_store(store: Store) -> None:
+    assert store.latest_snapshot_id() is None

@@ -7,6 +7,8 @@ from portmargin.bench._liqprice import LiqPriceBench, demo_like_holdings, run_li
 from portmargin.bench._margin import MarginBench, run_margin_bench, synthetic_book
 from portmargin.bench._mc import McBench, mc_bench_book, run_mc_bench
 from portmargin.bench._pricing import PricingBench, run_pricing_bench
+from portmargin.bench._recompute import RecomputeBench, run_recompute_bench
+from portmargin.bench._service import RouteFigures, ServiceBench, run_service_bench
 from portmargin.bench._var import VarBench, run_var_bench
 
 __all__ = [
@@ -18,6 +20,9 @@ __all__ = [
     "MarginBench",
     "McBench",
     "PricingBench",
+    "RecomputeBench",
+    "RouteFigures",
+    "ServiceBench",
     "VarBench",
     "demo_like_holdings",
     "mc_bench_book",
@@ -28,6 +33,8 @@ __all__ = [
     "run_margin_bench",
     "run_mc_bench",
     "run_pricing_bench",
+    "run_recompute_bench",
+    "run_service_bench",
     "run_var_bench",
     "synthetic_book",
     "write_synthetic_venue",

@@ -14,6 +14,8 @@ from portmargin.bench import (
     run_margin_bench,
     run_mc_bench,
     run_pricing_bench,
+    run_recompute_bench,
+    run_service_bench,
     run_var_bench,
 )
 from portmargin.cli._common import dump_json, load_market, stdout
@@ -268,3 +270,90 @@ def liqprice(
         f"roots              : {result.reachable_down:,} down, {result.reachable_up:,} up; "
         f"{result.liquidatable:,} liquidatable now; {result.errors:,} errors"
     )
+
+
+@bench_app.command("service")
+def service(
+    seconds: Annotated[float, typer.Option(min=0.1, help="Timed window, seconds.")] = 10.0,
+    clients: Annotated[
+        int, typer.Option(min=1, help="Concurrent keep-alive clients of the load generator.")
+    ] = 4,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 2,
+    method: Annotated[str, typer.Option(help="Margin method of both routes.")] = "deribit-pm",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Requests/s and latency of `portmargin serve` over HTTP on loopback (what-if and account
+    margin of a 50-position account, driven from a separate process), beside the same margin
+    computed in process (target >= 200 requests/s, p99 <= 50 ms, no error, on 2 cores)."""
+    get_method(method)
+    result = run_service_bench(seconds, clients, workers, method)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(
+        f"portmargin serve --workers {result.workers}, {result.clients} clients, "
+        f"{result.seconds:.1f} s, {result.positions}-position account, {result.method} "
+        f"({result.cpus} CPUs, load average {result.load_average:.2f} before the run)",
+        markup=False,
+    )
+    stdout.print(
+        f"loaded {result.load_accounts:,} accounts ({result.load_rows:,} positions) through "
+        f"POST /v1/positions in {result.load_seconds:.2f} s; server ready in "
+        f"{result.start_seconds:.1f} s",
+        markup=False,
+    )
+    for r in result.routes:
+        errors = ", ".join(f"{k}: {v}" for k, v in r.errors.items()) or "none"
+        stdout.print(r.route, markup=False)
+        stdout.print(
+            f"  HTTP       : {r.per_second:8.1f} requests/s  p50 {r.p50_ms:6.2f} ms  "
+            f"p99 {r.p99_ms:6.2f} ms  errors {errors}",
+            markup=False,
+        )
+        stdout.print(
+            f"  in process : {r.baseline_per_second:8.1f} calls/s     p50 "
+            f"{r.baseline_p50_ms:6.2f} ms  (HTTP p50 / in-process p50: {r.overhead_ratio:.1f}x)",
+            markup=False,
+        )
+    cpu = " + ".join(f"{v:.1f}" for v in result.server_cpu_seconds) or "n/a"
+    stdout.print(
+        f"CPU seconds in the window: server processes {cpu}, load generator "
+        f"{result.load_generator_cpu_seconds:.1f}",
+        markup=False,
+    )
+    met = "met" if result.target_met else "NOT met"
+    stdout.print(
+        f"all routes : {result.per_second:8.1f} requests/s  p50 {result.p50_ms:6.2f} ms  "
+        f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}; target (>= 200 requests/s, "
+        f"p99 <= 50 ms, no error) {met}",
+        markup=False,
+    )
+
+
+@bench_app.command("recompute")
+def recompute(
+    accounts: Annotated[int, typer.Option(min=1, help="Stored accounts.")] = 100_000,
+    positions: Annotated[int, typer.Option(min=1, help="Random positions per account.")] = 20,
+    method: Annotated[str, typer.Option(help="Method recomputed.")] = "standard",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """POST /v1/recompute through the API (in process) over a stored random book on a SQLite
+    file: store time, job time and its stages, accounts/s, peak memory (target <= 30 s for
+    100,000 x 20 on 2 cores)."""
+    get_method(method)
+    result = run_recompute_bench(accounts, positions, method)
+    if as_json:
+        dump_json(result.to_dict())
+        return
+    stdout.print(
+        f"{result.method}: {result.accounts:,} accounts x {result.positions_per_account} "
+        f"positions on SQLite"
+    )
+    stdout.print(f"store the book : {result.store_seconds:8.2f} s")
+    stdout.print(
+        f"recompute job  : {result.job_seconds:8.2f} s  ({result.accounts_per_second:,.0f} "
+        f"accounts/s, {result.rows:,} results, {result.errors} errors)"
+    )
+    for stage, value in result.stages.items():
+        stdout.print(f"  {stage:12} : {value:8.2f} s")
+    stdout.print(f"peak RSS       : {result.peak_rss_mb:8,.0f} MiB")

@@ -78,7 +78,8 @@ class Caller:
 
 class KeyCache:
     """Verified keys by sha256 of their token for ``seconds``; revocation is checked in the
-    store on every request (one indexed read), so it takes effect at once.
+    store on every request (one indexed read), so it takes effect at once. A key's scopes and
+    accounts never change after its creation, so its row is kept with its verification.
 
     Parameters
     ----------
@@ -92,7 +93,7 @@ class KeyCache:
         self._store = store
         self._seconds = seconds
         self._lock = threading.Lock()
-        self._verified: dict[bytes, tuple[str, float]] = {}
+        self._verified: dict[bytes, tuple[KeyRow, float]] = {}
 
     def caller(self, authorization: str | None) -> Caller:
         """The caller of an ``Authorization: Bearer <token>`` header.
@@ -102,31 +103,60 @@ class KeyCache:
         UnauthorizedError
             No bearer token, or one the store does not accept (unknown, wrong, revoked).
         """
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise UnauthorizedError("missing 'Authorization: Bearer <API key>' header")
+        known = self.cached(authorization)
+        if known is not None:
+            return known
+        token = _token(authorization)
         digest = hashlib.sha256(token.encode("utf-8", "replace")).digest()
         now = time.monotonic()
-        with self._lock:
-            cached = self._verified.get(digest)
-        if cached is not None and cached[1] > now:
-            row = self._store.key(cached[0])
-            if row is not None and not row.revoked:
-                return Caller(row)
-            self.forget(cached[0])
-            raise UnauthorizedError("API key revoked")
         verified = self._store.verify_key(token)
         if verified is None:
             raise UnauthorizedError("API key not valid (unknown, wrong or revoked)")
         with self._lock:
             if len(self._verified) >= CACHE_PRUNE_AT:
                 self._verified = {d: v for d, v in self._verified.items() if v[1] > now}
-            self._verified[digest] = (verified.key_id, now + self._seconds)
+            self._verified[digest] = (verified, now + self._seconds)
         return Caller(verified)
+
+    def cached(self, authorization: str | None) -> Caller | None:
+        """The caller of a header whose token was verified less than ``seconds`` ago (its
+        revocation read from the store), or None when the token must be verified (slow:
+        :meth:`caller` does it).
+
+        Raises
+        ------
+        UnauthorizedError
+            No bearer token, or the key of a cached token was revoked.
+        """
+        token = _token(authorization)
+        digest = hashlib.sha256(token.encode("utf-8", "replace")).digest()
+        with self._lock:
+            cached = self._verified.get(digest)
+        if cached is None or cached[1] <= time.monotonic():
+            return None
+        row = cached[0]
+        if self._store.key_usable(row.key_id):
+            return Caller(row)
+        self.forget(row.key_id)
+        raise UnauthorizedError("API key revoked")
 
     def forget(self, key_id: str) -> None:
         """Drop every cached verification of ``key_id`` (after its revocation)."""
         with self._lock:
-            for digest in [d for d, (k, _) in self._verified.items() if k == key_id]:
+            for digest in [d for d, (k, _) in self._verified.items() if k.key_id == key_id]:
                 del self._verified[digest]
+
+
+def _token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header.
+
+    Raises
+    ------
+    UnauthorizedError
+        Another scheme or no token.
+    """
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise UnauthorizedError("missing 'Authorization: Bearer <API key>' header")
+    return token

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from portmargin.service._auth import Caller, KeyCache
 from portmargin.service._desk import Desk
@@ -34,7 +35,7 @@ class Services:
     jobs: Jobs
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -42,12 +43,18 @@ def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-def _caller(
+async def _caller(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Caller:
+    """The verified key: a recently verified one on the event loop (one indexed read), a new
+    one in the thread pool (argon2id takes tens of milliseconds)."""
     header = None if credentials is None else f"{credentials.scheme} {credentials.credentials}"
-    return services.keys.caller(header)
+    known = services.keys.cached(header)
+    if known is not None:
+        return known
+    caller: Caller = await run_in_threadpool(services.keys.caller, header)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

@@ -1,8 +1,10 @@
 """The compute layer of the service: snapshots, parameters in use and margin runs.
 
 The desk keeps each parsed snapshot, priced for its listed instruments, in memory per
-snapshot id (the last few used), and the parameters of each method as set in the store
-(a bundled pack plus ``--set`` style overrides, loaded through
+snapshot id (the last few used); instruments met in requests that the snapshot does not list
+(e.g. a perpetual it has no quote for) are priced once and kept with it, up to
+:data:`PRICED_INSTRUMENTS_MAX` instruments per snapshot. It also keeps the parameters of each
+method as set in the store (a bundled pack plus ``--set`` style overrides, loaded through
 :func:`portmargin.io.params.load_params`). Margin of posted positions, of one stored account,
 what-if trades and the recompute of every stored account all go through
 :func:`portmargin.analysis.compute_margin` (what-if through :func:`portmargin.analysis.what_if`).
@@ -30,12 +32,12 @@ from portmargin.lifecycle import Assessment
 from portmargin.methods import MarginMethod, MethodParams, get_method
 from portmargin.portfolio import Portfolio, Position
 from portmargin.results import MarginResult
-from portmargin.risk import Book, PricedSnapshot
+from portmargin.risk import Book, PricedSnapshot, price_snapshot
 from portmargin.service._lifecycle import assess_batch, monitor, record_step, table_state
 from portmargin.service._market import ParsedMarket, parse_market, priced_market
 from portmargin.service._outcomes import AccountMargin, WhatIfMargin
 from portmargin.service._results import batch_rows
-from portmargin.store import SnapshotRow, Store
+from portmargin.store import NotFound, SnapshotRow, Store
 
 __all__ = ["Desk", "Holding", "RecomputeProgress", "now_ms"]
 
@@ -47,6 +49,8 @@ RecomputeProgress = Callable[[int], None]
 
 SNAPSHOTS_KEPT = 4
 """Parsed snapshots kept in memory (least recently used ones are dropped)."""
+PRICED_INSTRUMENTS_MAX = 20_000
+"""Instruments a kept snapshot is priced for at most (its own and those met in requests)."""
 RECOMPUTE_CHUNK_ROWS = 400_000
 """Book rows margined and recorded per step of a recompute (about 20,000 accounts)."""
 
@@ -97,10 +101,9 @@ class Desk:
             No such snapshot (field ``snapshot_id``), or none uploaded yet.
         """
         if snapshot_id is None:
-            latest = self._store.snapshots(1)  # a listing: no payloads read
-            if not latest:
+            snapshot_id = self._store.latest_snapshot_id()
+            if snapshot_id is None:
                 raise ValidationError("snapshot_id", None, "an uploaded snapshot (none yet)")
-            snapshot_id = latest[0].snapshot_id
         with self._lock:
             cached = self._snapshots.get(snapshot_id)
             if cached is not None:
@@ -112,6 +115,31 @@ class Desk:
         market = priced_market(parse_market(snapshot_parts(row)).snapshot)
         self._keep(snapshot_id, market)
         return snapshot_id, market
+
+    def priced_for(
+        self, snapshot_id: int, market: PricedSnapshot, instruments: Sequence[Instrument]
+    ) -> PricedSnapshot:
+        """``market`` (snapshot ``snapshot_id``) priced for ``instruments`` too.
+
+        Instruments it is not priced for are resolved once and kept with the snapshot, so the
+        next request holding them reuses their rows (the same rows, bit for bit, as resolving
+        them afresh). Past :data:`PRICED_INSTRUMENTS_MAX` instruments nothing more is kept:
+        the computation then resolves the others itself.
+        """
+        if market.holds(instruments):
+            return market
+        with self._lock:
+            kept = self._snapshots.get(snapshot_id)
+            current = kept.market if kept is not None else market
+            new = [i for i in dict.fromkeys(instruments) if not current.holds([i])]
+            if not new:
+                return current
+            if len(current.table.instruments) + len(new) > PRICED_INSTRUMENTS_MAX:
+                return current
+            grown = price_snapshot(current, (*current.table.instruments, *new))
+            if kept is not None:
+                self._snapshots[snapshot_id] = _Loaded(snapshot_id=snapshot_id, market=grown)
+            return grown
 
     def keep_parsed(self, snapshot_id: int, parsed: ParsedMarket) -> None:
         """Keep a snapshot parsed at upload under its new id (no second parse)."""
@@ -181,22 +209,37 @@ class Desk:
         m, p = self.params(method, *params)
         sid, market = self.market(snapshot_id)
         portfolio = to_portfolio(account, holdings, "positions")
-        return _one(m, p, portfolio, market, sid)[0]
+        priced = self.priced_for(sid, market, [q.instrument for q in portfolio.positions])
+        return _one(m, p, portfolio, priced, sid)[0]
 
     def account_margin(
         self, account_id: str, method: str | None = None
     ) -> tuple[AccountMargin, Assessment]:
         """Margin of a stored account (positions and collateral) on the latest snapshot, with
-        its lifecycle assessment (its state by the table alone, before the monitor)."""
+        its lifecycle assessment (its state by the table alone, before the monitor).
+
+        Raises
+        ------
+        NotFound
+            No such account.
+        """
         m, p = self.params(method)
         sid, market = self.market()
         portfolio = to_portfolio(account_id, self.holdings(account_id), "positions")
-        return _one(m, p, portfolio, market, sid)
+        priced = self.priced_for(sid, market, [q.instrument for q in portfolio.positions])
+        return _one(m, p, portfolio, priced, sid)
 
     def holdings(self, account_id: str) -> list[Holding]:
-        """Positions and collateral balances of a stored account."""
-        held = [(p.instrument, p.quantity) for p in self._store.positions(account_id)]
-        held.extend((c.currency, c.amount) for c in self._store.collateral(account_id))
+        """Positions and collateral balances of a stored account (one store read).
+
+        Raises
+        ------
+        NotFound
+            No such account.
+        """
+        held = self._store.holdings(account_id)
+        if held is None:
+            raise NotFound("account", account_id)
         return held
 
     def what_if(
@@ -209,12 +252,16 @@ class Desk:
         ------
         ValidationError
             Bad trades (field ``trades[i]...``) or an account the method cannot margin.
+        NotFound
+            No such account.
         """
+        holdings = self.holdings(account_id)
         m, p = self.params(method)
         sid, market = self.market()
-        portfolio = to_portfolio(account_id, self.holdings(account_id), "positions")
+        portfolio = to_portfolio(account_id, holdings, "positions")
         added = to_portfolio(account_id, trades, "trades").positions
-        (change,) = what_if(m, [portfolio], added, market, p)
+        held = [q.instrument for q in (*portfolio.positions, *added)]
+        (change,) = what_if(m, [portfolio], added, self.priced_for(sid, market, held), p)
         if change.error is not None:
             raise ValidationError("trades", [t[0] for t in trades], change.error)
         at = now_ms()
@@ -253,27 +300,39 @@ class Desk:
         dict
             ``accounts`` (with rows), ``rows`` recorded, ``errors`` (count), ``first_errors``
             (account → reason, the first few), ``snapshot_id``, ``notes`` per method,
-            ``state_changes`` and ``calls`` (issued, raised or closed) over all methods.
+            ``state_changes`` and ``calls`` (issued, raised or closed) over all methods, and
+            ``stages``: wall seconds spent reading the book (store read and parse into a
+            book), computing margin (method, result rows and lifecycle assessment) and writing
+            results, history, states and calls (``read_book``, ``margin``, ``write``).
         """
         runs = [self.params(name) for name in methods]
         sid, market = self.market()
+        stages = dict.fromkeys(("read_book", "margin", "write"), 0.0)
+        start = time.perf_counter()
         book = self._store.book_table()
         chunks = _chunks(book)
+        stages["read_book"] += time.perf_counter() - start
         done = recorded = changes = touched = 0
         errors: dict[str, str] = {}
         notes: dict[str, list[str]] = {}
         for m, p in runs:
             for chunk in chunks:
+                start = time.perf_counter()
                 pos = positions_from_table(chunk, "store")
+                parsed = time.perf_counter()
                 batch = compute_margin(m, pos.book, market, p)
                 at = now_ms()
                 rows, failed = batch_rows(batch, sid, at)
                 assessment = assess_batch(batch, pos.book, market)
+                computed = time.perf_counter()
                 with self._store.begin() as tx:
                     recorded += tx.record_results(rows, update_status=False)
                     step = monitor(tx, m.name, assessment, at)
                     changes += record_step(tx, m.name, step, assessment, sid)
                 touched += len(step.calls)
+                stages["read_book"] += parsed - start
+                stages["margin"] += computed - parsed
+                stages["write"] += time.perf_counter() - computed
                 errors.update(pos.account_errors)
                 errors.update(failed)
                 errors.update(assessment.errors)
@@ -291,6 +350,7 @@ class Desk:
             "notes": notes,
             "state_changes": changes,
             "calls": touched,
+            "stages": {k: round(v, 3) for k, v in stages.items()},
         }
 
 

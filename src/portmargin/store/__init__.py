@@ -7,7 +7,7 @@ PostgreSQL (by URL). :meth:`Store.open` migrates the schema (Alembic, shipped in
 one transaction, ``with store.begin() as tx:``.
 """
 
-from portmargin.store._errors import Conflict, NotFound, StoreError
+from portmargin.store._errors import Busy, Conflict, NotFound, StoreError
 from portmargin.store._results import RESULT_COLUMNS
 from portmargin.store._rows import (
     CALL_STATUSES,
@@ -48,6 +48,7 @@ __all__ = [
     "UNCHANGED",
     "AccountRow",
     "AuditRow",
+    "Busy",
     "CallRow",
     "CollateralRow",
     "Conflict",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portmargin.core import PortmarginError
 
-__all__ = ["Conflict", "NotFound", "StoreError"]
+__all__ = ["Busy", "Conflict", "NotFound", "StoreError"]
 
 
 class StoreError(PortmarginError):
@@ -43,3 +43,8 @@ class Conflict(StoreError):  # noqa: N818 - name fixed by the interface
         self.entity = entity
         self.entity_id = entity_id
         super().__init__(f"{entity} {entity_id!r} already exists")
+
+
+class Busy(StoreError):  # noqa: N818 - name fixed by the interface
+    """A write transaction begun with ``wait=False`` would have had to wait for another
+    writer (see :meth:`Store.begin`)."""

@@ -43,6 +43,23 @@ _BOOK_SCHEMA = pa.schema(
 )
 
 
+def _holdings_query() -> sa.CompoundSelect[Any]:
+    """The account row (kind 0), its positions (kind 1) and balances (kind 2), in that order."""
+    a, p, k = t.accounts, t.positions, t.collateral
+    account = sa.bindparam("account_id", type_=a.c.account_id.type)
+    kind: sa.ColumnClause[Any] = sa.literal_column("kind")
+    return sa.union_all(
+        sa.select(
+            sa.null().label("name"), sa.null().label("amount"), sa.literal(0).label("kind")
+        ).where(a.c.account_id == account),
+        sa.select(p.c.instrument, p.c.quantity, sa.literal(1)).where(p.c.account_id == account),
+        sa.select(k.c.currency, k.c.amount, sa.literal(2)).where(k.c.account_id == account),
+    ).order_by(kind, sa.literal_column("name"))
+
+
+_HOLDINGS = _holdings_query()
+
+
 class Reader(ABC):
     """Read methods over the connection that :meth:`_connect` provides."""
 
@@ -106,6 +123,22 @@ class Reader(ABC):
         with self._connect() as c:
             return [CollateralRow(**r._mapping) for r in c.execute(query)]
 
+    def holdings(self, account_id: str) -> list[tuple[str, float]] | None:
+        """Positions and collateral balances of an account in one query.
+
+        Returns
+        -------
+        list of (str, float) or None
+            ``(instrument, contracts)`` of each position sorted by instrument, then
+            ``(currency, amount)`` of each balance sorted by currency; None when there is no
+            account ``account_id``.
+        """
+        with self._connect() as c:
+            rows = c.execute(_HOLDINGS, {"account_id": account_id}).all()
+        if not rows or rows[0][2] != 0:
+            return None
+        return [(name, amount) for name, amount, _ in rows[1:]]
+
     def book_table(self, account_ids: Collection[str] | None = None) -> pa.Table:
         """Every position and collateral row as one table, the input of a batch margin run.
 
@@ -153,6 +186,14 @@ class Reader(ABC):
         with self._connect() as c:
             rows = _snapshots(c, query, payloads=True)
         return rows[0] if rows else None
+
+    def latest_snapshot_id(self) -> int | None:
+        """The id of the most recently added snapshot, or None if there is none."""
+        with self._connect() as c:
+            found: int | None = c.execute(
+                sa.select(sa.func.max(t.snapshots.c.snapshot_id))
+            ).scalar()
+        return found
 
     def snapshots(self, limit: int = 100) -> list[SnapshotRow]:
         """The latest snapshots, newest first, without payloads (``payload`` None)."""
@@ -319,6 +360,14 @@ class Reader(ABC):
         with self._connect() as c:
             rows = _keys(c, key_id)
         return rows[0] if rows else None
+
+    def key_usable(self, key_id: str) -> bool:
+        """Whether the API key ``key_id`` exists and is not revoked (one indexed read)."""
+        k = t.api_keys
+        query = sa.select(k.c.revoked_ms).where(k.c.key_id == key_id)
+        with self._connect() as c:
+            found = c.execute(query).first()
+        return found is not None and found.revoked_ms is None
 
     def verify_key(self, token: str) -> KeyRow | None:
         """The key a bearer token belongs to, if the token is valid.
