@@ -5,28 +5,20 @@ from __future__ import annotations
 
 import pytest
 from calls_support import HOUR_MS, PARAMS
+from example_support import MARKET, RATES, example_holdings
 
-from portmargin.instruments import parse_instrument
 from portmargin.lifecycle import (
     AccountState,
     CallEvent,
     CallEventKind,
     CallStatus,
-    Holdings,
     MonitorState,
-    NotionalRates,
     StateChange,
     advance,
     assess,
 )
-from portmargin.market import MarketSnapshot
-from portmargin.portfolio import Portfolio, Position
-from portmargin.risk import Book, moved_market
+from portmargin.risk import moved_market
 
-MARKET = MarketSnapshot(
-    valuation_ms=1_637_712_000_000, index_prices={"BTC": 50_000.0, "ETH": 4_000.0}
-)
-RATES = NotionalRates(mm_rates={"BTC": 0.10, "ETH": 0.15}, im_rates={"BTC": 0.125, "ETH": 0.1875})
 ROWS = [
     (50_000, 4_000, AccountState.HEALTHY),
     (45_000, 3_600, AccountState.WARNING),
@@ -36,21 +28,9 @@ ROWS = [
 T0 = MARKET.valuation_ms
 
 
-def _holdings() -> Holdings:
-    held = [
-        ("USDC", 30_000.0),
-        ("BTC", 1.0),
-        ("BTC_USDC-PERPETUAL", 4.0),
-        ("ETH_USDC-PERPETUAL", 30.0),
-    ]
-    positions = tuple(Position(instrument=parse_instrument(n), quantity=q) for n, q in held)
-    book = Book.from_portfolios([Portfolio(account="A", positions=positions)])
-    return Holdings.settled(book, MARKET)
-
-
 def _at(btc: float, eth: float):
     market = moved_market(MARKET, {"BTC": btc / 50_000 - 1, "ETH": eth / 4_000 - 1})
-    return assess(_holdings(), market, RATES, PARAMS)
+    return assess(example_holdings(), market, RATES, PARAMS)
 
 
 def test_states_row_by_row_and_the_call_of_5200() -> None:

@@ -4,38 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from example_support import MARKET, RATES, example_holdings
 
-from portmargin.instruments import parse_instrument
 from portmargin.io.params import load_lifecycle_params
 from portmargin.lifecycle import (
     STATES,
     AccountState,
-    Holdings,
     NotionalRates,
     assess,
     classify,
 )
-from portmargin.market import MarketSnapshot
-from portmargin.portfolio import Portfolio, Position
-from portmargin.risk import Book, moved_market
+from portmargin.risk import moved_market
 
-MARKET = MarketSnapshot(
-    valuation_ms=1_637_712_000_000, index_prices={"BTC": 50_000.0, "ETH": 4_000.0}
-)
-RATES = NotionalRates(mm_rates={"BTC": 0.10, "ETH": 0.15}, im_rates={"BTC": 0.125, "ETH": 0.1875})
 PARAMS = load_lifecycle_params()
-
-
-def _holdings() -> Holdings:
-    held = [
-        ("USDC", 30_000.0),
-        ("BTC", 1.0),
-        ("BTC_USDC-PERPETUAL", 4.0),
-        ("ETH_USDC-PERPETUAL", 30.0),
-    ]
-    positions = tuple(Position(instrument=parse_instrument(n), quantity=q) for n, q in held)
-    book = Book.from_portfolios([Portfolio(account="A", positions=positions)])
-    return Holdings.settled(book, MARKET)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +32,7 @@ def test_worked_example_table(
     btc: float, eth: float, equity: float, mm: float, im: float, state: AccountState
 ) -> None:
     market = moved_market(MARKET, {"BTC": btc / 50_000 - 1, "ETH": eth / 4_000 - 1})
-    result = assess(_holdings(), market, RATES, PARAMS)
+    result = assess(example_holdings(), market, RATES, PARAMS)
     assert result.equity[0] == pytest.approx(equity, abs=1e-6)
     assert result.maintenance_margin[0] == pytest.approx(mm, abs=1e-6)
     assert result.initial_margin[0] == pytest.approx(im, abs=1e-6)
@@ -60,7 +41,7 @@ def test_worked_example_table(
 
 
 def test_worked_example_ratios() -> None:
-    result = assess(_holdings(), MARKET, RATES, PARAMS)
+    result = assess(example_holdings(), MARKET, RATES, PARAMS)
     assert round(float(result.margin_ratio[0]), 4) == 0.4903
     assert result.excess[0] == pytest.approx(77_500 - 47_500)
     assert result.buffer[0] == pytest.approx(77_500 - 38_000)
@@ -93,7 +74,7 @@ def test_warning_is_empty_when_the_call_level_reaches_im() -> None:
 
 def test_an_unknown_underlying_rate_is_an_account_error() -> None:
     rates = NotionalRates(mm_rates={"BTC": 0.1}, im_rates={"BTC": 0.1})
-    result = assess(_holdings(), MARKET, rates, PARAMS)
+    result = assess(example_holdings(), MARKET, rates, PARAMS)
     assert "A" in result.errors
     assert "ETH" in result.errors["A"]
     assert result.state[0] == -1

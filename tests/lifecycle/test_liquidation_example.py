@@ -3,42 +3,27 @@
 from __future__ import annotations
 
 import pytest
+from example_support import MARKET, RATES, example_holdings
 
-from portmargin.instruments import parse_instrument
 from portmargin.io.params import load_lifecycle_params
 from portmargin.lifecycle import (
     FixedSlippage,
     FundFlowKind,
-    Holdings,
     LiquidationOutcome,
     LiquidationRun,
-    NotionalRates,
     liquidate,
 )
-from portmargin.market import MarketSnapshot
-from portmargin.portfolio import Portfolio, Position
-from portmargin.risk import Book, moved_market
+from portmargin.risk import moved_market
 
-MARKET = MarketSnapshot(
-    valuation_ms=1_637_712_000_000, index_prices={"BTC": 50_000.0, "ETH": 4_000.0}
-)
-RATES = NotionalRates(mm_rates={"BTC": 0.10, "ETH": 0.15}, im_rates={"BTC": 0.125, "ETH": 0.1875})
 SLIPPAGE = FixedSlippage(rates_by_key={"BTC": 0.002, "ETH": 0.004})
 PARAMS = load_lifecycle_params()
 BTC = "BTC_USDC-PERPETUAL"
 ETH = "ETH_USDC-PERPETUAL"
 
 
-def _holdings() -> Holdings:
-    held = [("USDC", 30_000.0), ("BTC", 1.0), (BTC, 4.0), (ETH, 30.0)]
-    positions = tuple(Position(instrument=parse_instrument(n), quantity=q) for n, q in held)
-    book = Book.from_portfolios([Portfolio(account="A", positions=positions)])
-    return Holdings.settled(book, MARKET)
-
-
 def _run() -> LiquidationRun:
     market = moved_market(MARKET, {"BTC": 42_000 / 50_000 - 1, "ETH": 3_200 / 4_000 - 1})
-    return liquidate(_holdings(), market, RATES, PARAMS, slippage=SLIPPAGE, fund_usd=0.0)
+    return liquidate(example_holdings(), market, RATES, PARAMS, slippage=SLIPPAGE, fund_usd=0.0)
 
 
 # step, instrument, quantity, notional, cost, E after, MM after, E/MM (printed precision)

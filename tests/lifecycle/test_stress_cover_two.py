@@ -7,29 +7,22 @@ from typing import Any
 
 import numpy as np
 import pytest
+from example_support import MARKET, RATES, holdings_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portmargin.instruments import parse_instrument
 from portmargin.io.params import load_lifecycle_params
 from portmargin.io.stress import load_stress_library
 from portmargin.lifecycle import (
     CoverTwo,
     Holdings,
-    NotionalRates,
     StressResults,
     cover_two,
     stress_accounts,
 )
-from portmargin.market import MarketSnapshot
-from portmargin.portfolio import Portfolio, Position
 from portmargin.risk import Book
 from portmargin.scenarios import StressScenario
 
-MARKET = MarketSnapshot(
-    valuation_ms=1_637_712_000_000, index_prices={"BTC": 50_000.0, "ETH": 4_000.0}
-)
-RATES = NotionalRates(mm_rates={"BTC": 0.10, "ETH": 0.15}, im_rates={"BTC": 0.125, "ETH": 0.1875})
 COLLATERAL = load_lifecycle_params().collateral
 BTC, ETH = "BTC_USDC-PERPETUAL", "ETH_USDC-PERPETUAL"
 
@@ -48,24 +41,12 @@ def _scenario(sid: str, btc: float, eth: float) -> StressScenario:
 DOWN, UP, FLAT = _scenario("DOWN", -0.25, -0.30), _scenario("UP", 0.30, 0.40), _scenario("F", 0, 0)
 
 
-def _holdings(accounts: dict[str, list[tuple[str, float]]]) -> Holdings:
-    book = Book.from_portfolios(
-        [
-            Portfolio.from_positions(
-                a, [Position(instrument=parse_instrument(n), quantity=q) for n, q in held]
-            )
-            for a, held in accounts.items()
-        ]
-    )
-    return Holdings.settled(book, MARKET)
-
-
 def _cover(holdings: Holdings, scenarios: list[StressScenario]) -> CoverTwo:
     return cover_two(stress_accounts(holdings, MARKET, RATES, COLLATERAL, scenarios))
 
 
 def test_hand_computed_book() -> None:
-    holdings = _holdings(
+    holdings = holdings_of(
         {
             "a": [("USDC", 10_000.0), (BTC, 2.0)],  # DOWN -15,000   UP +40,000
             "b": [("USDC", 5_000.0), (BTC, -1.0)],  # DOWN +17,500   UP -10,000
@@ -86,7 +67,7 @@ def test_hand_computed_book() -> None:
 
 
 def test_one_defaulter_and_no_defaulter() -> None:
-    holdings = _holdings({"a": [("USDC", 10_000.0), (BTC, 2.0)], "d": [("USDC", 1.0)]})
+    holdings = holdings_of({"a": [("USDC", 10_000.0), (BTC, 2.0)], "d": [("USDC", 1.0)]})
     cover = _cover(holdings, [DOWN])
     assert cover.cover_two == cover.cover_one == pytest.approx(15_000.0)
     assert cover.binding_accounts == ("a",)
@@ -141,7 +122,7 @@ SHOCK = st.tuples(st.floats(-0.6, 0.6), st.floats(-0.6, 0.6))
 
 
 def _linear(accounts: list[tuple[float, float, float]]) -> Holdings:
-    return _holdings(
+    return holdings_of(
         {
             f"acc{k:02d}": [("USDC", c), (BTC, qb), (ETH, qe)]
             for k, (c, qb, qe) in enumerate(accounts)
