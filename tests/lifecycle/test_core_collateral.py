@@ -6,23 +6,21 @@ import math
 
 import numpy as np
 import pytest
+from example_support import MARKET as EXAMPLE_MARKET
+from example_support import holdings_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portmargin.core import ValidationError
-from portmargin.instruments import parse_instrument
 from portmargin.io.params import load_lifecycle_params
 from portmargin.lifecycle import (
     CollateralPolicy,
     CollateralScope,
     HaircutBracket,
     HaircutSchedule,
-    Holdings,
     account_values,
 )
 from portmargin.market import MarketSnapshot
-from portmargin.portfolio import Portfolio, Position
-from portmargin.risk import Book
 
 PARAMS = load_lifecycle_params()
 BTC = PARAMS.collateral.schedule("BTC")
@@ -101,27 +99,33 @@ def test_pack_errors_name_the_key_path() -> None:
     assert info.value.field == "lifecycle/2021-11: collateral.haircuts.ETH.brackets[2].haircut"
 
 
-def _holdings(held: list[tuple[str, float]], market: MarketSnapshot) -> Holdings:
-    positions = tuple(Position(instrument=parse_instrument(n), quantity=q) for n, q in held)
-    return Holdings.settled(
-        Book.from_portfolios([Portfolio(account="A", positions=positions)]), market
-    )
-
-
-def test_unknown_collateral_currency_is_an_error() -> None:
+def test_unknown_collateral_currency_is_an_account_error() -> None:
     market = MarketSnapshot(
         valuation_ms=1_637_712_000_000, index_prices={"BTC": 50_000.0, "SOL": 200.0}
     )
-    holdings = _holdings([("USDC", 10.0), ("SOL", 5.0)], market)
-    with pytest.raises(ValidationError) as info:
-        account_values(holdings, market, PARAMS.collateral)
-    assert info.value.value == "SOL"
-    assert "haircut schedule" in str(info.value)
+    holdings = holdings_of({"A": [("USDC", 10.0), ("SOL", 5.0)], "B": [("USDC", 7.0)]}, market)
+    values = account_values(holdings, market, PARAMS.collateral)
+    assert list(values.errors) == ["A"]
+    assert "5 SOL, not accepted as collateral" in values.errors["A"]
+    assert values.equity[1] == 7.0
+
+
+def test_negative_balance_where_borrowing_is_not_allowed() -> None:
+    params = load_lifecycle_params(overrides=["collateral.haircuts.USDT.borrowing_allowed=false"])
+    holdings = holdings_of({"A": [("USDT", -100.0), ("USDC", 500.0)], "B": [("USDC", -50.0)]})
+    values = account_values(holdings, EXAMPLE_MARKET, params.collateral)
+    assert values.errors == {
+        "A": "negative USDT balance -100 where borrowing USDT is not allowed (its haircut "
+        "schedule has borrowing_allowed = false)"
+    }
+    assert values.equity[1] == -50.0  # USDC may be borrowed
+    with pytest.raises(ValidationError, match="borrowing_allowed"):
+        load_lifecycle_params(overrides=["collateral.haircuts.USDT.borrowing_allowed=1"])
 
 
 def test_segregated_scope_sums_without_haircuts() -> None:
     market = MarketSnapshot(valuation_ms=1_637_712_000_000, index_prices={"BTC": 50_000.0})
-    holdings = _holdings([("USDC", 10.0), ("BTC", 2.0)], market)
+    holdings = holdings_of({"A": [("USDC", 10.0), ("BTC", 2.0)]}, market)
     policy = CollateralPolicy(scope=CollateralScope.SEGREGATED, haircuts=PARAMS.collateral.haircuts)
     values = account_values(holdings, market, policy)
     assert values.equity[0] == 100_010.0

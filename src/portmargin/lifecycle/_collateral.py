@@ -83,6 +83,9 @@ class HaircutSchedule:
     borrow_addon
         Add-on on a negative (borrowed) balance, ``adj(v) = v (1 + borrow_addon)`` for
         ``v < 0``; >= 0, default 0.
+    borrowing_allowed
+        Whether the balance may be negative (borrowed); default true. An account with a
+        negative balance of a currency that may not be borrowed cannot be valued.
     pm_haircut
         Haircut replacing the schedule when a portfolio method carries the coin as a
         delta-one position (``collateral_in_risk``), so its price risk is not charged
@@ -91,6 +94,9 @@ class HaircutSchedule:
 
     brackets: tuple[HaircutBracket, ...]
     borrow_addon: float = field(default=0.0, metadata=optional_key("no add-on on borrowing"))
+    borrowing_allowed: bool = field(
+        default=True, metadata=optional_key("the currency may be borrowed")
+    )
     pm_haircut: float = field(
         default=0.0, metadata=optional_key("coin collateral outside the risk model")
     )
@@ -114,6 +120,8 @@ class HaircutSchedule:
                 expected = "left out (the last bracket is open)" if last else "an upper bound"
                 raise ValidationError(f"brackets[{k}].to_usd", bracket.to_usd, expected)
             edge = bracket.upper
+        if not isinstance(self.borrowing_allowed, bool):
+            raise ValidationError("borrowing_allowed", self.borrowing_allowed, "true or false")
         for name in ("borrow_addon", "pm_haircut"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):

@@ -46,8 +46,9 @@ class AccountValues:
         add-ons on negative ones (``multi`` scope); the plain sum of ``v_c`` in
         ``segregated`` scope (use ``balances`` per sub-account there).
     errors
-        Account → reason, for accounts holding an instrument the market cannot value (its
-        value is left out of ``equity``, which must then not be used).
+        Account → reason, for accounts that cannot be valued (a currency not accepted as
+        collateral, a negative balance where borrowing is not allowed, an instrument the
+        market cannot value); their ``equity`` must not be used.
     """
 
     accounts: tuple[str, ...]
@@ -83,11 +84,15 @@ def account_values(
     everything held or settled in that currency (balances and the P&L or option values
     settled in it); ``usd_rate`` and ``value_usd`` then show the moved rate.
 
+    Accounts that cannot be valued are in ``errors`` (their equity must not be used): a
+    non-zero value in a currency ``collateral`` has no schedule for (not accepted as
+    collateral), a negative balance in a currency whose schedule does not allow borrowing,
+    an instrument the market cannot value.
+
     Raises
     ------
     ValidationError
-        If an account has a non-zero value in a currency ``collateral`` has no schedule for
-        (the currency is not accepted as collateral).
+        If a rate move is not a finite number > -1.
     """
     book = holdings.book
     table = resolve_instruments(book.instruments, market)
@@ -100,6 +105,7 @@ def account_values(
         rate = rate * np.array([1.0 + rate_moves.get(c, 0.0) for c in equity.currencies])
     value = amounts * rate
     adjusted = np.zeros(len(book.accounts))
+    errors: dict[str, str] = {}
     segregated = collateral.scope.value == "segregated"
     for k, ccy in enumerate(equity.currencies):
         column = value[:, k]
@@ -108,15 +114,25 @@ def account_values(
         if segregated:
             adjusted += column
             continue
-        if ccy not in collateral.haircuts:
-            row = int(np.flatnonzero(column != 0)[0])
-            raise ValidationError(
-                f"collateral currency of account {book.accounts[row]}",
-                ccy,
-                f"a currency with a haircut schedule {sorted(collateral.haircuts)}",
-            )
-        adjusted += collateral.haircuts[ccy].adjusted(column)
-    errors = _unvalued(holdings, table)
+        schedule = collateral.haircuts.get(ccy)
+        if schedule is None:
+            for row in np.flatnonzero(column != 0).tolist():
+                errors.setdefault(
+                    book.accounts[row],
+                    f"holds {amounts[row, k]:g} {ccy}, not accepted as collateral (currencies "
+                    f"with a haircut schedule: {', '.join(sorted(collateral.haircuts))})",
+                )
+            continue
+        if not schedule.borrowing_allowed:
+            for row in np.flatnonzero(amounts[:, k] < 0).tolist():
+                errors.setdefault(
+                    book.accounts[row],
+                    f"negative {ccy} balance {amounts[row, k]:g} where borrowing {ccy} is not "
+                    "allowed (its haircut schedule has borrowing_allowed = false)",
+                )
+        adjusted += schedule.adjusted(column)
+    for account, reason in _unvalued(holdings, table).items():
+        errors.setdefault(account, reason)
     return AccountValues(
         accounts=book.accounts,
         currencies=equity.currencies,
