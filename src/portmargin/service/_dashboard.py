@@ -31,6 +31,8 @@ from portmargin.service._dashboard_account import account_page, whatif_rows
 from portmargin.service._dashboard_list import LIST_ROWS, account_list
 from portmargin.service._dashboard_snapshot import snapshot_page
 from portmargin.service._deps import Services
+from portmargin.service._liqprice import AccountLiquidation
+from portmargin.service._routes_lifecycle import visible_accounts
 from portmargin.store import NotFound
 
 __all__ = ["COOKIE", "add_dashboard"]
@@ -79,6 +81,10 @@ def _percent(x: float | None) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.2f}%"
 
 
+def _pct_number(x: float | None) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:+.2f}%"
+
+
 def _utc(ms: int | None) -> str:
     return "n/a" if ms is None else ms_to_datetime(ms).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -101,6 +107,7 @@ def _environment() -> jinja2.Environment:
         signed=_signed,
         ratio=_ratio,
         percent=_percent,
+        pct_number=_pct_number,
         utc=_utc,
         row_name=row_name,
         figure_json=_figure_markup,
@@ -214,6 +221,16 @@ async def _static(name: str) -> Response:
     return Response(body, media_type=_STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
+def _liquidation(services: Services, caller: Caller) -> tuple[dict[str, AccountLiquidation], str]:
+    """Liquidation prices of the accounts the key sees (solved once, then cached), or none
+    with the reason."""
+    try:
+        visible = visible_accounts(services.store, caller)
+        return services.liquidation.accounts(services.store, services.desk, visible), ""
+    except PortmarginError as exc:
+        return {}, f"Not solved: {exc}"
+
+
 def _router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     router.add_api_route("/static/{name}", _static, methods=["GET"])
@@ -267,8 +284,10 @@ def _router() -> APIRouter:
             )
         except PortmarginError as exc:
             return page.render("error.html", status=409, title="No margin yet", message=str(exc))
+        liq = _liquidation(services, caller)
         return page.render(
             "accounts.html",
+            liq=liq[0],
             rows=rows[:LIST_ROWS],
             total=len(rows),
             errors=errors,
@@ -299,9 +318,12 @@ def _router() -> APIRouter:
             view = account_page(services.store, services.desk, account_id, typed)
         except PortmarginError as exc:
             return page.render("error.html", status=409, title="No margin yet", message=str(exc))
+        liq, liq_error = _liquidation(services, caller)
         return page.render(
             "account.html",
             page=view,
+            liq=liq.get(account_id),
+            liq_error=liq_error,
             whatif=result,
             whatif_error=error,
             plots=True,
