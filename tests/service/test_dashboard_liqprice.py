@@ -50,8 +50,10 @@ def test_liqprice_route_gives_roots_where_equity_meets_mm(client: TestClient, de
     token = demo.tokens["b"]
     status, body = _get(client, token, "/v1/accounts/short-strangle/liqprice")
     assert status == 200
-    assert body["underlyings"] == ["BTC"] and body["main_underlying"] == "BTC"
-    assert body["liquidatable"] is False and body["error"] is None
+    assert body["underlyings"] == ["BTC"]
+    assert body["main_underlying"] == "BTC"
+    assert body["liquidatable"] is False
+    assert body["error"] is None
     index = body["current_prices"]["BTC"]  # type: ignore[index]
     e0, mm0 = _g(demo, "short-strangle", 0.0)
     assert body["equity_usd"] == pytest.approx(e0, rel=1e-12)
@@ -71,7 +73,8 @@ def test_liqprice_route_gives_roots_where_equity_meets_mm(client: TestClient, de
     cache = demo.app.state.services.liquidation
     runs = len(cache._runs)
     status, box = _get(client, token, "/v1/accounts/box/liqprice")
-    assert status == 200 and box["error"] is None
+    assert status == 200
+    assert box["error"] is None
     assert len(cache._runs) == runs
 
 
@@ -87,7 +90,8 @@ def test_liqprice_is_isolated_and_validated(client: TestClient, demo: Demo) -> N
     assert _get(client, token, f"/v1/accounts/{OWN[1]}/liqprice?underlying=XYZ")[0] == 422
     assert _get(client, token, f"/v1/accounts/{OWN[1]}/liqprice?method=nope")[0] == 422
     status, alone = _get(client, token, f"/v1/accounts/{OWN[1]}/liqprice?underlying=BTC")
-    assert status == 200 and alone["underlyings"] == ["BTC"]
+    assert status == 200
+    assert alone["underlyings"] == ["BTC"]
 
 
 def test_pages_show_the_liquidation_price(client: TestClient, demo: Demo) -> None:
@@ -106,4 +110,5 @@ def test_pages_show_the_liquidation_price(client: TestClient, demo: Demo) -> Non
     assert row is not None
     assert f'class="liq-price">{down}</span>' in row.group(1)
     box = re.search(r'<tr data-account="box">(.*?)</tr>', listing.text, re.S)
-    assert box is not None and "not reached" in box.group(1)
+    assert box is not None
+    assert "not reached" in box.group(1)

@@ -27,7 +27,9 @@ from starlette.datastructures import FormData
 from portmargin.core import PortmarginError, ms_to_datetime
 from portmargin.io.figures import figure_json, row_name
 from portmargin.service._auth import Caller, UnauthorizedError
+from portmargin.service._cascade import run_stored_cascade
 from portmargin.service._dashboard_account import account_page, whatif_rows
+from portmargin.service._dashboard_cascade import cascade_form, cascade_view
 from portmargin.service._dashboard_list import LIST_ROWS, account_list
 from portmargin.service._dashboard_snapshot import snapshot_page
 from portmargin.service._deps import Services
@@ -139,6 +141,7 @@ class _Page:
             "static_url": lambda name: self.url("/static/" + name),
             "account_url": self.account_url,
             "key_id": None if self.caller is None else self.caller.key_id,
+            "admin": self.caller is not None and "admin" in self.caller.scopes,
             "plots": False,
             **context,
         }
@@ -351,12 +354,51 @@ def _router() -> APIRouter:
             return page.render("error.html", status=409, title="No snapshot", message=str(exc))
         return page.render("snapshot.html", page=view, plots=True)
 
+    def cascade(request: Request, posted: FormData | None) -> Response:
+        caller = _caller(request)
+        if caller is None:
+            return _login_redirect(request)
+        page = _Page(request, caller)
+        if "admin" not in caller.scopes:
+            return page.not_found("no such page")
+        if posted is not None and not _same_origin(request):
+            return page.render("error.html", status=403, title="Refused", message="cross-site form")
+        services = _services(request)
+        try:
+            _, market = services.desk.market()
+        except PortmarginError as exc:
+            return page.render("error.html", status=409, title="No snapshot", message=str(exc))
+        form, spec, error = cascade_form(tuple(sorted(market.index_prices)), posted)
+        view = None
+        if spec is not None:
+            try:
+                view = cascade_view(run_stored_cascade(services.store, services.desk, spec))
+            except PortmarginError as exc:
+                error = str(exc)
+        return page.render(
+            "cascade.html",
+            status=200 if error is None else 422,
+            form=form,
+            view=view,
+            error=error,
+            plots=view is not None,
+        )
+
+    @router.get("/cascade")
+    def cascade_get(request: Request) -> Response:
+        return cascade(request, None)
+
+    @router.post("/cascade")
+    async def cascade_run(request: Request) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(cascade, request, form)
+
     return router
 
 
 def add_dashboard(app: FastAPI) -> None:
     """Add the dashboard pages (``/``, ``/login``, ``/logout``, ``/accounts/{id}``,
-    ``/snapshot``) and their static files (``/static/...``) to ``app``.
+    ``/snapshot``, ``/cascade`` for admin keys) and their static files (``/static/...``) to ``app``.
 
     ``app.state.services`` must hold the service's :class:`Services` (store, desk, key cache).
     """

@@ -1,17 +1,27 @@
-"""Routes of the lifecycle figures of stored accounts (``/v1/accounts/{id}/liqprice``)."""
+"""Routes of the lifecycle figures of stored accounts (``/v1/accounts/{id}/liqprice``) and
+of liquidation cascades (``/v1/cascade``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from portmargin.lifecycle import PopulationKind
 from portmargin.service._auth import Caller
+from portmargin.service._cascade import (
+    DEFAULT_DEPTH_1PCT,
+    DEFAULT_FUND,
+    METHODS_MAX,
+    CascadeRequestSpec,
+    run_stored_cascade,
+)
 from portmargin.service._deps import CallerDep, ServicesDep
 from portmargin.service._routes_accounts import AccountPath
 from portmargin.store import NotFound, Store
 
-__all__ = ["router", "visible_accounts"]
+__all__ = ["CascadeRequest", "router", "visible_accounts"]
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
@@ -59,3 +69,45 @@ def account_liqprice(
         services.store, services.desk, visible, method, underlying
     )
     return result[account_id].to_json()
+
+
+class CascadeRequest(BaseModel):
+    """A liquidation cascade of the stored accounts on the latest snapshot (nothing is
+    stored): linear price impact, full close-out (``lifecycle.md`` §9)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    shock: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,16}$")], float] = Field(
+        min_length=1,
+        max_length=20,
+        description='Underlying → initial relative move, e.g. {"BTC": -0.1}.',
+    )
+    methods: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=lambda: ["ewma"],
+        min_length=1,
+        max_length=METHODS_MAX,
+        description="Registered method names, 'rates:MM/IM' or 'ewma' / 'ewma:K/FLOOR/CAP'.",
+    )
+    depth_1pct_usd: float = Field(DEFAULT_DEPTH_1PCT, gt=0, description="USD moving a price 1 %.")
+    fund_usd: float = Field(DEFAULT_FUND, ge=0, description="Insurance fund at the start, USD.")
+    population: Literal["max-leverage", "as-is"] = "max-leverage"
+    sigma_daily: float | None = Field(
+        None, gt=0, description="Daily volatility for ewma; default: EWMA of the history."
+    )
+
+
+@router.post("/cascade")
+def cascade(body: CascadeRequest, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    """Liquidation cascade of every stored account after the shock, per method side by side:
+    the §9 metrics and rounds of each run; accounts holding options are set aside and listed
+    (admin). Nothing is stored."""
+    caller.require("admin")
+    spec = CascadeRequestSpec(
+        shock=body.shock,
+        methods=body.methods,
+        depth_1pct_usd=body.depth_1pct_usd,
+        fund_usd=body.fund_usd,
+        population=PopulationKind(body.population),
+        sigma_daily=body.sigma_daily,
+    )
+    return run_stored_cascade(services.store, services.desk, spec).to_json()
