@@ -75,3 +75,19 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+PERP_ACCOUNTS = tuple(f"perp-{k:02d}" for k in range(1, 13))
+"""Accounts :func:`add_perp_accounts` adds: long BTC perpetuals, 1 to 12 BTC (cascades)."""
+
+
+def add_perp_accounts(app: FastAPI) -> tuple[str, ...]:
+    """Add :data:`PERP_ACCOUNTS` (futures only, no collateral) to the app's store."""
+    store = app.state.services.store
+    with store.begin() as tx:
+        for account in PERP_ACCOUNTS:
+            tx.create_account(account, label="perpetual long")
+        tx.upsert_positions(
+            [(a, "BTC-PERPETUAL", float(k)) for k, a in enumerate(PERP_ACCOUNTS, start=1)]
+        )
+    return PERP_ACCOUNTS

@@ -109,6 +109,8 @@ def test_account_template_shows_the_result_numbers() -> None:
             page=page,
             whatif=None,
             whatif_error=None,
+            liq=None,
+            liq_error="not solved",
             plots=True,
             page_url=lambda p: p,
             static_url=lambda n: "/static/" + n,

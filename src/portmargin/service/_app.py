@@ -19,6 +19,7 @@ from portmargin.service._jobs import Jobs
 from portmargin.service._limits import BodyLimit
 from portmargin.service._routes_accounts import router as accounts_router
 from portmargin.service._routes_calls import router as calls_router
+from portmargin.service._routes_lifecycle import router as lifecycle_router
 from portmargin.service._routes_margin import router as margin_router
 from portmargin.service._routes_market import router as market_router
 from portmargin.service._settings import ServiceSettings
@@ -74,6 +75,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(market_router)
     app.include_router(margin_router)
     app.include_router(calls_router)
+    app.include_router(lifecycle_router)
     add_dashboard(app)
 
     @app.get("/health", tags=["health"])

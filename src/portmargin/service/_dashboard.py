@@ -27,10 +27,14 @@ from starlette.datastructures import FormData
 from portmargin.core import PortmarginError, ms_to_datetime
 from portmargin.io.figures import figure_json, row_name
 from portmargin.service._auth import Caller, UnauthorizedError
+from portmargin.service._cascade import run_stored_cascade
 from portmargin.service._dashboard_account import account_page, whatif_rows
+from portmargin.service._dashboard_cascade import cascade_form, cascade_view
 from portmargin.service._dashboard_list import LIST_ROWS, account_list
 from portmargin.service._dashboard_snapshot import snapshot_page
 from portmargin.service._deps import Services
+from portmargin.service._liqprice import AccountLiquidation
+from portmargin.service._routes_lifecycle import visible_accounts
 from portmargin.store import NotFound
 
 __all__ = ["COOKIE", "add_dashboard"]
@@ -79,6 +83,10 @@ def _percent(x: float | None) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.2f}%"
 
 
+def _pct_number(x: float | None) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:+.2f}%"
+
+
 def _utc(ms: int | None) -> str:
     return "n/a" if ms is None else ms_to_datetime(ms).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -101,6 +109,7 @@ def _environment() -> jinja2.Environment:
         signed=_signed,
         ratio=_ratio,
         percent=_percent,
+        pct_number=_pct_number,
         utc=_utc,
         row_name=row_name,
         figure_json=_figure_markup,
@@ -132,6 +141,7 @@ class _Page:
             "static_url": lambda name: self.url("/static/" + name),
             "account_url": self.account_url,
             "key_id": None if self.caller is None else self.caller.key_id,
+            "admin": self.caller is not None and "admin" in self.caller.scopes,
             "plots": False,
             **context,
         }
@@ -214,6 +224,16 @@ async def _static(name: str) -> Response:
     return Response(body, media_type=_STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
+def _liquidation(services: Services, caller: Caller) -> tuple[dict[str, AccountLiquidation], str]:
+    """Liquidation prices of the accounts the key sees (solved once, then cached), or none
+    with the reason."""
+    try:
+        visible = visible_accounts(services.store, caller)
+        return services.liquidation.accounts(services.store, services.desk, visible), ""
+    except PortmarginError as exc:
+        return {}, f"Not solved: {exc}"
+
+
 def _router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     router.add_api_route("/static/{name}", _static, methods=["GET"])
@@ -267,8 +287,10 @@ def _router() -> APIRouter:
             )
         except PortmarginError as exc:
             return page.render("error.html", status=409, title="No margin yet", message=str(exc))
+        liq = _liquidation(services, caller)
         return page.render(
             "accounts.html",
+            liq=liq[0],
             rows=rows[:LIST_ROWS],
             total=len(rows),
             errors=errors,
@@ -299,9 +321,12 @@ def _router() -> APIRouter:
             view = account_page(services.store, services.desk, account_id, typed)
         except PortmarginError as exc:
             return page.render("error.html", status=409, title="No margin yet", message=str(exc))
+        liq, liq_error = _liquidation(services, caller)
         return page.render(
             "account.html",
             page=view,
+            liq=liq.get(account_id),
+            liq_error=liq_error,
             whatif=result,
             whatif_error=error,
             plots=True,
@@ -329,12 +354,51 @@ def _router() -> APIRouter:
             return page.render("error.html", status=409, title="No snapshot", message=str(exc))
         return page.render("snapshot.html", page=view, plots=True)
 
+    def cascade(request: Request, posted: FormData | None) -> Response:
+        caller = _caller(request)
+        if caller is None:
+            return _login_redirect(request)
+        page = _Page(request, caller)
+        if "admin" not in caller.scopes:
+            return page.not_found("no such page")
+        if posted is not None and not _same_origin(request):
+            return page.render("error.html", status=403, title="Refused", message="cross-site form")
+        services = _services(request)
+        try:
+            _, market = services.desk.market()
+        except PortmarginError as exc:
+            return page.render("error.html", status=409, title="No snapshot", message=str(exc))
+        form, spec, error = cascade_form(tuple(sorted(market.index_prices)), posted)
+        view = None
+        if spec is not None:
+            try:
+                view = cascade_view(run_stored_cascade(services.store, services.desk, spec))
+            except PortmarginError as exc:
+                error = str(exc)
+        return page.render(
+            "cascade.html",
+            status=200 if error is None else 422,
+            form=form,
+            view=view,
+            error=error,
+            plots=view is not None,
+        )
+
+    @router.get("/cascade")
+    def cascade_get(request: Request) -> Response:
+        return cascade(request, None)
+
+    @router.post("/cascade")
+    async def cascade_run(request: Request) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(cascade, request, form)
+
     return router
 
 
 def add_dashboard(app: FastAPI) -> None:
     """Add the dashboard pages (``/``, ``/login``, ``/logout``, ``/accounts/{id}``,
-    ``/snapshot``) and their static files (``/static/...``) to ``app``.
+    ``/snapshot``, ``/cascade`` for admin keys) and their static files (``/static/...``) to ``app``.
 
     ``app.state.services`` must hold the service's :class:`Services` (store, desk, key cache).
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -16,6 +16,7 @@ from portmargin.service._auth import Caller, KeyCache
 from portmargin.service._desk import Desk
 from portmargin.service._errors import IdempotencyMismatchError
 from portmargin.service._jobs import Jobs
+from portmargin.service._liqprice import LiquidationCache
 from portmargin.service._settings import ServiceSettings
 from portmargin.store import Store, Tx
 
@@ -33,6 +34,7 @@ class Services:
     desk: Desk
     keys: KeyCache
     jobs: Jobs
+    liquidation: LiquidationCache = field(default_factory=LiquidationCache)
 
 
 async def _services(request: Request) -> Services:
