@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from dashboard_support import OTHERS, OWN, Demo, demo_app, serving
+from dashboard_support import OTHERS, OWN, Demo, add_perp_accounts, demo_app, serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -36,7 +36,9 @@ if shutil.which(CHROMIUM) is None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     db = tmp_path_factory.mktemp("store") / "dashboard.db"
-    return demo_app(f"sqlite:///{db}")
+    demo = demo_app(f"sqlite:///{db}")
+    add_perp_accounts(demo.app)
+    return demo
 
 
 CALLED = "covered-call"
@@ -222,4 +224,40 @@ def test_log_in_list_account_page_whatif_and_isolation(
     pg.goto(f"{base_url}/accounts/naked-short-call")
     assert pg.url == f"{base_url}/login"
 
+    _only_loopback(requests, base_url)
+
+
+def test_liquidation_prices_and_a_cascade_run_from_the_dashboard(
+    page: tuple[Any, list[str]], base_url: str, demo: Demo
+) -> None:
+    pg, requests = page
+    _log_in(pg, base_url, demo.tokens["admin"])
+    # the list shows each account's nearest liquidation price, as the API solves it
+    headers = {"Authorization": f"Bearer {demo.tokens['admin']}"}
+    account = OTHERS[0]
+    api = httpx.get(f"{base_url}/v1/accounts/{account}/liqprice", headers=headers, timeout=60)
+    assert api.status_code == 200, api.text
+    sides = [api.json()[k] for k in ("down", "up")]
+    reachable = [s for s in sides if s is not None and s["reachable"]]
+    nearest = min(reachable, key=lambda s: abs(s["distance_pct"]))
+    shown = pg.locator(f"tr[data-account='{account}'] .liq-price").inner_text()
+    assert float(shown.replace(",", "")) == pytest.approx(nearest["prices"]["BTC"], rel=1e-4)
+
+    pg.click("#nav-cascade")
+    pg.wait_for_url(f"{base_url}/cascade")
+    pg.fill("input[name='shock:BTC']", "-0.12")
+    pg.check("input[name=method][value='standard']")
+    pg.fill("input[name=depth]", "2000000")
+    pg.click("#cascade-run")
+    pg.wait_for_selector("#plot-cascade .main-svg")
+    labels = pg.eval_on_selector_all("#cascade-metrics thead th", "c => c.map(e => e.textContent)")
+    assert len(labels) == 3  # metric, the flat rates, standard
+    liquidated = pg.eval_on_selector_all(
+        "#cascade-metrics tr[data-metric=accounts_liquidated] td",
+        "c => c.map(e => e.textContent)",
+    )
+    assert liquidated[1:] != ["0", "0"]
+    traces = pg.locator("#plot-cascade .scatterlayer .trace, #plot-cascade .barlayer .trace")
+    assert traces.count() >= 4  # price move and liquidated notional of each method
+    assert pg.locator("#set-aside li").count() >= 8  # the demo's option accounts
     _only_loopback(requests, base_url)

@@ -27,7 +27,6 @@ from portmargin.lifecycle import (
     CascadeComparison,
     CascadeMarket,
     CascadeParams,
-    EwmaRates,
     FullClose,
     ImpactSlippage,
     LifecycleParams,
@@ -35,13 +34,14 @@ from portmargin.lifecycle import (
     Liquidator,
     Margining,
     MethodMargining,
-    NotionalRates,
     PartialLiquidation,
     PopulationKind,
     PriceImpact,
     SqrtImpact,
     compare_cascades,
     ewma_daily_vol,
+    is_ewma,
+    requirement_model,
 )
 from portmargin.market import MarketSnapshot, PriceHistory
 from portmargin.methods import get_method
@@ -103,35 +103,11 @@ def _sigmas(
 
 
 def _margining(spec: str, market: MarketSnapshot, sigmas: dict[str, float]) -> Margining:
-    kind, _, args = spec.partition(":")
-    kind = kind.strip().lower()
-    if kind == "rates":
-        mm_text, sep, im_text = args.partition("/")
-        try:
-            mm, im = float(mm_text), float(im_text if sep else mm_text)
-        except ValueError:
-            raise ValidationError("--method", spec, "rates:MM/IM, e.g. rates:0.04/0.05") from None
-        underlyings = sorted(market.index_prices)
-        return NotionalRates(
-            mm_rates=dict.fromkeys(underlyings, mm), im_rates=dict.fromkeys(underlyings, im)
-        )
-    if kind == "ewma":
-        parts = [p for p in args.split("/") if p] if args else []
-        try:
-            k, floor, cap = (float(p) for p in parts) if parts else (3.0, 0.08, 0.40)
-        except ValueError:
-            raise ValidationError(
-                "--method", spec, "ewma or ewma:K/FLOOR/CAP, e.g. ewma:3/0.08/0.4"
-            ) from None
-        return EwmaRates(
-            sigma0=sigmas,
-            reference={u: market.index(u) for u in sigmas},
-            multiplier=k,
-            floor=floor,
-            cap=cap,
-        )
-    method = get_method(spec)
-    return MethodMargining(method=method, params=load_params(method))
+    def method(name: str) -> Margining:
+        m = get_method(name)
+        return MethodMargining(method=m, params=load_params(m))
+
+    return requirement_model(spec, market, sigmas=lambda: sigmas, method=method, field="--method")
 
 
 def _impact(
@@ -271,7 +247,7 @@ def cascade(
     underlyings = sorted(set(held) | set(shocks))
     specs = method or ["ewma"]
     given_sigmas = _per_underlying("--sigma-daily", sigma_daily, underlyings)
-    needs_sigma = impact == "sqrt" or any(s.split(":")[0].strip().lower() == "ewma" for s in specs)
+    needs_sigma = impact == "sqrt" or any(is_ewma(s) for s in specs)
     sigmas = _sigmas(given_sigmas, underlyings, snap) if needs_sigma else {}
     margins = [_margining(s, snap, sigmas) for s in specs]
     model = _impact(

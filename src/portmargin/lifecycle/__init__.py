@@ -40,6 +40,7 @@ from portmargin.lifecycle._liquidation_results import (
     LiquidationStep,
 )
 from portmargin.lifecycle._liquidator import FullClose, Liquidator
+from portmargin.lifecycle._model_spec import EWMA_DEFAULT, is_ewma, requirement_model
 from portmargin.lifecycle._modes import (
     ISOLATED_TAG,
     MarginMode,
@@ -105,6 +106,7 @@ from portmargin.lifecycle._waterfall import (
 )
 
 __all__ = [
+    "EWMA_DEFAULT",
     "FATES",
     "ISOLATED_TAG",
     "STATES",
@@ -184,11 +186,13 @@ __all__ = [
     "ewma_daily_vol",
     "expiry_settled",
     "fixed_equity_population",
+    "is_ewma",
     "isolate",
     "liquidate",
     "liquidation_prices",
     "max_leverage_population",
     "open_positions",
+    "requirement_model",
     "run_cascade",
     "socialised_haircut",
     "stress_accounts",

@@ -20,15 +20,14 @@ from portmargin.lifecycle import (
     CascadeComparison,
     CascadeMarket,
     CascadeParams,
-    EwmaRates,
     FullClose,
     LinearImpact,
     Margining,
     MethodMargining,
-    NotionalRates,
     PopulationKind,
     compare_cascades,
     ewma_daily_vol,
+    requirement_model,
 )
 from portmargin.market import MarketSnapshot
 from portmargin.service._desk import Desk
@@ -51,7 +50,6 @@ DEFAULT_FUND = 1_000_000.0
 """Insurance fund at the start unless given, USD (``lifecycle.md`` §10.3)."""
 METHODS_MAX = 6
 """Most methods compared in one run."""
-_EWMA_DEFAULT = (3.0, 0.08, 0.40)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,32 +145,22 @@ def _sigma(spec: CascadeRequestSpec, underlying: str, market: MarketSnapshot) ->
 def _margining(
     text: str, desk: Desk, market: MarketSnapshot, spec: CascadeRequestSpec, underlyings: list[str]
 ) -> Margining:
-    kind, _, args = text.strip().partition(":")
-    kind = kind.strip().lower()
-    if kind == "rates":
-        mm_text, sep, im_text = args.partition("/")
+    def method(name: str) -> Margining:
         try:
-            mm, im = float(mm_text), float(im_text if sep else mm_text)
-        except ValueError:
-            raise ValidationError("methods", text, "rates:MM/IM, e.g. rates:0.04/0.05") from None
-        names = sorted(market.index_prices)
-        return NotionalRates(mm_rates=dict.fromkeys(names, mm), im_rates=dict.fromkeys(names, im))
-    if kind == "ewma":
-        parts = [p for p in args.split("/") if p] if args else []
-        try:
-            k, floor, cap = (float(p) for p in parts) if parts else _EWMA_DEFAULT
-        except ValueError:
-            raise ValidationError("methods", text, "ewma or ewma:K/FLOOR/CAP") from None
-        sigmas = {u: _sigma(spec, u, market) for u in underlyings}
-        return EwmaRates(
-            sigma0=sigmas,
-            reference={u: market.index(u) for u in sigmas},
-            multiplier=k,
-            floor=floor,
-            cap=cap,
-        )
-    method, params = desk.params(text.strip())
-    return MethodMargining(method=method, params=params)
+            m, params = desk.params(name)
+        except ValidationError as exc:
+            if exc.field != "method":
+                raise
+            raise ValidationError("methods", name, exc.expected) from None
+        return MethodMargining(method=m, params=params)
+
+    return requirement_model(
+        text,
+        market,
+        sigmas=lambda: {u: _sigma(spec, u, market) for u in underlyings},
+        method=method,
+        field="methods",
+    )
 
 
 def run_stored_cascade(store: Store, desk: Desk, spec: CascadeRequestSpec) -> CascadeRun:
