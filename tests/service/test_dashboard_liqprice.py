@@ -1,6 +1,6 @@
 """Liquidation prices of stored accounts: the API route and the dashboard pages show the
 solver's roots (equity equals MM there, checked by valuing the moved market afresh), one
-batch per key is cached, and another key's account is 404."""
+account is cached until its rows change, and another key's account is 404."""
 
 from __future__ import annotations
 
@@ -69,13 +69,30 @@ def test_liqprice_route_gives_roots_where_equity_meets_mm(client: TestClient, de
         inside = x - 1e-3 if side == "up" else x + 1e-3
         e_in, mm_in = _g(demo, "short-strangle", inside)
         assert e_in > mm_in
-    # the second account of the key comes from the same cached batch
+    # asked again: answered from the cache; a change of the account's rows solves it afresh
     cache = demo.app.state.services.liquidation
-    runs = len(cache._runs)
-    status, box = _get(client, token, "/v1/accounts/box/liqprice")
+    kept = len(cache._entries)
+    assert _get(client, token, "/v1/accounts/short-strangle/liqprice")[1] == body
+    assert len(cache._entries) == kept
+    store = demo.app.state.services.store
+    with store.begin() as tx:
+        tx.upsert_positions([("short-strangle", "BTC-PERPETUAL", 0.5)])
+    status, moved = _get(client, token, "/v1/accounts/short-strangle/liqprice")
     assert status == 200
-    assert box["error"] is None
-    assert len(cache._runs) == runs
+    assert len(cache._entries) == kept + 1
+    assert moved["down"] != body["down"]
+
+
+def test_an_account_without_rows_has_no_liquidation_price(client: TestClient, demo: Demo) -> None:
+    with demo.app.state.services.store.begin() as tx:
+        tx.create_account("empty", label="nothing held")
+    status, body = _get(client, demo.tokens["admin"], "/v1/accounts/empty/liqprice")
+    assert status == 200, body
+    assert body["equity_usd"] == 0.0
+    assert body["maintenance_margin_usd"] == 0.0
+    assert body["liquidatable"] is False
+    assert body["down"]["reachable"] is False  # type: ignore[index]
+    assert body["up"]["reachable"] is False  # type: ignore[index]
 
 
 def test_liqprice_is_isolated_and_validated(client: TestClient, demo: Demo) -> None:

@@ -29,6 +29,7 @@ ACCOUNT_ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/v1/accounts/{id}/whatif", TRADES),
     ("GET", "/v1/accounts/{id}/history", None),
     ("GET", "/v1/accounts/{id}/calls", None),
+    ("GET", "/v1/accounts/{id}/liqprice", None),
 ]
 
 

@@ -7,7 +7,7 @@ chain, or judge how wide a market is. A missing bid or ask is ``None``, never ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from portmargin.core import (
     ValidationError,
@@ -151,12 +151,46 @@ class OptionQuote:
         if self.greeks is not None and not isinstance(self.greeks, Greeks):
             raise ValidationError("greeks", self.greeks, "Greeks or None")
 
+    def with_prices(
+        self,
+        *,
+        mark_price: float,
+        underlying_price: float,
+        index_price: float | None,
+        best_bid: float | None,
+        best_ask: float | None,
+    ) -> OptionQuote:
+        """This quote with new prices (venue units, as the fields), every other field kept.
+
+        Only the new prices are checked, so moving a whole chain (the liquidation price
+        search moves it at every trial price) does not validate the unchanged fields again.
+
+        Raises
+        ------
+        ValidationError
+            A new price out of the field's range, or a crossed book.
+        """
+        new = object.__new__(OptionQuote)
+        for name in _OPTION_QUOTE_FIELDS:
+            object.__setattr__(new, name, getattr(self, name))
+        _set = object.__setattr__
+        _set(new, "mark_price", require_non_negative("mark_price", mark_price))
+        _set(new, "underlying_price", require_positive("underlying_price", underlying_price))
+        _set(new, "index_price", _optional("index_price", index_price, allow_zero=False))
+        _set(new, "best_bid", _optional("best_bid", best_bid, allow_zero=False))
+        _set(new, "best_ask", _optional("best_ask", best_ask, allow_zero=False))
+        _check_book(new.best_bid, new.best_ask)
+        return new
+
     @property
     def mid(self) -> float | None:
         """Mid of best bid and ask in venue units; ``None`` unless both sides are quoted."""
         if self.best_bid is None or self.best_ask is None:
             return None
         return 0.5 * (self.best_bid + self.best_ask)
+
+
+_OPTION_QUOTE_FIELDS = tuple(f.name for f in fields(OptionQuote))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -125,8 +125,7 @@ def _moved_option(quote: OptionQuote, u1: float, change: float, factor: float) -
         return new if new > 0 else None
 
     mark = moved(quote.mark_price)
-    return dataclasses.replace(
-        quote,
+    return quote.with_prices(
         mark_price=mark if mark is not None else 0.0,
         underlying_price=u1,
         index_price=_scaled(quote.index_price, factor),

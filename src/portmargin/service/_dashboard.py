@@ -34,7 +34,6 @@ from portmargin.service._dashboard_list import LIST_ROWS, account_list
 from portmargin.service._dashboard_snapshot import snapshot_page
 from portmargin.service._deps import Services
 from portmargin.service._liqprice import AccountLiquidation
-from portmargin.service._routes_lifecycle import visible_accounts
 from portmargin.store import NotFound
 
 __all__ = ["COOKIE", "add_dashboard"]
@@ -47,6 +46,10 @@ COOKIE_SECONDS = 8 * 3600
 
 FORM_ROWS_MAX = 50
 """Most trade rows a what-if form may post."""
+
+LIQUIDATION_ON_THE_FLY = 20
+"""Most accounts of the list page whose liquidation prices are solved for one page load (the
+others are solved when their page is opened, or by later loads)."""
 
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 
@@ -224,12 +227,15 @@ async def _static(name: str) -> Response:
     return Response(body, media_type=_STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
-def _liquidation(services: Services, caller: Caller) -> tuple[dict[str, AccountLiquidation], str]:
-    """Liquidation prices of the accounts the key sees (solved once, then cached), or none
-    with the reason."""
+def _liquidation(
+    services: Services, accounts: list[str], limit: int | None = None
+) -> tuple[dict[str, AccountLiquidation], str]:
+    """Liquidation prices of ``accounts`` (cached ones, then at most ``limit`` solved), or
+    none with the reason."""
     try:
-        visible = visible_accounts(services.store, caller)
-        return services.liquidation.accounts(services.store, services.desk, visible), ""
+        return services.liquidation.accounts(
+            services.store, services.desk, accounts, limit=limit
+        ), ""
     except PortmarginError as exc:
         return {}, f"Not solved: {exc}"
 
@@ -287,11 +293,13 @@ def _router() -> APIRouter:
             )
         except PortmarginError as exc:
             return page.render("error.html", status=409, title="No margin yet", message=str(exc))
-        liq = _liquidation(services, caller)
+        shown = rows[:LIST_ROWS]
+        liq, _ = _liquidation(services, [r.account for r in shown], LIQUIDATION_ON_THE_FLY)
         return page.render(
             "accounts.html",
-            liq=liq[0],
-            rows=rows[:LIST_ROWS],
+            liq=liq,
+            liq_solved=LIQUIDATION_ON_THE_FLY,
+            rows=shown,
             total=len(rows),
             errors=errors,
             order="asc" if ascending else "desc",
@@ -321,7 +329,7 @@ def _router() -> APIRouter:
             view = account_page(services.store, services.desk, account_id, typed)
         except PortmarginError as exc:
             return page.render("error.html", status=409, title="No margin yet", message=str(exc))
-        liq, liq_error = _liquidation(services, caller)
+        liq, liq_error = _liquidation(services, [account_id])
         return page.render(
             "account.html",
             page=view,

@@ -1,11 +1,12 @@
 """Liquidation prices of stored accounts (``lifecycle.md`` §8) for the dashboard and the API.
 
-One call of :func:`portmargin.lifecycle.liquidation_prices` solves every account a key sees
-at once: the accounts' positions and balances are read in one store read, futures settled at
-the snapshot's marks (:meth:`Holdings.settled`, as the service's lifecycle assessment does)
-and MM is the method's rows summed in USD (:class:`MethodMargining`). Results are kept per
-snapshot, method with its parameters, direction and the exact positions read, so page loads
-after the first do not solve again and any change of positions solves afresh.
+One call of :func:`portmargin.lifecycle.liquidation_prices` solves the accounts asked for
+that are not cached, at once: their positions and balances are read in one store read,
+futures settled at the snapshot's marks (:meth:`Holdings.settled`, as the service's lifecycle
+assessment does) and MM is the method's rows summed in USD (:class:`MethodMargining`).
+Figures are kept per account, snapshot, method with its parameters, direction and the
+account's exact rows, so page loads after the first do not solve again and a change of an
+account's positions solves that account afresh.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from portmargin.core import ValidationError
 from portmargin.instruments import Currency
@@ -38,14 +40,14 @@ from portmargin.service._lifecycle import lifecycle_params
 from portmargin.store import Store
 
 __all__ = [
-    "CACHED_RUNS",
+    "CACHED_ACCOUNTS",
     "AccountLiquidation",
     "LiquidationCache",
     "SideFigures",
 ]
 
-CACHED_RUNS = 16
-"""Solver runs kept (least recently used dropped first)."""
+CACHED_ACCOUNTS = 100_000
+"""Accounts' figures kept (least recently used dropped first)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,24 +137,42 @@ class AccountLiquidation:
         }
 
 
+_UNREACHED = SideFigures(reachable=False, distance_pct=None, prices={}, distance_sigma={})
+
+
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _side(result: LiquidationPrices, side: LiquidationSide, k: int) -> SideFigures:
+def _side(
+    result: LiquidationPrices, side: LiquidationSide, k: int, columns: list[int]
+) -> SideFigures:
     reachable = bool(side.reachable[k]) or bool(result.liquidatable[k])
+    names = result.underlyings
     return SideFigures(
         reachable=reachable,
         distance_pct=_finite(float(side.distance_pct[k])) if reachable else None,
         prices={
-            u: _finite(float(side.prices[k, j])) if reachable else None
-            for j, u in enumerate(result.underlyings)
+            names[j]: _finite(float(side.prices[k, j])) if reachable else None for j in columns
         },
         distance_sigma={
-            u: _finite(float(side.distance_sigma[k, j])) if reachable else None
-            for j, u in enumerate(result.underlyings)
+            names[j]: _finite(float(side.distance_sigma[k, j])) if reachable else None
+            for j in columns
         },
     )
+
+
+def _held_columns(book: Book, names: tuple[str, ...]) -> dict[str, list[int]]:
+    """Per account, the indices in ``names`` of the underlyings it holds a position or a
+    balance in (the others do not change its equity or margin)."""
+    column = {u: j for j, u in enumerate(names)}
+    member = np.zeros((len(book.instruments), len(names)))
+    for c, inst in enumerate(book.instruments):
+        u = inst.code if isinstance(inst, Currency) else inst.underlying
+        if u in column:
+            member[c, column[u]] = 1.0
+    held = np.asarray(abs(book.quantities) @ member) > 0
+    return {a: np.flatnonzero(held[k]).tolist() for k, a in enumerate(book.accounts)}
 
 
 def _main_underlyings(book: Book, market: MarketSnapshot) -> dict[str, str]:
@@ -178,24 +198,22 @@ def _main_underlyings(book: Book, market: MarketSnapshot) -> dict[str, str]:
     return {a: names[int(best[k])] for k, a in enumerate(book.accounts) if held[k]}
 
 
-def _digest(table: pa.Table) -> str:
-    h = hashlib.sha256()
-    for name in ("account", "instrument", "quantity"):
-        h.update(repr(table.column(name).to_pylist()).encode())
-    return h.hexdigest()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Run:
-    by_account: dict[str, AccountLiquidation]
+def _digests(table: pa.Table) -> dict[str, str]:
+    """Per account of ``table``, a digest of its rows (instrument and quantity)."""
+    rows: dict[str, list[tuple[str, float]]] = {}
+    columns = (table.column(n).to_pylist() for n in ("account", "instrument", "quantity"))
+    for account, instrument, quantity in zip(*columns, strict=True):
+        rows.setdefault(account, []).append((instrument, quantity))
+    return {a: hashlib.sha256(repr(r).encode()).hexdigest() for a, r in rows.items()}
 
 
 @dataclass(slots=True)
 class LiquidationCache:
-    """Liquidation prices of sets of stored accounts, solved once per snapshot, method and
-    parameters, direction and positions (thread-safe; the solver runs outside the lock)."""
+    """Liquidation prices of stored accounts, kept per account, snapshot, method and
+    parameters, direction and the account's exact positions and balances (thread-safe; the
+    solver runs outside the lock). Accounts not kept are solved together in one batch."""
 
-    _runs: OrderedDict[tuple[Any, ...], _Run] = field(default_factory=OrderedDict)
+    _entries: OrderedDict[tuple[Any, ...], AccountLiquidation] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def accounts(
@@ -205,10 +223,17 @@ class LiquidationCache:
         accounts: Collection[str],
         method: str | None = None,
         underlying: str | None = None,
+        limit: int | None = None,
     ) -> dict[str, AccountLiquidation]:
         """Liquidation prices of ``accounts`` (existing ones) on the latest snapshot under
-        ``method`` (None: the default), every held underlying moved together or ``underlying``
-        alone.
+        ``method`` (None: the default), every held underlying of each account moved together
+        or ``underlying`` alone.
+
+        Accounts already solved for the same snapshot, parameters, direction and rows are
+        answered from the cache; of the others the first ``limit`` in the order of
+        ``accounts`` (None: all) are solved in one batch and the rest are left out of the
+        answer. An account without positions or balances has E = MM = 0 and no liquidation
+        price.
 
         Raises
         ------
@@ -218,66 +243,59 @@ class LiquidationCache:
         m, params = desk.params(method)
         snapshot_id, market = desk.market()
         pack, overrides = desk.in_use().get(m.name, (m.default_pack, ()))
-        table = store.book_table(sorted(accounts))
-        key = (snapshot_id, m.name, pack, overrides, underlying, _digest(table))
+        wanted = list(dict.fromkeys(accounts))
+        table = store.book_table(wanted)
+        digests = _digests(table)
+        base = (snapshot_id, m.name, pack, overrides, underlying)
+        found: dict[str, AccountLiquidation] = {}
+        missing: list[str] = []
         with self._lock:
-            run = self._runs.get(key)
-            if run is not None:
-                self._runs.move_to_end(key)
-                return run.by_account
-        run = _solve(
-            table, market, MethodMargining(method=m, params=params), snapshot_id, underlying
-        )
-        with self._lock:
-            self._runs[key] = run
-            while len(self._runs) > CACHED_RUNS:
-                self._runs.popitem(last=False)
-        return run.by_account
+            for account in wanted:
+                key = (*base, account, digests.get(account, ""))
+                hit = self._entries.get(key)
+                if hit is None:
+                    missing.append(account)
+                else:
+                    self._entries.move_to_end(key)
+                    found[account] = hit
+        todo = missing if limit is None else missing[: max(limit, 0)]
+        if todo:
+            rows = table.filter(pc.is_in(table.column("account"), pa.array(todo, pa.string())))
+            if rows.num_rows == 0:
+                rows = None
+            margining = MethodMargining(method=m, params=params)
+            solved = _solve(rows, todo, market, margining, snapshot_id, underlying)
+            found.update(solved)
+            with self._lock:
+                for account, figures in solved.items():
+                    self._entries[(*base, account, digests.get(account, ""))] = figures
+                while len(self._entries) > CACHED_ACCOUNTS:
+                    self._entries.popitem(last=False)
+        return {a: found[a] for a in wanted if a in found}
 
 
 def _solve(
-    table: pa.Table,
+    table: pa.Table | None,
+    accounts: list[str],
     market: MarketSnapshot,
     margining: MethodMargining,
     snapshot_id: int,
     underlying: str | None,
-) -> _Run:
-    file = positions_from_table(table, "store")
-    book = file.book
-    failed: dict[str, str] = dict(file.account_errors)
+) -> dict[str, AccountLiquidation]:
+    """Figures of each of ``accounts`` from one solver run over their rows in ``table``
+    (None: none of them has a row)."""
     out: dict[str, AccountLiquidation] = {}
-    direction: Mapping[str, float] | None = None if underlying is None else {underlying: 1.0}
-    mains = _main_underlyings(book, market)
-    result: LiquidationPrices | None = None
-    if book.accounts:
+    failed: dict[str, str] = {}
+    if table is not None:
+        file = positions_from_table(table, "store")
+        failed.update(file.account_errors)
+        book = file.book
         try:
-            result = liquidation_prices(
-                Holdings.settled(book, market), market, margining, lifecycle_params(), direction
-            )
+            out.update(_solve_book(book, market, margining, snapshot_id, underlying))
         except ValidationError as exc:
             if underlying is not None:
                 raise
             failed.update(dict.fromkeys(book.accounts, str(exc)))
-    if result is not None:
-        current = {
-            u: float(p) for u, p in zip(result.underlyings, result.current_prices, strict=True)
-        }
-        for k, account in enumerate(result.labels):
-            error = result.errors.get(account)
-            out[account] = AccountLiquidation(
-                account=account,
-                method=margining.name,
-                snapshot_id=snapshot_id,
-                underlyings=result.underlyings,
-                current_prices=current,
-                main_underlying=mains.get(account),
-                equity_usd=_finite(float(result.equity[k])),
-                maintenance_margin_usd=_finite(float(result.maintenance_margin[k])),
-                liquidatable=bool(result.liquidatable[k]),
-                down=None if error else _side(result, result.down, k),
-                up=None if error else _side(result, result.up, k),
-                error=error,
-            )
     for account, reason in failed.items():
         out[account] = AccountLiquidation(
             account=account,
@@ -293,4 +311,63 @@ def _solve(
             up=None,
             error=reason,
         )
-    return _Run(by_account=out)
+    for account in accounts:
+        if account not in out:  # no positions nor balances: nothing can be liquidated
+            out[account] = AccountLiquidation(
+                account=account,
+                method=margining.name,
+                snapshot_id=snapshot_id,
+                underlyings=(),
+                current_prices={},
+                main_underlying=None,
+                equity_usd=0.0,
+                maintenance_margin_usd=0.0,
+                liquidatable=False,
+                down=_UNREACHED,
+                up=_UNREACHED,
+                error=None,
+            )
+    return out
+
+
+def _solve_book(
+    book: Book,
+    market: MarketSnapshot,
+    margining: MethodMargining,
+    snapshot_id: int,
+    underlying: str | None,
+) -> dict[str, AccountLiquidation]:
+    """Figures of every account of ``book`` from one solver run.
+
+    Raises
+    ------
+    ValidationError
+        ``underlying`` has no index price, or the book holds no underlying with one.
+    """
+    direction: Mapping[str, float] | None = None if underlying is None else {underlying: 1.0}
+    result = liquidation_prices(
+        Holdings.settled(book, market), market, margining, lifecycle_params(), direction
+    )
+    mains = _main_underlyings(book, market)
+    out: dict[str, AccountLiquidation] = {}
+    held = _held_columns(book, result.underlyings)
+    for k, (label, account) in enumerate(zip(result.labels, result.accounts, strict=True)):
+        error = result.errors.get(label)
+        columns = held.get(account, [])
+        out[label] = AccountLiquidation(
+            account=label,
+            method=margining.name,
+            snapshot_id=snapshot_id,
+            underlyings=tuple(result.underlyings[j] for j in columns),
+            current_prices={
+                result.underlyings[j]: float(result.current_prices[j]) for j in columns
+            },
+            main_underlying=mains.get(account),
+            equity_usd=_finite(float(result.equity[k])),
+            maintenance_margin_usd=_finite(float(result.maintenance_margin[k])),
+            liquidatable=bool(result.liquidatable[k]),
+            down=None if error else _side(result, result.down, k, columns),
+            up=None if error else _side(result, result.up, k, columns),
+            error=error,
+        )
+    return out

@@ -58,15 +58,13 @@ def account_liqprice(
     nearest prices below and above at which haircut-adjusted equity falls to MM, with the
     distance in percent and in daily standard deviations, ``E`` and ``MM`` now (USD).
 
-    Solved in one batch over the accounts the key sees and kept until the snapshot,
-    parameters or positions change."""
+    Kept until the snapshot, the parameters or the account's positions change."""
     caller.check_account(account_id)
     caller.require("read")
     if services.store.account(account_id) is None:
         raise NotFound("account", account_id)
-    visible = visible_accounts(services.store, caller)
     result = services.liquidation.accounts(
-        services.store, services.desk, visible, method, underlying
+        services.store, services.desk, [account_id], method, underlying
     )
     return result[account_id].to_json()
 
