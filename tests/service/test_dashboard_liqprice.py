@@ -129,3 +129,21 @@ def test_pages_show_the_liquidation_price(client: TestClient, demo: Demo) -> Non
     box = re.search(r'<tr data-account="box">(.*?)</tr>', listing.text, re.S)
     assert box is not None
     assert "not reached" in box.group(1)
+
+
+def test_the_list_solves_a_few_accounts_per_load(
+    client: TestClient, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portmargin.service import _dashboard
+
+    monkeypatch.setattr(_dashboard, "LIQUIDATION_ON_THE_FLY", 1)
+    client.post("/login", data={"api_key": demo.tokens["admin"]})
+
+    def pending() -> int:
+        cells = re.findall(r'<td class="l liq">(.*?)</td>', client.get("/").text, re.S)
+        assert len(cells) >= 3
+        return sum(c.strip() == "pending" for c in cells)
+
+    first = pending()
+    assert first >= 2  # one account solved, the other rows wait
+    assert pending() == first - 1  # the next load solves one more, keeping the first

@@ -24,6 +24,8 @@ from portmargin.io import read_positions
 from portmargin.io.cascade_plot import metric_text, write_cascade_html
 from portmargin.io.params import load_lifecycle_params, load_params
 from portmargin.lifecycle import (
+    DEFAULT_DEPTH_1PCT,
+    DEFAULT_FUND,
     CascadeComparison,
     CascadeMarket,
     CascadeParams,
@@ -49,10 +51,6 @@ from portmargin.risk import Book
 
 __all__ = ["cascade"]
 
-DEFAULT_DEPTH_1PCT = 10_000_000.0
-"""USD that move the price 1 % when ``--depth-1pct`` is not given (``lifecycle.md`` §10.3)."""
-DEFAULT_FUND = 1_000_000.0
-"""Insurance fund at the start when ``--fund`` is not given (``lifecycle.md`` §10.3)."""
 
 _METHOD_HELP = (
     "Margin method (repeatable; compared side by side): a registered method name (see "

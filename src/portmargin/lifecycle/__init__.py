@@ -40,7 +40,13 @@ from portmargin.lifecycle._liquidation_results import (
     LiquidationStep,
 )
 from portmargin.lifecycle._liquidator import FullClose, Liquidator
-from portmargin.lifecycle._model_spec import EWMA_DEFAULT, is_ewma, requirement_model
+from portmargin.lifecycle._model_spec import (
+    DEFAULT_DEPTH_1PCT,
+    DEFAULT_FUND,
+    EWMA_DEFAULT,
+    is_ewma,
+    requirement_model,
+)
 from portmargin.lifecycle._modes import (
     ISOLATED_TAG,
     MarginMode,
@@ -106,6 +112,8 @@ from portmargin.lifecycle._waterfall import (
 )
 
 __all__ = [
+    "DEFAULT_DEPTH_1PCT",
+    "DEFAULT_FUND",
     "EWMA_DEFAULT",
     "FATES",
     "ISOLATED_TAG",

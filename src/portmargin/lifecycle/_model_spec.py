@@ -10,7 +10,18 @@ from portmargin.lifecycle._ewma_rates import EwmaRates
 from portmargin.lifecycle._requirements import Margining, NotionalRates
 from portmargin.market import MarketSnapshot
 
-__all__ = ["EWMA_DEFAULT", "is_ewma", "requirement_model"]
+__all__ = [
+    "DEFAULT_DEPTH_1PCT",
+    "DEFAULT_FUND",
+    "EWMA_DEFAULT",
+    "is_ewma",
+    "requirement_model",
+]
+
+DEFAULT_DEPTH_1PCT = 10_000_000.0
+"""USD that move a price 1 % in a cascade run unless given (``lifecycle.md`` §10.3)."""
+DEFAULT_FUND = 1_000_000.0
+"""Insurance fund at the start of a cascade run unless given, USD (``lifecycle.md`` §10.3)."""
 
 EWMA_DEFAULT = (3.0, 0.08, 0.40)
 """``(K, FLOOR, CAP)`` of ``ewma`` without arguments (``lifecycle.md`` §10.3, method C)."""

@@ -17,6 +17,8 @@ from portmargin.core import ValidationError, ms_to_datetime
 from portmargin.instruments import Future, Perpetual
 from portmargin.io.positions import positions_from_table
 from portmargin.lifecycle import (
+    DEFAULT_DEPTH_1PCT,
+    DEFAULT_FUND,
     CascadeComparison,
     CascadeMarket,
     CascadeParams,
@@ -35,8 +37,6 @@ from portmargin.service._lifecycle import lifecycle_params
 from portmargin.store import Store
 
 __all__ = [
-    "DEFAULT_DEPTH_1PCT",
-    "DEFAULT_FUND",
     "METHODS_MAX",
     "CascadeRequestSpec",
     "CascadeRun",
@@ -44,10 +44,6 @@ __all__ = [
     "run_stored_cascade",
 ]
 
-DEFAULT_DEPTH_1PCT = 10_000_000.0
-"""USD that move a price 1 % unless given (``lifecycle.md`` §10.3)."""
-DEFAULT_FUND = 1_000_000.0
-"""Insurance fund at the start unless given, USD (``lifecycle.md`` §10.3)."""
 METHODS_MAX = 6
 """Most methods compared in one run."""
 

@@ -11,11 +11,9 @@ from starlette.datastructures import FormData
 
 from portmargin.io.cascade_plot import cascade_figure, metric_text
 from portmargin.io.figures import Figure
-from portmargin.lifecycle import PopulationKind
+from portmargin.lifecycle import DEFAULT_DEPTH_1PCT, DEFAULT_FUND, PopulationKind
 from portmargin.methods import method_names
 from portmargin.service._cascade import (
-    DEFAULT_DEPTH_1PCT,
-    DEFAULT_FUND,
     CascadeRequestSpec,
     CascadeRun,
 )

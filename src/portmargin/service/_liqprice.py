@@ -297,37 +297,34 @@ def _solve(
                 raise
             failed.update(dict.fromkeys(book.accounts, str(exc)))
     for account, reason in failed.items():
-        out[account] = AccountLiquidation(
-            account=account,
-            method=margining.name,
-            snapshot_id=snapshot_id,
-            underlyings=(),
-            current_prices={},
-            main_underlying=None,
-            equity_usd=None,
-            maintenance_margin_usd=None,
-            liquidatable=False,
-            down=None,
-            up=None,
-            error=reason,
-        )
+        out[account] = _without_figures(account, margining.name, snapshot_id, error=reason)
     for account in accounts:
         if account not in out:  # no positions nor balances: nothing can be liquidated
-            out[account] = AccountLiquidation(
-                account=account,
-                method=margining.name,
-                snapshot_id=snapshot_id,
-                underlyings=(),
-                current_prices={},
-                main_underlying=None,
-                equity_usd=0.0,
-                maintenance_margin_usd=0.0,
-                liquidatable=False,
-                down=_UNREACHED,
-                up=_UNREACHED,
-                error=None,
-            )
+            out[account] = _without_figures(account, margining.name, snapshot_id, error=None)
     return out
+
+
+def _without_figures(
+    account: str, method: str, snapshot_id: int, *, error: str | None
+) -> AccountLiquidation:
+    """An account the solver gave no figures for: failed with ``error``, or (``error`` None)
+    holding nothing, so equity and MM are 0 and neither side is ever reached."""
+    reached = None if error else _UNREACHED
+    empty = None if error else 0.0
+    return AccountLiquidation(
+        account=account,
+        method=method,
+        snapshot_id=snapshot_id,
+        underlyings=(),
+        current_prices={},
+        main_underlying=None,
+        equity_usd=empty,
+        maintenance_margin_usd=empty,
+        liquidatable=False,
+        down=reached,
+        up=reached,
+        error=error,
+    )
 
 
 def _solve_book(

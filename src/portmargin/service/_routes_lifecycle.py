@@ -8,11 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from portmargin.lifecycle import PopulationKind
+from portmargin.lifecycle import DEFAULT_DEPTH_1PCT, DEFAULT_FUND, PopulationKind
 from portmargin.service._auth import Caller
 from portmargin.service._cascade import (
-    DEFAULT_DEPTH_1PCT,
-    DEFAULT_FUND,
     METHODS_MAX,
     CascadeRequestSpec,
     run_stored_cascade,
