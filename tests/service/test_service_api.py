@@ -12,7 +12,7 @@ from portmargin.data import demo_chain_path, demo_eth_market_path
 
 
 def test_health_ready_and_openapi(service: Service) -> None:
-    assert service.client.get("/health").json() == {"status": "ok"}
+    assert service.client.get("/health").json()["status"] == "ok"
     ready = service.client.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["snapshot_id"] == service.demo.snapshot_id

@@ -51,7 +51,7 @@ def test_round_trip_over_http(server: tuple[str, str]) -> None:
     base, token = server
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/health").json()["status"] == "ok"
         assert client.get("/ready").status_code == 200
         created = client.post("/v1/accounts", json={"account_id": "http-1"})
         assert created.status_code == 201, created.text

@@ -114,6 +114,9 @@ class ServiceBench:
     server_cpu_seconds
         CPU seconds of each server process during the window (Linux ``/proc``; empty
         elsewhere): how evenly the workers shared the load.
+    connections
+        Clients (keep-alive connections) per server process, ascending: spread evenly
+        where the processes could be told apart.
     load_generator_cpu_seconds
         CPU seconds of the load generator process (it runs on the same machine).
     cpus
@@ -137,6 +140,7 @@ class ServiceBench:
     errors: int
     target_met: bool
     server_cpu_seconds: tuple[float, ...]
+    connections: tuple[int, ...]
     load_generator_cpu_seconds: float
     cpus: int
     load_average: float
@@ -375,6 +379,7 @@ def run_service_bench(
                 "token": token,
                 "seconds": seconds,
                 "clients": clients,
+                "workers": workers,
                 "warmup": 4,
                 "routes": list(routes.values()),
             }
@@ -426,6 +431,7 @@ def run_service_bench(
         p99_ms=every["p99_ms"],
         errors=errors,
         server_cpu_seconds=tuple(server_cpu.values()),
+        connections=tuple(figures["connections"]),
         load_generator_cpu_seconds=(after.ru_utime + after.ru_stime)
         - (children.ru_utime + children.ru_stime),
         target_met=every["per_second"] >= TARGET_PER_SECOND

@@ -318,7 +318,8 @@ def service(
     cpu = " + ".join(f"{v:.1f}" for v in result.server_cpu_seconds) or "n/a"
     stdout.print(
         f"CPU seconds in the window: server processes {cpu}, load generator "
-        f"{result.load_generator_cpu_seconds:.1f}",
+        f"{result.load_generator_cpu_seconds:.1f}; clients per server process "
+        f"{' + '.join(map(str, result.connections))}",
         markup=False,
     )
     met = "met" if result.target_met else "NOT met"

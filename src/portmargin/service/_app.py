@@ -79,9 +79,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     add_dashboard(app)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        """The process answers."""
-        return {"status": "ok"}
+    def health() -> dict[str, str | int]:
+        """The process answers (``pid``: which server process, when there are several)."""
+        return {"status": "ok", "pid": os.getpid()}
 
     @app.get("/ready", tags=["health"], responses={503: {"description": "Not ready"}})
     def ready(services: ServicesDep) -> Any:

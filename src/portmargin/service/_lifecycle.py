@@ -255,7 +255,7 @@ def call_json(row: CallRow) -> dict[str, Any]:
     }
 
 
-def stored_state(store: Store, account_id: str, method: str) -> AccountState | None:
+def stored_state(store: Store | Tx, account_id: str, method: str) -> AccountState | None:
     """The recorded lifecycle state of an account under ``method`` with its open call."""
     rows = store.states(method, [account_id])
     if not rows:

@@ -12,8 +12,10 @@ pool, so the event loop never waits for a lock.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -22,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from portmargin.lifecycle import Assessment
 from portmargin.service._deps import CallerDep, ServicesDep, WriteDep
-from portmargin.service._lifecycle import monitor, record_step, stored_state
+from portmargin.service._lifecycle import AccountState, monitor, record_step, stored_state
 from portmargin.service._outcomes import AccountMargin
 from portmargin.service._results import result_json
 from portmargin.service._routes_accounts import AccountPath
@@ -54,6 +56,11 @@ def margin(body: MarginRequest, services: ServicesDep, caller: CallerDep) -> dic
         params=(body.params, body.overrides),
     )
     return result.to_json()
+
+
+LOOP_WAIT_SECONDS = 1.0
+"""How long account margin tries the SQLite write lock from the event loop before waiting for
+it in a worker thread."""
 
 
 def _record(tx: Tx, result: AccountMargin) -> None:
@@ -90,7 +97,8 @@ def _record(tx: Tx, result: AccountMargin) -> None:
 
 def _recorded(
     store: Store, result: AccountMargin, assessment: Assessment, *, wait: bool = True
-) -> None:
+) -> AccountState | None:
+    """Record ``result`` and move the account's lifecycle state on; the state afterwards."""
     # a record of what a read computed (history, the account's state and calls moved on), not
     # a write the client asked for: on SQLite its commit is not flushed to disk on its own
     # (see Store.begin); it survives a killed process
@@ -98,6 +106,30 @@ def _recorded(
         _record(tx, result)
         step = monitor(tx, result.method, assessment, result.computed_ms)
         record_step(tx, result.method, step, assessment, result.snapshot_id)
+        return stored_state(tx, result.account, result.method)
+
+
+async def _record_on_the_loop(
+    store: Store, result: AccountMargin, assessment: Assessment
+) -> AccountState | None:
+    """:func:`_recorded` on the event loop, the SQLite write lock tried again after short
+    pauses while another process holds it (the loop serves other requests meanwhile); on
+    PostgreSQL, or after :data:`LOOP_WAIT_SECONDS`, in a worker thread that waits.
+
+    A transaction on the loop thread holds the lock for the ~2 ms its statements take; in a
+    worker thread it would also wait for the interpreter lock after each statement, while
+    the loop computes margins, and hold the database's write lock many times longer.
+    """
+    if store.dialect == "sqlite":
+        deadline = time.monotonic() + LOOP_WAIT_SECONDS
+        pause = 0.0005
+        while time.monotonic() < deadline:
+            try:
+                return _recorded(store, result, assessment, wait=False)
+            except Busy:
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, 0.004)
+    return await run_in_threadpool(_recorded, store, result, assessment)
 
 
 @router.get("/accounts/{account_id}/margin")
@@ -113,11 +145,7 @@ async def account_margin(
     caller.check_account(account_id)
     caller.require("read")
     result, assessment = services.desk.account_margin(account_id, method)
-    try:
-        _recorded(services.store, result, assessment, wait=False)
-    except Busy:
-        await run_in_threadpool(_recorded, services.store, result, assessment)
-    state = stored_state(services.store, account_id, result.method)
+    state = await _record_on_the_loop(services.store, result, assessment)
     return dataclasses.replace(result, lifecycle=state or result.lifecycle).to_json()
 
 

@@ -24,6 +24,9 @@ COPY_MIN_ROWS: Final = 2_000
 """Rows from which PostgreSQL inserts go through ``COPY``."""
 
 _temp_names = itertools.count()
+_INSERTS: dict[tuple[Any, ...], tuple[str, list[int] | None]] = {}
+"""SQL text of each small insert or upsert by (dialect, table, columns, conflict): built and
+compiled once, as the statements are the same every time."""
 
 
 def execute_rows(
@@ -45,16 +48,31 @@ def execute_rows(
     """
     if not rows:
         return
-    compiled = stmt.compile(dialect=c.dialect, column_keys=list(columns))
-    sql = str(compiled)
-    if compiled.positional:
-        order = [list(columns).index(name) for name in compiled.positiontup]
-        if order == list(range(len(columns))):
-            c.exec_driver_sql(sql, list(rows))
-        else:
-            c.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
-    else:
+    _run_sql(c, *_sql_of(stmt, c.dialect, columns), columns, rows)
+
+
+def _sql_of(stmt: Any, dialect: sa.Dialect, columns: Sequence[str]) -> tuple[str, list[int] | None]:
+    """SQL text of ``stmt`` and the order of ``columns`` in its positional parameters (None:
+    named parameters)."""
+    compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+    if not compiled.positional:
+        return str(compiled), None
+    return str(compiled), [list(columns).index(name) for name in compiled.positiontup]
+
+
+def _run_sql(
+    c: sa.Connection,
+    sql: str,
+    order: list[int] | None,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    if order is None:
         c.exec_driver_sql(sql, [dict(zip(columns, r, strict=True)) for r in rows])
+    elif order == list(range(len(columns))):
+        c.exec_driver_sql(sql, list(rows))
+    else:
+        c.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
 
 
 def insert_rows(
@@ -84,8 +102,17 @@ def insert_rows(
     if not rows:
         return
     if c.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
-        stmt = table.insert() if conflict is None else upsert(c, table, *conflict)
-        execute_rows(c, stmt, columns, rows)
+        key = (
+            c.dialect.name,
+            table,
+            tuple(columns),
+            None if conflict is None else (tuple(conflict[0]), tuple(conflict[1])),
+        )
+        sql = _INSERTS.get(key)
+        if sql is None:
+            stmt = table.insert() if conflict is None else upsert(c, table, *conflict)
+            sql = _INSERTS[key] = _sql_of(stmt, c.dialect, columns)
+        _run_sql(c, *sql, columns, rows)
         return
     names = ", ".join(columns)
     temp = f"portmargin_bulk_{next(_temp_names)}"

@@ -331,7 +331,13 @@ class Reader(ABC):
                     row
                     for part in chunks(sorted(set(account_ids)))
                     for row in c.execute(
-                        query.where(m.c.account_id.in_(part)).order_by(*order).limit(limit)
+                        query.where(
+                            m.c.account_id == part[0]
+                            if len(part) == 1
+                            else m.c.account_id.in_(part)
+                        )
+                        .order_by(*order)
+                        .limit(limit)
                     )
                 ]
                 rows.sort(key=lambda row: (-row.issued_ms, -row.call_id))
