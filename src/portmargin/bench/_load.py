@@ -41,9 +41,9 @@ share of the clients."""
 
 async def _connect(
     base_url: str, headers: dict[str, str], share: int, taken: Counter[int]
-) -> tuple[httpx.AsyncClient, int | None]:
+) -> httpx.AsyncClient:
     """A client with one keep-alive connection to a server process that has fewer than
-    ``share`` clients (counted in ``taken``), and that process's id (None: not reported)."""
+    ``share`` clients (counted in ``taken`` by process id)."""
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     for _ in range(BALANCE_TRIES):
         client = httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=30.0)
@@ -52,7 +52,7 @@ async def _connect(
             break
         await client.aclose()  # the connection landed on a process with its share: again
     taken[pid] += 1
-    return client, pid
+    return client
 
 
 async def drive(spec: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +67,7 @@ async def drive(spec: dict[str, Any]) -> dict[str, Any]:
     async with AsyncExitStack() as stack:
         pool = []
         for _ in range(clients):
-            client, _ = await _connect(spec["base_url"], headers, share, taken)
+            client = await _connect(spec["base_url"], headers, share, taken)
             stack.push_async_callback(client.aclose)
             pool.append(client)
         # each request built once: the client's own work per request stays small

@@ -171,9 +171,9 @@ class OptionQuote:
             A new price out of the field's range, or a crossed book.
         """
         new = object.__new__(OptionQuote)
-        for name in _OPTION_QUOTE_FIELDS:
-            object.__setattr__(new, name, getattr(self, name))
         _set = object.__setattr__
+        for name in _OPTION_QUOTE_FIELDS:
+            _set(new, name, getattr(self, name))
         _set(new, "mark_price", require_non_negative("mark_price", mark_price))
         _set(new, "underlying_price", require_positive("underlying_price", underlying_price))
         _set(new, "index_price", _optional("index_price", index_price, allow_zero=False))

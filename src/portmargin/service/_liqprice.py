@@ -261,8 +261,6 @@ class LiquidationCache:
         todo = missing if limit is None else missing[: max(limit, 0)]
         if todo:
             rows = table.filter(pc.is_in(table.column("account"), pa.array(todo, pa.string())))
-            if rows.num_rows == 0:
-                rows = None
             margining = MethodMargining(method=m, params=params)
             solved = _solve(rows, todo, market, margining, snapshot_id, underlying)
             found.update(solved)
@@ -275,18 +273,17 @@ class LiquidationCache:
 
 
 def _solve(
-    table: pa.Table | None,
+    table: pa.Table,
     accounts: list[str],
     market: MarketSnapshot,
     margining: MethodMargining,
     snapshot_id: int,
     underlying: str | None,
 ) -> dict[str, AccountLiquidation]:
-    """Figures of each of ``accounts`` from one solver run over their rows in ``table``
-    (None: none of them has a row)."""
+    """Figures of each of ``accounts`` from one solver run over their rows in ``table``."""
     out: dict[str, AccountLiquidation] = {}
     failed: dict[str, str] = {}
-    if table is not None:
+    if table.num_rows:
         file = positions_from_table(table, "store")
         failed.update(file.account_errors)
         book = file.book
@@ -309,8 +306,8 @@ def _without_figures(
 ) -> AccountLiquidation:
     """An account the solver gave no figures for: failed with ``error``, or (``error`` None)
     holding nothing, so equity and MM are 0 and neither side is ever reached."""
-    reached = None if error else _UNREACHED
-    empty = None if error else 0.0
+    side = None if error else _UNREACHED
+    zero = None if error else 0.0
     return AccountLiquidation(
         account=account,
         method=method,
@@ -318,11 +315,11 @@ def _without_figures(
         underlyings=(),
         current_prices={},
         main_underlying=None,
-        equity_usd=empty,
-        maintenance_margin_usd=empty,
+        equity_usd=zero,
+        maintenance_margin_usd=zero,
         liquidatable=False,
-        down=reached,
-        up=reached,
+        down=side,
+        up=side,
         error=error,
     )
 

@@ -5,9 +5,10 @@ Account margin and what-if, the routes a trading front end calls most, run on th
 a few milliseconds of computation under the GIL, plus store reads that never wait for a lock,
 cost less there than passed between thread-pool threads (which, several at once in one
 process, mostly wait for each other). The write that records a margin in the history is done
-there too when the store's write lock is free at once (SQLite); when it would have to wait
-(another writer, e.g. a recompute recording its results, or PostgreSQL) it goes to the thread
-pool, so the event loop never waits for a lock.
+there too (SQLite): the write lock is tried without waiting, and while another writer holds
+it the loop serves other requests between tries; only after :data:`LOOP_WAIT_SECONDS` (e.g.
+a recompute recording its results), or on PostgreSQL, does it go to the thread pool, so the
+event loop never waits for a lock.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def margin(body: MarginRequest, services: ServicesDep, caller: CallerDep) -> dic
 LOOP_WAIT_SECONDS = 1.0
 """How long account margin tries the SQLite write lock from the event loop before waiting for
 it in a worker thread."""
+LOOP_PAUSES_SECONDS = (0.0005, 0.004)
+"""First and longest pause between two tries of the write lock from the event loop (each
+pause doubles the one before)."""
 
 
 def _record(tx: Tx, result: AccountMargin) -> None:
@@ -122,13 +126,13 @@ async def _record_on_the_loop(
     """
     if store.dialect == "sqlite":
         deadline = time.monotonic() + LOOP_WAIT_SECONDS
-        pause = 0.0005
+        pause, longest = LOOP_PAUSES_SECONDS
         while time.monotonic() < deadline:
             try:
                 return _recorded(store, result, assessment, wait=False)
             except Busy:
                 await asyncio.sleep(pause)
-                pause = min(2 * pause, 0.004)
+                pause = min(2 * pause, longest)
     return await run_in_threadpool(_recorded, store, result, assessment)
 
 

@@ -34,7 +34,7 @@ from portmargin.store._rows import (
     StatusChangeRow,
     StatusRow,
 )
-from portmargin.store._sql import chunks, loads, rows_for_ids
+from portmargin.store._sql import chunks, id_filter, loads, rows_for_ids
 
 __all__ = ["Reader"]
 
@@ -331,13 +331,7 @@ class Reader(ABC):
                     row
                     for part in chunks(sorted(set(account_ids)))
                     for row in c.execute(
-                        query.where(
-                            m.c.account_id == part[0]
-                            if len(part) == 1
-                            else m.c.account_id.in_(part)
-                        )
-                        .order_by(*order)
-                        .limit(limit)
+                        query.where(id_filter(m.c.account_id, part)).order_by(*order).limit(limit)
                     )
                 ]
                 rows.sort(key=lambda row: (-row.issued_ms, -row.call_id))

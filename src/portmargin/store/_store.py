@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -16,14 +15,6 @@ from portmargin.store._integrity import integrity_problems
 from portmargin.store._reads import Reader
 from portmargin.store._tx import Tx
 from portmargin.store._url import default_database_url
-
-POLL_SECONDS = 1.0
-"""How long a SQLite writer polls the write lock before waiting with SQLite's busy handler
-(up to its busy timeout)."""
-POLL_FIRST_PAUSE_SECONDS = 0.0002
-"""First pause between two tries of the write lock; it doubles up to the next figure."""
-POLL_MAX_PAUSE_SECONDS = 0.002
-"""Longest pause between two tries of the write lock."""
 
 __all__ = ["Store"]
 
@@ -108,9 +99,8 @@ class Store(Reader):
     def begin(self, *, durable: bool = True, wait: bool = True) -> Iterator[Tx]:
         """A write transaction: committed when the block exits, rolled back if it raises.
 
-        On SQLite the write lock is taken at the start (another writer tries it again every
-        0.2 to 2 ms for :data:`POLL_SECONDS`, then waits up to the busy timeout); the commit
-        is durable once the block has exited.
+        On SQLite the write lock is taken at the start (other writers wait up to the busy
+        timeout); the commit is durable once the block has exited.
 
         Parameters
         ----------
@@ -133,33 +123,21 @@ class Store(Reader):
         """
         if not wait and self.dialect != "sqlite":
             raise Busy("a PostgreSQL transaction may wait for locks")
-        polls = wait and self.dialect == "sqlite"
-        deadline = time.monotonic() + POLL_SECONDS
-        pause = POLL_FIRST_PAUSE_SECONDS
-        while True:
-            # a waiting SQLite writer polls the write lock with short pauses first: SQLite's
-            # own busy handler sleeps 10 to 100 ms at a time, long after the lock is free
-            last = not polls or time.monotonic() + pause > deadline
-            with self._engine.connect() as connection:
-                connection.execution_options(**{WRITE: True})
-                restore = _settings(connection, durable=durable, wait=wait and last)
+        with self._engine.connect() as connection:
+            connection.execution_options(**{WRITE: True})
+            restore = _settings(connection, durable=durable, wait=wait)
+            try:
                 try:
-                    try:
-                        transaction = connection.begin()
-                    except sa.exc.OperationalError as exc:
-                        if (wait and last) or "locked" not in str(exc.orig):
-                            raise
-                        if not wait:
-                            raise Busy("another writer holds the database's write lock") from None
-                    else:
-                        with transaction:
-                            yield Tx(connection)
-                        return
-                finally:
-                    if restore:
-                        _pragmas(connection, restore)
-            time.sleep(pause)
-            pause = min(2 * pause, POLL_MAX_PAUSE_SECONDS)
+                    transaction = connection.begin()
+                except sa.exc.OperationalError as exc:
+                    if wait or "locked" not in str(exc.orig):
+                        raise
+                    raise Busy("another writer holds the database's write lock") from None
+                with transaction:
+                    yield Tx(connection)
+            finally:
+                if restore:
+                    _pragmas(connection, restore)
 
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
